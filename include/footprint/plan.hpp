@@ -1,0 +1,128 @@
+// The memory plan: every buffer one run of a net needs (bytes, category, owner, lifetime), where
+// each lives (one arena for what comes and goes, a persistent block for parameters and their
+// state), and the figures that explain them. Computed before anything is allocated.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "footprint/net.hpp"
+
+namespace footprint {
+
+enum class Mode { train, infer };
+enum class OptimizerKind { sgd, momentum, adam, adamw };
+
+enum class Category {
+  weights,           // parameters, and non-trained state saved with them (batchnorm running stats)
+  weight_grads,      // one gradient per trainable parameter
+  optimizer_state,   // momentum, Adam moments
+  activations,       // values produced in forward
+  saved,             // compact forms kept for backward: max-pool indices, dropout masks, batch stats
+  activation_grads,  // gradients of activations
+  workspace,         // temporaries of one step (im2col tiles)
+  io,                // input and target batches
+};
+inline constexpr int kNumCategories = 8;
+const char* category_name(Category category);
+
+struct PlanOptions {
+  int batch = 1;
+  Mode mode = Mode::train;
+  OptimizerKind optimizer = OptimizerKind::sgd;
+  int threads = 1;
+  bool reuse = true;         // false: every arena buffer gets bytes of its own (to show the saving)
+  bool inplace = true;       // activations and dropout overwrite their input where exact
+  bool input_grad = false;   // also compute the gradient with respect to the net input
+  int64_t conv_tile_bytes = 1 << 20;  // budget for one im2col tile; 0: whole layer (no tiling)
+};
+
+enum class StepKind { forward, loss, backward, update };
+
+struct Step {
+  StepKind kind;
+  int layer;  // -1 for loss and update
+};
+
+inline constexpr int kNoLayer = -1;
+inline constexpr int kNoBuffer = -1;
+
+struct Buffer {
+  std::string name;        // "conv1.out", "conv1.weight.grad", "conv1.im2col", ...
+  Category category;
+  int64_t size_bytes = 0;  // rounded up to kAlignBytes
+  int64_t data_bytes = 0;  // what was asked for, before rounding
+  int owner_layer = kNoLayer;
+  int first_step = 0;      // lifetime [first_step, last_step] in plan order, inclusive
+  int last_step = 0;
+  bool persistent = false;  // in the persistent block, alive for the whole run
+  int64_t offset_bytes = 0; // in the arena, or in the persistent block when persistent
+};
+
+// Which buffers a layer's steps read and write (indices into Plan::buffers, or kNoBuffer).
+struct LayerBuffers {
+  std::vector<int> src;          // forward inputs
+  int dst = kNoBuffer;           // forward output (may be the same buffer as src[0]: in place)
+  std::vector<int> params;       // weights (and non-trained state), in the layer's order
+  std::vector<int> param_grads;  // kNoBuffer for non-trainable ones; empty in inference
+  std::vector<std::vector<int>> optimizer_state;  // per param: 0, 1 or 2 buffers
+  std::vector<int> saved;        // compact saved buffers, in the layer's order
+  int workspace = kNoBuffer;           // the forward step's temporary (im2col tile)
+  int backward_workspace = kNoBuffer;  // the backward step's temporary
+  std::vector<int> d_src;        // per input: gradient to write, kNoBuffer when not needed
+  std::vector<bool> d_src_accumulate;  // add into d_src (another consumer wrote it first)
+  int d_dst = kNoBuffer;
+  bool in_place = false;
+  int64_t tile = 0;              // layer-specific tiling chosen by the planner (conv: output rows)
+  int forward_step = -1;
+  int backward_step = -1;        // -1 when the layer needs no backward
+};
+
+struct LayerReport {
+  std::string name;
+  std::string op;
+  Shape output_shape;
+  int64_t params = 0;             // trainable parameters
+  int64_t activation_bytes = 0;   // its output buffer; 0 when it runs in place
+  int64_t saved_bytes = 0;        // compact saved buffers
+  int64_t workspace_bytes = 0;
+  bool in_place = false;
+};
+
+struct Plan {
+  PlanOptions options;
+  std::vector<Step> steps;
+  std::vector<Buffer> buffers;
+  std::vector<LayerBuffers> layers;
+  std::vector<LayerReport> layer_reports;
+  int input_buffer = kNoBuffer;
+  int target_buffer = kNoBuffer;
+  int output_buffer = kNoBuffer;       // the net's last value
+  int output_grad_buffer = kNoBuffer;  // written by the loss step
+  int input_grad_buffer = kNoBuffer;   // only with options.input_grad
+
+  int64_t arena_bytes = 0;
+  int64_t persistent_bytes = 0;
+  int64_t total_bytes = 0;              // arena + persistent: all the runtime ever allocates
+  std::vector<int64_t> live_bytes;      // per step: bytes of buffers alive (persistent included)
+  int peak_step = 0;
+  std::array<int64_t, kNumCategories> category_bytes{};  // sum of buffer sizes per category
+  int64_t params = 0;                   // trainable parameters
+
+  [[nodiscard]] std::string step_label(int step) const;  // "conv3 backward"
+  [[nodiscard]] int64_t bytes(Category c) const { return category_bytes[static_cast<int>(c)]; }
+};
+
+inline constexpr int64_t kAlignBytes = 64;
+
+// Pure function of the net and the options: the same inputs give the same plan, byte for byte.
+[[nodiscard]] Plan plan(const Net& net, const PlanOptions& options);
+
+const char* mode_name(Mode mode);
+const char* optimizer_name(OptimizerKind kind);
+// Number of optimizer state buffers per trainable parameter.
+int optimizer_state_count(OptimizerKind kind);
+
+}  // namespace footprint

@@ -1,0 +1,97 @@
+// Runs a Plan: allocates the arena and the persistent block once, binds every buffer, and runs
+// forward, loss, backward and optimizer steps without allocating again.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "footprint/net.hpp"
+#include "footprint/plan.hpp"
+
+namespace footprint {
+
+struct OptimizerParams {
+  float lr = 0.01f;
+  float momentum = 0.9f;       // momentum optimizer (and sgd when set with OptimizerKind::momentum)
+  bool nesterov = false;
+  float weight_decay = 0.0f;   // L2 added to the gradient (sgd, momentum, adam); decoupled for adamw
+  float beta1 = 0.9f;
+  float beta2 = 0.999f;
+  float eps = 1e-8f;
+};
+
+// Bytes the runtime holds through its counting allocator (the arena and the persistent block).
+struct TrackedMemory {
+  int64_t current_bytes = 0;
+  int64_t peak_bytes = 0;
+};
+[[nodiscard]] TrackedMemory tracked_memory();
+void reset_tracked_peak();
+
+// A named parameter tensor owned by the runtime's persistent block.
+struct ParamView {
+  std::string name;     // "conv1.weight"
+  float* data = nullptr;
+  float* grad = nullptr;                // nullptr when not trainable or in inference
+  std::vector<float*> optimizer_state;  // 0, 1 or 2 tensors of the same size
+  int64_t n_elems = 0;
+  bool trainable = true;
+};
+
+class ThreadPool;
+
+class Runtime {
+ public:
+  // The net and the plan must outlive the runtime. Parameters are initialised from seed
+  // (uniform +-1/sqrt(fan_in), as PyTorch does; batchnorm scale 1, shift 0).
+  Runtime(const Net& net, const Plan& plan, uint64_t seed = 1);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // [batch, C, H, W] floats, to be filled before forward.
+  [[nodiscard]] float* input();
+  // Loss targets: float [batch, outputs] for mse, int32 class labels [batch] for softmax_xent.
+  [[nodiscard]] void* target();
+  [[nodiscard]] const float* output() const;
+  // Gradient of the loss with respect to the input (plan option input_grad), else nullptr.
+  [[nodiscard]] const float* input_grad() const;
+
+  // The steps run on the first `batch` samples (batch <= the planned batch), so a last, short
+  // batch of an epoch runs on the same plan.
+  void forward(int batch, bool training);
+  // Loss of the current output against the target (mean over the batch); in train mode also
+  // runs every backward step. Returns the loss.
+  double loss_and_backward(int batch);
+  [[nodiscard]] double loss(int batch) const;
+  // One step of the plan's optimizer (PlanOptions::optimizer) on every trainable parameter.
+  void update(const OptimizerParams& params);
+  // forward + loss_and_backward + update.
+  double train_step(int batch, const OptimizerParams& params);
+
+  // Every parameter tensor in layer order (weights, then non-trained state such as running stats).
+  [[nodiscard]] const std::vector<ParamView>& parameters() const { return params_; }
+  [[nodiscard]] int64_t optimizer_steps() const { return optimizer_steps_; }
+  void set_optimizer_steps(int64_t steps) { optimizer_steps_ = steps; }
+  [[nodiscard]] const Plan& plan() const { return plan_; }
+  [[nodiscard]] const Net& net() const { return net_; }
+
+ private:
+  void run_forward_step(int layer, int batch, bool training);
+  void run_backward_step(int layer, int batch);
+  [[nodiscard]] std::byte* ptr(int buffer) const;
+
+  const Net& net_;
+  const Plan& plan_;
+  std::byte* arena_ = nullptr;
+  std::byte* persistent_ = nullptr;
+  std::unique_ptr<ThreadPool> pool_;
+  uint64_t seed_;
+  int64_t forward_calls_ = 0;  // feeds the dropout masks: a fresh mask every training forward
+  int64_t optimizer_steps_ = 0;
+  std::vector<ParamView> params_;
+};
+
+}  // namespace footprint

@@ -1,0 +1,54 @@
+// The training loop: epochs of shuffled batches through a Runtime, with progress reported to a
+// callback (the library prints nothing), and evaluation on a held-out set.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "footprint/data.hpp"
+#include "footprint/runtime.hpp"
+
+namespace footprint {
+
+struct TrainOptions {
+  int epochs = 1;
+  int64_t steps = 0;   // > 0: stop after this many steps (overrides epochs)
+  OptimizerParams optimizer;
+  uint64_t seed = 1;   // data order
+};
+
+struct TrainProgress {
+  int epoch = 0;                // 0-based
+  int64_t step = 0;             // steps done so far
+  int64_t steps_in_epoch = 0;
+  int64_t step_in_epoch = 0;
+  double loss = 0.0;            // running mean over the epoch so far
+  double accuracy = 0.0;        // running, over the epoch so far
+  double samples_per_second = 0.0;
+};
+
+struct EvalResult {
+  double loss = 0.0;
+  double accuracy = 0.0;
+  int64_t samples = 0;
+};
+
+struct EpochResult {
+  int epoch = 0;
+  TrainProgress last;
+  double seconds = 0.0;
+  bool has_test = false;
+  EvalResult test;
+};
+
+// Runs forward in eval mode (batchnorm running stats, no dropout) over the whole data set.
+[[nodiscard]] EvalResult evaluate(Runtime& runtime, const Dataset& data);
+
+// Trains; calls on_progress after every step and on_epoch after every epoch (with the test
+// result when test is given). Returns the number of steps run.
+int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_data,
+              const TrainOptions& options,
+              const std::function<void(const TrainProgress&)>& on_progress,
+              const std::function<void(const EpochResult&)>& on_epoch);
+
+}  // namespace footprint

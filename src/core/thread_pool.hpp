@@ -1,0 +1,55 @@
+// One pool of worker threads shared by every layer. Work is split statically, so results are
+// the same for the same thread count. The pool never allocates while running work.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace footprint {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int threads);  // threads >= 1; the calling thread is one of them
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  [[nodiscard]] int size() const { return threads_; }
+
+  // Calls fn(begin, end, thread) once per thread over a static split of [0, n): thread t gets
+  // a contiguous range. Threads with an empty range are not called. Returns when all are done.
+  template <typename Fn>
+  void parallel_for(int64_t n, Fn&& fn) {
+    if (n <= 0) return;
+    if (threads_ == 1 || n == 1) {
+      fn(int64_t{0}, n, 0);
+      return;
+    }
+    run(n, [](void* ctx, int64_t begin, int64_t end, int thread) {
+      (*static_cast<Fn*>(ctx))(begin, end, thread);
+    }, &fn);
+  }
+
+ private:
+  using Trampoline = void (*)(void*, int64_t, int64_t, int);
+  void run(int64_t n, Trampoline call, void* ctx);
+  void worker(int thread);
+  void run_share(int thread);
+
+  int threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable work_done_;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stopping_ = false;
+  int64_t n_ = 0;
+  Trampoline call_ = nullptr;
+  void* ctx_ = nullptr;
+};
+
+}  // namespace footprint

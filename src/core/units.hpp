@@ -1,0 +1,12 @@
+// Human-readable byte counts and parsing of sizes such as "512M" or "4G".
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace footprint {
+
+std::string format_bytes(int64_t bytes);        // "17.8 MiB"
+std::string format_count(int64_t n);            // "344,398"
+
+}  // namespace footprint

@@ -1,0 +1,120 @@
+#include "kernels/conv/conv_gemm.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/thread_pool.hpp"
+#include "kernels/conv/im2col.hpp"
+#include "kernels/gemm/gemm.hpp"
+
+namespace footprint {
+
+int64_t conv_gemm_workspace_floats(const ConvGeometry& g, int64_t tile_rows) {
+  if (g.is_pointwise()) return 0;
+  return g.col_rows() * std::min(tile_rows, g.out_h) * g.out_w;
+}
+
+void conv_forward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, const float* src,
+                       const float* weights, const float* bias, float* dst, float* workspace,
+                       int64_t tile_rows) {
+  const int64_t gic = g.group_in_c(), goc = g.group_out_c();
+  const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
+  const int64_t k = g.col_rows();
+  for (int64_t n = 0; n < batch; ++n) {
+    for (int64_t grp = 0; grp < g.groups; ++grp) {
+      const float* src_g = src + (n * g.in_c + grp * gic) * in_plane;
+      const float* w_g = weights + grp * goc * k;
+      float* dst_g = dst + (n * g.out_c + grp * goc) * out_plane;
+      if (g.is_pointwise()) {
+        // [goc, out_plane] = [goc, gic] x [gic, in_plane]
+        gemm_blas(pool, {.m = goc, .n = out_plane, .k = gic, .lda = gic, .ldb = in_plane,
+                         .ldc = out_plane}, 1.0f, w_g, src_g, 0.0f, dst_g);
+        continue;
+      }
+      for (int64_t row = 0; row < g.out_h; row += tile_rows) {
+        const int64_t row_end = std::min(row + tile_rows, g.out_h);
+        const int64_t cols = (row_end - row) * g.out_w;
+        im2col_rows(pool, g, src_g, row, row_end, workspace);  // [k, cols]
+        // [goc, cols] = [goc, k] x [k, cols], written into the tile's rows of dst
+        gemm_blas(pool, {.m = goc, .n = cols, .k = k, .lda = k, .ldb = cols, .ldc = out_plane},
+                  1.0f, w_g, workspace, 0.0f, dst_g + row * g.out_w);
+      }
+    }
+    if (bias) {
+      float* dst_n = dst + n * g.out_c * out_plane;
+      pool.parallel_for(g.out_c, [&](int64_t begin, int64_t end, int) {
+        for (int64_t oc = begin; oc < end; ++oc) {
+          float* plane = dst_n + oc * out_plane;
+          for (int64_t i = 0; i < out_plane; ++i) plane[i] += bias[oc];
+        }
+      });
+    }
+  }
+}
+
+void conv_backward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, const float* src,
+                        const float* weights, const float* d_dst, float* d_src,
+                        bool accumulate_d_src, float* d_weights, float* d_bias, float* workspace,
+                        int64_t tile_rows) {
+  const int64_t gic = g.group_in_c(), goc = g.group_out_c();
+  const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
+  const int64_t k = g.col_rows();
+  if (d_weights) std::memset(d_weights, 0, sizeof(float) * g.out_c * k);
+  if (d_src && !accumulate_d_src && !g.is_pointwise()) {
+    std::memset(d_src, 0, sizeof(float) * batch * g.in_c * in_plane);
+  }
+  for (int64_t n = 0; n < batch; ++n) {
+    for (int64_t grp = 0; grp < g.groups; ++grp) {
+      const float* src_g = src + (n * g.in_c + grp * gic) * in_plane;
+      const float* w_g = weights + grp * goc * k;
+      const float* d_dst_g = d_dst + (n * g.out_c + grp * goc) * out_plane;
+      float* d_w_g = d_weights ? d_weights + grp * goc * k : nullptr;
+      float* d_src_g = d_src ? d_src + (n * g.in_c + grp * gic) * in_plane : nullptr;
+      if (g.is_pointwise()) {
+        if (d_w_g) {  // [goc, gic] += [goc, plane] x [gic, plane]^T
+          gemm_blas(pool, {.trans_b = true, .m = goc, .n = gic, .k = out_plane, .lda = out_plane,
+                           .ldb = in_plane, .ldc = gic}, 1.0f, d_dst_g, src_g, 1.0f, d_w_g);
+        }
+        if (d_src_g) {  // [gic, plane] (+)= [goc, gic]^T x [goc, plane]
+          gemm_blas(pool, {.trans_a = true, .m = gic, .n = out_plane, .k = goc, .lda = gic,
+                           .ldb = out_plane, .ldc = in_plane},
+                    1.0f, w_g, d_dst_g, accumulate_d_src ? 1.0f : 0.0f, d_src_g);
+        }
+        continue;
+      }
+      for (int64_t row = 0; row < g.out_h; row += tile_rows) {
+        const int64_t row_end = std::min(row + tile_rows, g.out_h);
+        const int64_t cols = (row_end - row) * g.out_w;
+        const float* d_dst_tile = d_dst_g + row * g.out_w;
+        if (d_w_g) {
+          im2col_rows(pool, g, src_g, row, row_end, workspace);
+          // [goc, k] += [goc, cols] x [k, cols]^T
+          gemm_blas(pool, {.trans_b = true, .m = goc, .n = k, .k = cols, .lda = out_plane,
+                           .ldb = cols, .ldc = k}, 1.0f, d_dst_tile, workspace, 1.0f, d_w_g);
+        }
+        if (d_src_g) {
+          // The same tile buffer now holds the column gradient: [k, cols] = [goc, k]^T x [goc, cols]
+          gemm_blas(pool, {.trans_a = true, .m = k, .n = cols, .k = goc, .lda = k,
+                           .ldb = out_plane, .ldc = cols}, 1.0f, w_g, d_dst_tile, 0.0f, workspace);
+          col2im_rows_add(pool, g, workspace, row, row_end, d_src_g);
+        }
+      }
+    }
+  }
+  if (d_bias) {
+    pool.parallel_for(g.out_c, [&](int64_t begin, int64_t end, int) {
+      for (int64_t oc = begin; oc < end; ++oc) {
+        double sum = 0.0;
+        for (int64_t n = 0; n < batch; ++n) {
+          const float* plane = d_dst + (n * g.out_c + oc) * out_plane;
+          float partial = 0.0f;
+          for (int64_t i = 0; i < out_plane; ++i) partial += plane[i];
+          sum += partial;
+        }
+        d_bias[oc] = static_cast<float>(sum);
+      }
+    });
+  }
+}
+
+}  // namespace footprint

@@ -1,0 +1,28 @@
+// Convolution by GEMM over im2col tiles of `tile_rows` output rows: the workspace holds one
+// column tile, [group_in_c * kernel_h * kernel_w, tile_rows * out_w] floats, whatever the layer
+// size. 1x1 stride-1 convolutions read the input directly and need no workspace.
+// Layouts as in conv_ref.hpp.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/conv/conv_geometry.hpp"
+
+namespace footprint {
+
+class ThreadPool;
+
+[[nodiscard]] int64_t conv_gemm_workspace_floats(const ConvGeometry& g, int64_t tile_rows);
+
+void conv_forward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, const float* src,
+                       const float* weights, const float* bias, float* dst, float* workspace,
+                       int64_t tile_rows);
+
+// d_weights and d_bias are overwritten (either may be nullptr); d_src (may be nullptr) is
+// overwritten, or added to when accumulate_d_src.
+void conv_backward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, const float* src,
+                        const float* weights, const float* d_dst, float* d_src,
+                        bool accumulate_d_src, float* d_weights, float* d_bias, float* workspace,
+                        int64_t tile_rows);
+
+}  // namespace footprint

@@ -1,0 +1,75 @@
+#include "kernels/conv/im2col.hpp"
+
+#include <cstring>
+
+#include "core/thread_pool.hpp"
+
+namespace footprint {
+
+void im2col_rows(ThreadPool& pool, const ConvGeometry& g, const float* src, int64_t out_row_begin,
+                 int64_t out_row_end, float* col) {
+  const int64_t rows = out_row_end - out_row_begin;
+  const int64_t col_w = rows * g.out_w;
+  const int64_t kernel_area = g.kernel_h * g.kernel_w;
+  pool.parallel_for(g.col_rows(), [&](int64_t begin, int64_t end, int) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t c = r / kernel_area;
+      const int64_t kh = (r % kernel_area) / g.kernel_w;
+      const int64_t kw = r % g.kernel_w;
+      const float* plane = src + c * g.in_h * g.in_w;
+      float* out = col + r * col_w;
+      for (int64_t oh = out_row_begin; oh < out_row_end; ++oh) {
+        const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+        float* out_row = out + (oh - out_row_begin) * g.out_w;
+        if (ih < 0 || ih >= g.in_h) {
+          std::memset(out_row, 0, sizeof(float) * g.out_w);
+          continue;
+        }
+        const float* in_row = plane + ih * g.in_w;
+        const int64_t iw0 = kw * g.dilation_w - g.pad_left;
+        if (g.stride_w == 1) {
+          // Contiguous run: zeros before and after the part inside the image.
+          for (int64_t ow = 0; ow < g.out_w; ++ow) {
+            const int64_t iw = iw0 + ow;
+            out_row[ow] = (iw >= 0 && iw < g.in_w) ? in_row[iw] : 0.0f;
+          }
+        } else {
+          for (int64_t ow = 0; ow < g.out_w; ++ow) {
+            const int64_t iw = iw0 + ow * g.stride_w;
+            out_row[ow] = (iw >= 0 && iw < g.in_w) ? in_row[iw] : 0.0f;
+          }
+        }
+      }
+    }
+  });
+}
+
+void col2im_rows_add(ThreadPool& pool, const ConvGeometry& g, const float* col,
+                     int64_t out_row_begin, int64_t out_row_end, float* d_src) {
+  const int64_t rows = out_row_end - out_row_begin;
+  const int64_t col_w = rows * g.out_w;
+  const int64_t kernel_area = g.kernel_h * g.kernel_w;
+  pool.parallel_for(g.group_in_c(), [&](int64_t begin, int64_t end, int) {
+    for (int64_t c = begin; c < end; ++c) {
+      float* plane = d_src + c * g.in_h * g.in_w;
+      for (int64_t k = 0; k < kernel_area; ++k) {
+        const int64_t kh = k / g.kernel_w;
+        const int64_t kw = k % g.kernel_w;
+        const float* in = col + (c * kernel_area + k) * col_w;
+        for (int64_t oh = out_row_begin; oh < out_row_end; ++oh) {
+          const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+          if (ih < 0 || ih >= g.in_h) continue;
+          const float* in_row = in + (oh - out_row_begin) * g.out_w;
+          float* d_row = plane + ih * g.in_w;
+          const int64_t iw0 = kw * g.dilation_w - g.pad_left;
+          for (int64_t ow = 0; ow < g.out_w; ++ow) {
+            const int64_t iw = iw0 + ow * g.stride_w;
+            if (iw >= 0 && iw < g.in_w) d_row[iw] += in_row[ow];
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace footprint

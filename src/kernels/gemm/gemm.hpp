@@ -1,0 +1,25 @@
+// Single-precision matrix multiply, row-major: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C.
+// gemm_ref is the plain-loop reference for tests; gemm_blas calls OpenBLAS (single-threaded)
+// from every thread of our pool on its own slice of C, so BLAS and pool never compete for cores.
+#pragma once
+
+#include <cstdint>
+
+namespace footprint {
+
+class ThreadPool;
+
+struct GemmShape {
+  bool trans_a = false;
+  bool trans_b = false;
+  int64_t m = 0, n = 0, k = 0;
+  int64_t lda = 0, ldb = 0, ldc = 0;
+};
+
+void gemm_ref(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c);
+void gemm_blas(ThreadPool& pool, const GemmShape& s, float alpha, const float* a, const float* b,
+               float beta, float* c);
+// Called once per process before the first gemm_blas: OpenBLAS's own threads stay off.
+void gemm_blas_init();
+
+}  // namespace footprint

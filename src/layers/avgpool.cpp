@@ -1,0 +1,40 @@
+// avgpool k=K [stride=K] [pad=0]: backward needs only the shapes, so nothing is saved.
+#include "kernels/pool/pool.hpp"
+#include "layers/layer.hpp"
+#include "layers/pooling.hpp"
+
+namespace footprint {
+namespace {
+
+class AvgPool final : public Layer {
+ public:
+  explicit AvgPool(const LayerSpec& spec) : window_(PoolWindow::parse(spec)) {}
+  std::string_view op() const override { return "avgpool"; }
+
+  Shape infer_shape(std::span<const Shape> in) const override {
+    ConvGeometry g = window_.geometry(in[0]);
+    return {in[0].c, g.out_h, g.out_w};
+  }
+
+  LayerNeeds describe(const PlanContext&) const override { return {}; }
+
+  void forward(const StepArgs& a) const override {
+    avgpool_forward(*a.pool, window_.geometry(a.in_shape[0]), a.batch * a.in_shape[0].c, a.src[0],
+                    a.dst);
+  }
+
+  void backward(const StepArgs& a) const override {
+    if (!a.d_src[0]) return;
+    avgpool_backward(*a.pool, window_.geometry(a.in_shape[0]), a.batch * a.in_shape[0].c, a.d_dst,
+                     a.d_src[0], a.d_src_accumulate[0]);
+  }
+
+ private:
+  PoolWindow window_;
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_AvgPool(const LayerSpec& spec) { return std::make_unique<AvgPool>(spec); }
+
+}  // namespace footprint

@@ -1,0 +1,137 @@
+// batchnorm [eps=1e-5] [momentum=0.1]: per-channel normalisation over N, H, W. Training uses the
+// batch statistics and updates the running ones (unbiased variance, as PyTorch); eval uses the
+// running ones. Saves its input and, compactly, each channel's mean and 1/std.
+#include <cmath>
+
+#include "core/thread_pool.hpp"
+#include "layers/attr_reader.hpp"
+#include "layers/layer.hpp"
+
+namespace footprint {
+namespace {
+
+class BatchNorm final : public Layer {
+ public:
+  explicit BatchNorm(const LayerSpec& spec) {
+    AttrReader r(spec);
+    r.no_arg();
+    eps_ = r.get_float("eps", 1e-5f);
+    momentum_ = r.get_float("momentum", 0.1f);
+    r.finish();
+    if (eps_ <= 0.0f) r.fail("eps", "eps must be greater than 0");
+    if (momentum_ < 0.0f || momentum_ > 1.0f) r.fail("momentum", "momentum must be in [0, 1]");
+  }
+  std::string_view op() const override { return "batchnorm"; }
+  Shape infer_shape(std::span<const Shape> in) const override { return in[0]; }
+
+  std::vector<ParamSpec> params(std::span<const Shape> in) const override {
+    const int64_t c = in[0].c;
+    return {{.name = "weight", .n_elems = c, .init = ParamInit::ones},
+            {.name = "bias", .n_elems = c, .init = ParamInit::zeros},
+            {.name = "running_mean", .n_elems = c, .trainable = false, .init = ParamInit::zeros},
+            {.name = "running_var", .n_elems = c, .trainable = false, .init = ParamInit::ones}};
+  }
+
+  LayerNeeds describe(const PlanContext& ctx) const override {
+    LayerNeeds needs;
+    if (ctx.mode == Mode::train) {
+      needs.saves_input = true;
+      needs.saved.push_back({.name = "batch_stats",
+                             .size_bytes = 2 * ctx.in[0].c * static_cast<int64_t>(sizeof(float))});
+    }
+    return needs;
+  }
+
+  // saved[0]: [mean[C], inv_std[C]] of the last training forward.
+  void forward(const StepArgs& a) const override {
+    const int64_t channels = a.in_shape[0].c, plane = a.in_shape[0].h * a.in_shape[0].w;
+    const float *gamma = a.params[0], *beta = a.params[1];
+    float *running_mean = a.params[2], *running_var = a.params[3];
+    float* stats = reinterpret_cast<float*>(a.saved[0]);
+    const int64_t count = a.batch * plane;
+    a.pool->parallel_for(channels, [&](int64_t begin, int64_t end, int) {
+      for (int64_t c = begin; c < end; ++c) {
+        float mean, inv_std;
+        if (a.training) {
+          double sum = 0.0, sum_sq = 0.0;
+          for (int64_t n = 0; n < a.batch; ++n) {
+            const float* x = a.src[0] + (n * channels + c) * plane;
+            for (int64_t i = 0; i < plane; ++i) sum += x[i];
+          }
+          const double m = sum / static_cast<double>(count);
+          for (int64_t n = 0; n < a.batch; ++n) {
+            const float* x = a.src[0] + (n * channels + c) * plane;
+            for (int64_t i = 0; i < plane; ++i) sum_sq += (x[i] - m) * (x[i] - m);
+          }
+          const double var = sum_sq / static_cast<double>(count);
+          mean = static_cast<float>(m);
+          inv_std = static_cast<float>(1.0 / std::sqrt(var + eps_));
+          stats[c] = mean;
+          stats[channels + c] = inv_std;
+          const double unbiased = count > 1 ? sum_sq / static_cast<double>(count - 1) : var;
+          running_mean[c] = (1.0f - momentum_) * running_mean[c] + momentum_ * mean;
+          running_var[c] =
+              (1.0f - momentum_) * running_var[c] + momentum_ * static_cast<float>(unbiased);
+        } else {
+          mean = running_mean[c];
+          inv_std = 1.0f / std::sqrt(running_var[c] + eps_);
+        }
+        const float scale = gamma[c] * inv_std, shift = beta[c] - mean * scale;
+        for (int64_t n = 0; n < a.batch; ++n) {
+          const float* x = a.src[0] + (n * channels + c) * plane;
+          float* y = a.dst + (n * channels + c) * plane;
+          for (int64_t i = 0; i < plane; ++i) y[i] = x[i] * scale + shift;
+        }
+      }
+    });
+  }
+
+  void backward(const StepArgs& a) const override {
+    const int64_t channels = a.in_shape[0].c, plane = a.in_shape[0].h * a.in_shape[0].w;
+    const float* gamma = a.params[0];
+    const float* stats = reinterpret_cast<const float*>(a.saved[0]);
+    const double count = static_cast<double>(a.batch * plane);
+    a.pool->parallel_for(channels, [&](int64_t begin, int64_t end, int) {
+      for (int64_t c = begin; c < end; ++c) {
+        const float mean = stats[c], inv_std = stats[channels + c];
+        double sum_dy = 0.0, sum_dy_xhat = 0.0;
+        for (int64_t n = 0; n < a.batch; ++n) {
+          const float* x = a.src[0] + (n * channels + c) * plane;
+          const float* dy = a.d_dst + (n * channels + c) * plane;
+          for (int64_t i = 0; i < plane; ++i) {
+            sum_dy += dy[i];
+            sum_dy_xhat += dy[i] * (x[i] - mean) * inv_std;
+          }
+        }
+        if (a.d_params[0]) a.d_params[0][c] = static_cast<float>(sum_dy_xhat);
+        if (a.d_params[1]) a.d_params[1][c] = static_cast<float>(sum_dy);
+        if (!a.d_src[0]) continue;
+        const float k = gamma[c] * inv_std;
+        const float mean_dy = static_cast<float>(sum_dy / count);
+        const float mean_dy_xhat = static_cast<float>(sum_dy_xhat / count);
+        for (int64_t n = 0; n < a.batch; ++n) {
+          const float* x = a.src[0] + (n * channels + c) * plane;
+          const float* dy = a.d_dst + (n * channels + c) * plane;
+          float* dx = a.d_src[0] + (n * channels + c) * plane;
+          for (int64_t i = 0; i < plane; ++i) {
+            const float xhat = (x[i] - mean) * inv_std;
+            const float g = k * (dy[i] - mean_dy - xhat * mean_dy_xhat);
+            dx[i] = a.d_src_accumulate[0] ? dx[i] + g : g;
+          }
+        }
+      }
+    });
+  }
+
+ private:
+  float eps_ = 1e-5f;
+  float momentum_ = 0.1f;
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_BatchNorm(const LayerSpec& spec) {
+  return std::make_unique<BatchNorm>(spec);
+}
+
+}  // namespace footprint

@@ -1,0 +1,102 @@
+// The interface every layer implements, in the order the pipeline uses it:
+//   constructor (validate options) -> infer_shape -> params / describe (what to plan) ->
+//   forward / backward (run on pointers the runtime binds; never allocate).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "footprint/net.hpp"
+#include "footprint/plan.hpp"
+
+namespace footprint {
+
+class ThreadPool;
+
+inline constexpr int kMaxInputs = 2;
+inline constexpr int kMaxParams = 4;
+inline constexpr int kMaxSaved = 2;
+
+enum class ParamInit { fan_in_uniform, ones, zeros };
+
+struct ParamSpec {
+  std::string name;  // suffix: "weight", "bias", "running_mean", ...
+  int64_t n_elems = 0;
+  bool trainable = true;
+  ParamInit init = ParamInit::fan_in_uniform;
+  int64_t fan_in = 1;  // for fan_in_uniform: bound 1/sqrt(fan_in)
+};
+
+struct SavedSpec {
+  std::string name;  // suffix: "argmax", "mask", ...
+  int64_t size_bytes = 0;
+};
+
+// What planning needs to know about one layer at a given batch size.
+struct PlanContext {
+  std::span<const Shape> in;
+  Shape out;
+  int batch = 1;
+  int threads = 1;
+  Mode mode = Mode::train;
+  int64_t conv_tile_bytes = 0;
+};
+
+struct LayerNeeds {
+  bool saves_input = false;       // backward reads the forward inputs
+  bool saves_output = false;      // backward reads the forward output
+  bool may_run_in_place = false;  // forward handles dst == src[0], backward d_src[0] == d_dst
+  std::vector<SavedSpec> saved;   // compact values kept for backward (train mode only)
+  int64_t workspace_bytes = 0;    // temporary bytes for one forward or backward step
+  int64_t tile = 0;               // handed back in StepArgs::tile
+};
+
+// Pointers and sizes for one forward or backward step. Tensors are NCHW float32, batch first.
+struct StepArgs {
+  int batch = 0;
+  bool training = false;
+  int n_inputs = 1;
+  std::array<Shape, kMaxInputs> in_shape{};
+  Shape out_shape;
+  std::array<float*, kMaxInputs> src{};  // forward inputs (read-only unless in place)
+  float* dst = nullptr;
+  std::array<float*, kMaxParams> params{};
+  std::array<float*, kMaxParams> d_params{};  // overwritten by backward; nullptr: not needed
+  std::array<std::byte*, kMaxSaved> saved{};
+  std::span<std::byte> workspace;
+  std::array<float*, kMaxInputs> d_src{};     // nullptr: that gradient is not needed
+  std::array<bool, kMaxInputs> d_src_accumulate{};  // add into d_src instead of overwriting
+  float* d_dst = nullptr;
+  int64_t tile = 0;
+  uint64_t seed = 0;  // differs per layer and per training forward (dropout)
+  ThreadPool* pool = nullptr;
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  [[nodiscard]] virtual std::string_view op() const = 0;
+  [[nodiscard]] virtual int n_inputs() const { return 1; }
+  // Output shape of one sample; throws ShapeError naming the cause (the caller adds the layer).
+  [[nodiscard]] virtual Shape infer_shape(std::span<const Shape> in) const = 0;
+  [[nodiscard]] virtual std::vector<ParamSpec> params(std::span<const Shape> /*in*/) const {
+    return {};
+  }
+  [[nodiscard]] virtual LayerNeeds describe(const PlanContext& ctx) const = 0;
+  virtual void forward(const StepArgs& args) const = 0;
+  virtual void backward(const StepArgs& args) const = 0;
+};
+
+// Creates the layer for a spec from layer_list.def; throws ParseError for an unknown op or a
+// bad option ("conv: k=0: kernel size must be at least 1").
+std::unique_ptr<Layer> make_layer(const LayerSpec& spec);
+// Every op keyword in layer_list.def, in order.
+std::vector<std::string> layer_ops();
+
+}  // namespace footprint

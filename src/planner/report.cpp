@@ -1,0 +1,101 @@
+// Formats a Plan as a table or JSON; decides nothing about the plan itself.
+#include "footprint/report.hpp"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "core/units.hpp"
+
+namespace footprint {
+namespace {
+
+std::string pad(const std::string& text, size_t width, bool right = false) {
+  if (text.size() >= width) return text;
+  std::string fill(width - text.size(), ' ');
+  return right ? fill + text : text + fill;
+}
+
+std::string bytes_or_dash(int64_t bytes) { return bytes == 0 ? "-" : format_bytes(bytes); }
+
+}  // namespace
+
+std::string plan_table(const Net& net, const Plan& plan) {
+  const PlanOptions& o = plan.options;
+  std::string out = std::string("Plan: ") + mode_name(o.mode) + ", batch " +
+                    std::to_string(o.batch) +
+                    (o.mode == Mode::train ? std::string(", ") + optimizer_name(o.optimizer) : "") +
+                    ", " + std::to_string(o.threads) + (o.threads == 1 ? " thread" : " threads") +
+                    "\n\n";
+  out += pad("#", 4, true) + "  " + pad("layer", 14) + pad("op", 14) + pad("output", 14) +
+         pad("params", 10, true) + pad("activations", 13, true) + pad("saved", 11, true) +
+         pad("workspace", 11, true) + "\n";
+  out += "       " + pad("input", 14) + pad("", 14) + pad(net.input_shape().str(), 14) +
+         pad("-", 10, true) + pad(format_bytes(plan.buffers[plan.input_buffer].size_bytes) + " io", 13, true) + "\n";
+  for (size_t i = 0; i < plan.layer_reports.size(); ++i) {
+    const LayerReport& r = plan.layer_reports[i];
+    out += pad(std::to_string(i), 4, true) + "  " + pad(r.name, 14) + pad(r.op, 14) +
+           pad(r.output_shape.str(), 14) + pad(r.params ? format_count(r.params) : "-", 10, true) +
+           pad(r.in_place ? "in place" : format_bytes(r.activation_bytes), 13, true) +
+           pad(bytes_or_dash(r.saved_bytes), 11, true) + pad(bytes_or_dash(r.workspace_bytes), 11, true) +
+           "\n";
+  }
+  out += "\nParameters: " + format_count(plan.params) + " (" + format_bytes(plan.params * 4) +
+         " as float32)\n\nBytes by category (every buffer counted once):\n";
+  for (int c = 0; c < kNumCategories; ++c) {
+    const int64_t bytes = plan.category_bytes[c];
+    out += "  " + pad(category_name(static_cast<Category>(c)), 18) +
+           pad(format_bytes(bytes), 11, true) + pad(format_count(bytes), 16, true) + " B\n";
+  }
+  out += "\nPersistent block (parameters and their state): " + format_bytes(plan.persistent_bytes) +
+         "\nArena (buffers alive at different steps share bytes): " +
+         format_bytes(plan.arena_bytes) + "\nTotal allocated by the runtime: " +
+         format_bytes(plan.total_bytes) + " (" + format_count(plan.total_bytes) + " B)\n";
+  out += "Peak: " + format_bytes(plan.live_bytes[plan.peak_step]) + " live at step " +
+         std::to_string(plan.peak_step) + " of " + std::to_string(plan.steps.size()) + " (" +
+         plan.step_label(plan.peak_step) + ")\n";
+  return out;
+}
+
+std::string plan_json(const Net& net, const Plan& plan) {
+  using nlohmann::json;
+  json categories = json::object();
+  for (int c = 0; c < kNumCategories; ++c)
+    categories[category_name(static_cast<Category>(c))] = plan.category_bytes[c];
+  json layers = json::array();
+  for (const LayerReport& r : plan.layer_reports) {
+    layers.push_back({{"name", r.name},
+                      {"op", r.op},
+                      {"output_shape", {r.output_shape.c, r.output_shape.h, r.output_shape.w}},
+                      {"params", r.params},
+                      {"activation_bytes", r.activation_bytes},
+                      {"saved_bytes", r.saved_bytes},
+                      {"workspace_bytes", r.workspace_bytes},
+                      {"in_place", r.in_place}});
+  }
+  const PlanOptions& o = plan.options;
+  json doc = {
+      {"peak_bytes", plan.total_bytes},
+      {"total_bytes", plan.total_bytes},
+      {"arena_bytes", plan.arena_bytes},
+      {"persistent_bytes", plan.persistent_bytes},
+      {"peak_live_bytes", plan.live_bytes[plan.peak_step]},
+      {"peak_step", plan.peak_step},
+      {"peak_step_label", plan.step_label(plan.peak_step)},
+      {"steps", plan.steps.size()},
+      {"params", plan.params},
+      {"input_shape", {net.input_shape().c, net.input_shape().h, net.input_shape().w}},
+      {"categories", categories},
+      {"layers", layers},
+      {"options",
+       {{"batch", o.batch},
+        {"mode", mode_name(o.mode)},
+        {"optimizer", optimizer_name(o.optimizer)},
+        {"threads", o.threads},
+        {"reuse", o.reuse},
+        {"inplace", o.inplace},
+        {"conv_tile_bytes", o.conv_tile_bytes}}},
+  };
+  return doc.dump(2);
+}
+
+}  // namespace footprint
