@@ -1,1 +1,30 @@
-int main() { return 0; }
+// footprint: plan, train and evaluate CNNs whose memory is known before they run.
+// Bad input (files, flags, shapes) prints one line and exits with status 2.
+#include <cstdio>
+
+#include "cli/common.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Footprint: CNNs whose memory is planned, explained and kept before they run"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "footprint 0.1.0");
+  footprint::cli::add_plan_command(app);
+  footprint::cli::add_train_command(app);
+  footprint::cli::add_eval_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  } catch (const footprint::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+  return 0;
+}

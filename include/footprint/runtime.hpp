@@ -51,7 +51,8 @@ class Runtime {
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  // [batch, C, H, W] floats, to be filled before forward.
+  // [batch, C, H, W] floats, to be filled before forward. Training keeps input and target for
+  // the whole step; inference reuses the input's bytes once read, so fill it before each forward.
   [[nodiscard]] float* input();
   // Loss targets: float [batch, outputs] for mse, int32 class labels [batch] for softmax_xent.
   [[nodiscard]] void* target();

@@ -173,9 +173,12 @@ class Planner {
     const int n_layers = net_.n_layers();
     const int64_t batch = opt_.batch;
     value_buffer_.assign(n_layers + 1, kNoBuffer);
+    // In training the input and target live for the whole step, so a batch can be stepped on
+    // again without refilling; in inference the input's bytes are reused once it is read.
     value_buffer_[0] = add_buffer({.name = "input", .category = Category::io,
                                    .size_bytes = batch * net_.input_shape().n_elems() * 4,
-                                   .first_step = 0, .last_step = value_last_use(0)});
+                                   .first_step = 0,
+                                   .last_step = train_ ? last_step() : value_last_use(0)});
     plan_.input_buffer = value_buffer_[0];
     for (int i = 0; i < n_layers; ++i) {
       const int v = i + 1;
@@ -192,13 +195,14 @@ class Planner {
       }
     }
     plan_.output_buffer = value_buffer_[n_layers];
-    if (train_) {
+    // Inference keeps a target too when the net has a loss, so evaluation can report it.
+    if (net_.loss_kind() != LossKind::none) {
       const int64_t target_bytes = net_.loss_kind() == LossKind::softmax_xent
                                        ? batch * 4
                                        : batch * net_.output_shape().n_elems() * 4;
       plan_.target_buffer = add_buffer({.name = "target", .category = Category::io,
                                         .size_bytes = target_bytes, .first_step = 0,
-                                        .last_step = loss_step_});
+                                        .last_step = last_step()});
     }
   }
 

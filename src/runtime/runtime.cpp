@@ -4,6 +4,7 @@
 #include "footprint/runtime.hpp"
 
 #include <cmath>
+#include <cstring>
 
 #include "core/check.hpp"
 #include "core/rng.hpp"
@@ -22,6 +23,9 @@ Runtime::Runtime(const Net& net, const Plan& plan, uint64_t seed)
   gemm_blas_init();
   arena_ = tracked_alloc(plan.arena_bytes);
   persistent_ = tracked_alloc(plan.persistent_bytes);
+  // All ones bits are a NaN in float32: a buffer read before it is written (invariant 3 broken)
+  // turns results into NaN instead of silently reading whatever was there.
+  if (arena_) std::memset(arena_, 0xff, static_cast<size_t>(plan.arena_bytes));
   pool_ = std::make_unique<ThreadPool>(plan.options.threads);
   // Parameters: drawn in layer order from one stream, so the same seed gives the same net.
   Rng rng(seed);

@@ -1,5 +1,6 @@
 #include "kernels/conv/im2col.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/thread_pool.hpp"
@@ -28,11 +29,12 @@ void im2col_rows(ThreadPool& pool, const ConvGeometry& g, const float* src, int6
         const float* in_row = plane + ih * g.in_w;
         const int64_t iw0 = kw * g.dilation_w - g.pad_left;
         if (g.stride_w == 1) {
-          // Contiguous run: zeros before and after the part inside the image.
-          for (int64_t ow = 0; ow < g.out_w; ++ow) {
-            const int64_t iw = iw0 + ow;
-            out_row[ow] = (iw >= 0 && iw < g.in_w) ? in_row[iw] : 0.0f;
-          }
+          // A contiguous run: zeros left and right of the part that lies inside the image.
+          const int64_t lo = std::clamp<int64_t>(-iw0, 0, g.out_w);
+          const int64_t hi = std::clamp<int64_t>(g.in_w - iw0, lo, g.out_w);
+          std::fill(out_row, out_row + lo, 0.0f);
+          std::memcpy(out_row + lo, in_row + iw0 + lo, sizeof(float) * (hi - lo));
+          std::fill(out_row + hi, out_row + g.out_w, 0.0f);
         } else {
           for (int64_t ow = 0; ow < g.out_w; ++ow) {
             const int64_t iw = iw0 + ow * g.stride_w;

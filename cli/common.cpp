@@ -1,0 +1,89 @@
+#include "cli/common.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+namespace footprint::cli {
+
+int default_threads() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : static_cast<int>(cores);
+}
+
+void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode) {
+  cmd.add_option("--batch", flags.batch, "Samples per step")->check(CLI::Range(1, 1 << 20));
+  if (with_mode) {
+    cmd.add_option("--mode", flags.mode, "train (forward, backward, update) or infer (forward only)")
+        ->check(CLI::IsMember({"train", "infer"}));
+  }
+  cmd.add_option("--optimizer", flags.optimizer, "sgd, momentum, adam or adamw")
+      ->check(CLI::IsMember({"sgd", "momentum", "adam", "adamw"}));
+  cmd.add_option("--threads", flags.threads, "Worker threads (default: the number of cores)")
+      ->check(CLI::Range(1, 256));
+  cmd.add_flag("--no-reuse", flags.no_reuse,
+               "Give every buffer bytes of its own (shows what lifetime sharing saves)");
+  cmd.add_flag("--no-inplace", flags.no_inplace,
+               "Never let an activation overwrite its input (shows what in-place saves)");
+  cmd.add_option("--tile-bytes", flags.tile_bytes,
+                 "Budget for one convolution im2col tile in bytes; 0 = whole layer (no tiling)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+}
+
+OptimizerKind parse_optimizer(const std::string& name) {
+  if (name == "sgd") return OptimizerKind::sgd;
+  if (name == "momentum") return OptimizerKind::momentum;
+  if (name == "adam") return OptimizerKind::adam;
+  if (name == "adamw") return OptimizerKind::adamw;
+  throw Error("--optimizer " + name + ": expected sgd, momentum, adam or adamw");
+}
+
+PlanOptions to_plan_options(const PlanFlags& flags) {
+  return {.batch = flags.batch,
+          .mode = flags.mode == "infer" ? Mode::infer : Mode::train,
+          .optimizer = parse_optimizer(flags.optimizer),
+          .threads = flags.threads > 0 ? flags.threads : default_threads(),
+          .reuse = !flags.no_reuse,
+          .inplace = !flags.no_inplace,
+          .conv_tile_bytes = flags.tile_bytes};
+}
+
+int64_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+DataSplit load_data(const std::string& spec, const Net& net, int64_t synthetic_size) {
+  if (spec == "synthetic") {
+    const int classes = static_cast<int>(std::min<int64_t>(net.output_shape().n_elems(), 1000));
+    DataSplit split;
+    split.train = synthetic_dataset(net.input_shape(), classes, synthetic_size, 1);
+    split.test = synthetic_dataset(net.input_shape(), classes, 0, 2);
+    return split;
+  }
+  if (spec == "fashion-mnist") return load_mnist_dir(kFashionMnistDir);
+  for (const char* prefix : {"fashion-mnist:", "mnist:"}) {
+    const std::string p = prefix;
+    if (spec.rfind(p, 0) == 0 && spec.size() > p.size()) return load_mnist_dir(spec.substr(p.size()));
+  }
+  throw Error("--data " + spec + ": expected fashion-mnist[:DIR], mnist:DIR or synthetic");
+}
+
+void write_file_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  std::FILE* file = std::fopen(tmp.c_str(), "wb");
+  if (!file) throw IoError(path + ": cannot write (" + std::strerror(errno) + ")");
+  const bool ok = std::fwrite(text.data(), 1, text.size(), file) == text.size() &&
+                  std::fflush(file) == 0;
+  if (std::fclose(file) != 0 || !ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw IoError(path + ": write failed (" + std::strerror(errno) + ")");
+  }
+}
+
+}  // namespace footprint::cli

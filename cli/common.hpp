@@ -1,0 +1,41 @@
+// Helpers shared by the subcommands: flag parsing to library types, process memory figures.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+
+#include "footprint/footprint.hpp"
+
+namespace footprint::cli {
+
+// Flags every command that plans a net takes.
+struct PlanFlags {
+  int batch = 1;
+  std::string mode = "train";
+  std::string optimizer = "sgd";
+  int threads = 0;  // 0: the number of cores
+  bool no_reuse = false;
+  bool no_inplace = false;
+  int64_t tile_bytes = 1 << 20;
+};
+
+void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode);
+[[nodiscard]] PlanOptions to_plan_options(const PlanFlags& flags);
+[[nodiscard]] OptimizerKind parse_optimizer(const std::string& name);
+[[nodiscard]] int default_threads();
+
+// Peak resident set size of this process so far (VmHWM), in bytes; 0 if unknown.
+[[nodiscard]] int64_t peak_rss_bytes();
+
+// Loads "fashion-mnist[:DIR]", "mnist:DIR" or "synthetic" for a net; synthetic_size samples.
+[[nodiscard]] DataSplit load_data(const std::string& spec, const Net& net, int64_t synthetic_size);
+
+// Writes text to path atomically (NAME.tmp, then rename); IoError on failure.
+void write_file_atomic(const std::string& path, const std::string& text);
+
+void add_plan_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+
+}  // namespace footprint::cli

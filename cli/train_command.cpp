@@ -1,0 +1,158 @@
+// footprint train NET --data ...: trains with a progress bar, reports test accuracy per epoch
+// and, at the end, the memory actually used beside the plan.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/common.hpp"
+#include "core/units.hpp"
+
+namespace footprint::cli {
+namespace {
+
+// Redraws one status line on a terminal; elsewhere prints a line every tenth of an epoch.
+class ProgressLine {
+ public:
+  explicit ProgressLine(int epochs) : epochs_(epochs), tty_(isatty(STDERR_FILENO) != 0) {}
+
+  void update(const TrainProgress& p) {
+    const bool last = p.step_in_epoch == p.steps_in_epoch;
+    const auto now = std::chrono::steady_clock::now();
+    if (tty_) {
+      if (!last && now - drawn_ < std::chrono::milliseconds(100)) return;
+    } else {
+      const int64_t tenth = std::max<int64_t>(1, p.steps_in_epoch / 10);
+      if (!last && p.step_in_epoch % tenth != 0) return;
+    }
+    drawn_ = now;
+    const int width = 24;
+    const int filled = static_cast<int>(width * p.step_in_epoch / std::max<int64_t>(1, p.steps_in_epoch));
+    std::string bar(filled, '#');
+    bar.resize(width, '.');
+    std::fprintf(stderr, "%sepoch %d/%d [%s] %lld/%lld  loss %.4f  acc %.1f%%  %.0f samples/s%s",
+                 tty_ ? "\r" : "", p.epoch + 1, epochs_, bar.c_str(),
+                 static_cast<long long>(p.step_in_epoch), static_cast<long long>(p.steps_in_epoch),
+                 p.loss, 100.0 * p.accuracy, p.samples_per_second, tty_ ? "" : "\n");
+    if (tty_ && last) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  int epochs_;
+  bool tty_;
+  std::chrono::steady_clock::time_point drawn_{};
+};
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  struct Flags {
+    std::string net_path, data = "fashion-mnist", save, report;
+    PlanFlags plan;
+    int epochs = 1;
+    int64_t steps = 0;
+    float lr = 0.01f, momentum = 0.9f, weight_decay = 0.0f;
+    bool nesterov = false;
+    uint64_t seed = 1;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("train", "Train a net and report the memory it used beside its plan");
+  cmd->add_option("net", f->net_path, "Net file (.net) ending in a loss line")->required();
+  cmd->add_option("--data", f->data, "fashion-mnist[:DIR], mnist:DIR or synthetic")
+      ->capture_default_str();
+  cmd->add_option("--epochs", f->epochs, "Passes over the training set")->check(CLI::Range(1, 100000));
+  cmd->add_option("--steps", f->steps, "Stop after this many steps (overrides --epochs)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  add_plan_flags(*cmd, f->plan, /*with_mode=*/false);
+  cmd->add_option("--lr", f->lr, "Learning rate")->capture_default_str();
+  cmd->add_option("--momentum", f->momentum, "Momentum (momentum optimizer); Adam's beta1 stays 0.9")
+      ->capture_default_str();
+  cmd->add_flag("--nesterov", f->nesterov, "Nesterov momentum");
+  cmd->add_option("--weight-decay", f->weight_decay, "L2 penalty (decoupled for adamw)");
+  cmd->add_option("--seed", f->seed, "Seed for the initial weights, data order and dropout");
+  cmd->add_option("--save", f->save, "Write the trained model here (atomic)");
+  cmd->add_option("--report", f->report, "Write the memory and speed figures as JSON here");
+  cmd->callback([f] {
+    const Net net = load_net_file(f->net_path);
+    PlanOptions options = to_plan_options(f->plan);
+    options.mode = Mode::train;
+    const Plan p = plan(net, options);
+    const int64_t synthetic_size =
+        f->steps > 0 ? f->steps * options.batch : int64_t{64} * options.batch;
+    const DataSplit data = load_data(f->data, net, synthetic_size);
+    std::fprintf(stderr, "%s: %s parameters; plan %s (arena %s + persistent %s), peak at %s\n",
+                 f->net_path.c_str(), format_count(p.params).c_str(),
+                 format_bytes(p.total_bytes).c_str(), format_bytes(p.arena_bytes).c_str(),
+                 format_bytes(p.persistent_bytes).c_str(), p.step_label(p.peak_step).c_str());
+    std::fprintf(stderr, "data: %s, %lld training samples, %lld test samples, %s held as stored\n",
+                 f->data.c_str(), static_cast<long long>(data.train.size),
+                 static_cast<long long>(data.test.size),
+                 format_bytes(data.train.bytes() + data.test.bytes()).c_str());
+    reset_tracked_peak();
+    Runtime runtime(net, p, f->seed);
+    TrainOptions train_options{.epochs = f->epochs, .steps = f->steps, .seed = f->seed};
+    train_options.optimizer = {.lr = f->lr, .momentum = f->momentum, .nesterov = f->nesterov,
+                               .weight_decay = f->weight_decay};
+    const int epochs = f->steps > 0 ? static_cast<int>((f->steps * options.batch + data.train.size - 1) /
+                                                       std::max<int64_t>(1, data.train.size))
+                                    : f->epochs;
+    ProgressLine progress(std::max(1, epochs));
+    nlohmann::json epoch_log = nlohmann::json::array();
+    double train_seconds = 0.0;
+    double test_accuracy = -1.0;
+    const Dataset* test = data.test.size > 0 ? &data.test : nullptr;
+    const int64_t steps = train(
+        runtime, data.train, test, train_options,
+        [&](const TrainProgress& pr) { progress.update(pr); },
+        [&](const EpochResult& r) {
+          train_seconds += r.seconds;
+          nlohmann::json entry = {{"epoch", r.epoch + 1}, {"seconds", r.seconds},
+                                  {"train_loss", r.last.loss}, {"train_accuracy", r.last.accuracy}};
+          if (r.has_test) {
+            test_accuracy = r.test.accuracy;
+            entry["test_loss"] = r.test.loss;
+            entry["test_accuracy"] = r.test.accuracy;
+            std::fprintf(stderr, "epoch %d: %.1f s, test accuracy %.2f%%, test loss %.4f\n",
+                         r.epoch + 1, r.seconds, 100.0 * r.test.accuracy, r.test.loss);
+          } else {
+            std::fprintf(stderr, "epoch %d: %.1f s\n", r.epoch + 1, r.seconds);
+          }
+          epoch_log.push_back(entry);
+        });
+    if (!f->save.empty()) {
+      save_model(f->save, runtime, train_options.optimizer);
+      std::fprintf(stderr, "saved %s\n", f->save.c_str());
+    }
+    const TrackedMemory tracked = tracked_memory();
+    const int64_t rss = peak_rss_bytes();
+    const double seconds_per_step = steps > 0 ? train_seconds / static_cast<double>(steps) : 0.0;
+    std::printf("Memory report\n");
+    std::printf("  planned (arena + persistent):   %12s B  %s\n", format_count(p.total_bytes).c_str(),
+                format_bytes(p.total_bytes).c_str());
+    std::printf("  counting allocator peak:        %12s B  %s%s\n",
+                format_count(tracked.peak_bytes).c_str(), format_bytes(tracked.peak_bytes).c_str(),
+                tracked.peak_bytes == p.total_bytes ? "  (equals the plan)" : "  (DIFFERS from the plan)");
+    std::printf("  data set, outside the plan:     %12s B  %s\n",
+                format_count(data.train.bytes() + data.test.bytes()).c_str(),
+                format_bytes(data.train.bytes() + data.test.bytes()).c_str());
+    std::printf("  process peak RSS (VmHWM):       %12s B  %s\n", format_count(rss).c_str(),
+                format_bytes(rss).c_str());
+    std::printf("  %lld steps, %.4f s per step\n", static_cast<long long>(steps), seconds_per_step);
+    if (!f->report.empty()) {
+      nlohmann::json report = {{"planned_bytes", p.total_bytes},
+                               {"tracked_peak_bytes", tracked.peak_bytes},
+                               {"peak_rss_bytes", rss},
+                               {"dataset_bytes", data.train.bytes() + data.test.bytes()},
+                               {"seconds_per_step", seconds_per_step},
+                               {"steps", steps},
+                               {"threads", options.threads},
+                               {"batch", options.batch},
+                               {"epochs", epoch_log}};
+      if (test_accuracy >= 0) report["test_accuracy"] = test_accuracy;
+      write_file_atomic(f->report, report.dump(2) + "\n");
+    }
+  });
+}
+
+}  // namespace footprint::cli

@@ -1,0 +1,128 @@
+// The training loop over a Runtime: shuffled batches filled from the data set in its stored
+// type, one train_step each, progress and per-epoch evaluation reported through callbacks.
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "footprint/error.hpp"
+#include "footprint/train.hpp"
+
+namespace footprint {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void check_fits(const Runtime& runtime, const Dataset& data) {
+  const Net& net = runtime.net();
+  if (!(data.sample_shape == net.input_shape())) {
+    throw ShapeError(data.name + ": samples are " + data.sample_shape.str() +
+                     " but the net's input is " + net.input_shape().str());
+  }
+  if (data.classes > net.output_shape().n_elems()) {
+    throw ShapeError(data.name + ": " + std::to_string(data.classes) +
+                     " classes do not fit a net with " +
+                     std::to_string(net.output_shape().n_elems()) + " outputs");
+  }
+}
+
+int argmax(const float* row, int64_t n) {
+  return static_cast<int>(std::max_element(row, row + n) - row);
+}
+
+// Correct predictions among the first `n` outputs for samples `indices`.
+int64_t count_correct(const Runtime& runtime, const Dataset& data, std::span<const int64_t> indices) {
+  const int64_t outputs = runtime.net().output_shape().n_elems();
+  int64_t correct = 0;
+  for (size_t i = 0; i < indices.size(); ++i)
+    correct += argmax(runtime.output() + i * outputs, outputs) == label_of(data, indices[i]);
+  return correct;
+}
+
+}  // namespace
+
+EvalResult evaluate(Runtime& runtime, const Dataset& data) {
+  check_fits(runtime, data);
+  const int batch = runtime.plan().options.batch;
+  const LossKind loss = runtime.net().loss_kind();
+  const int64_t outputs = runtime.net().output_shape().n_elems();
+  const bool has_target = runtime.target() != nullptr;
+  std::vector<int64_t> indices(batch);
+  EvalResult result;
+  double loss_sum = 0.0;
+  for (int64_t start = 0; start < data.size; start += batch) {
+    const int n = static_cast<int>(std::min<int64_t>(batch, data.size - start));
+    std::iota(indices.begin(), indices.begin() + n, start);
+    std::span<const int64_t> batch_indices(indices.data(), n);
+    fill_batch(data, batch_indices, loss, outputs, runtime.input(),
+               has_target ? runtime.target() : nullptr);
+    runtime.forward(n, /*training=*/false);
+    if (has_target) loss_sum += runtime.loss(n) * n;
+    result.accuracy += static_cast<double>(count_correct(runtime, data, batch_indices));
+    result.samples += n;
+  }
+  if (result.samples > 0) {
+    result.accuracy /= static_cast<double>(result.samples);
+    result.loss = loss_sum / static_cast<double>(result.samples);
+  }
+  return result;
+}
+
+int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_data,
+              const TrainOptions& options,
+              const std::function<void(const TrainProgress&)>& on_progress,
+              const std::function<void(const EpochResult&)>& on_epoch) {
+  check_fits(runtime, train_data);
+  const int batch = runtime.plan().options.batch;
+  const LossKind loss = runtime.net().loss_kind();
+  const int64_t outputs = runtime.net().output_shape().n_elems();
+  const int64_t steps_per_epoch = (train_data.size + batch - 1) / batch;
+  const int epochs = options.steps > 0
+                         ? static_cast<int>((options.steps + steps_per_epoch - 1) / steps_per_epoch)
+                         : options.epochs;
+  // The data order: one permutation per epoch from the seed, so runs repeat exactly.
+  std::vector<int64_t> order(train_data.size);
+  Rng rng(options.seed);
+  int64_t step = 0;
+  for (int epoch = 0; epoch < epochs; ++epoch) {
+    std::iota(order.begin(), order.end(), 0);
+    for (int64_t i = train_data.size - 1; i > 0; --i)
+      std::swap(order[i], order[rng.below(static_cast<uint64_t>(i + 1))]);
+    const auto epoch_start = Clock::now();
+    TrainProgress progress{.epoch = epoch, .steps_in_epoch = steps_per_epoch};
+    double loss_sum = 0.0;
+    int64_t correct = 0, seen = 0;
+    for (int64_t s = 0; s < steps_per_epoch; ++s) {
+      if (options.steps > 0 && step >= options.steps) break;
+      const int64_t start = s * batch;
+      const int n = static_cast<int>(std::min<int64_t>(batch, train_data.size - start));
+      std::span<const int64_t> indices(order.data() + start, n);
+      fill_batch(train_data, indices, loss, outputs, runtime.input(), runtime.target());
+      runtime.forward(n, /*training=*/true);
+      // Read the output now: once the loss has read it, backward may reuse its bytes.
+      correct += count_correct(runtime, train_data, indices);
+      loss_sum += runtime.loss_and_backward(n) * n;
+      runtime.update(options.optimizer);
+      seen += n;
+      ++step;
+      const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+      progress.step = step;
+      progress.step_in_epoch = s + 1;
+      progress.loss = loss_sum / static_cast<double>(seen);
+      progress.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+      progress.samples_per_second = seconds > 0 ? static_cast<double>(seen) / seconds : 0.0;
+      if (on_progress) on_progress(progress);
+    }
+    EpochResult result{.epoch = epoch, .last = progress,
+                       .seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count()};
+    if (test_data) {
+      result.has_test = true;
+      result.test = evaluate(runtime, *test_data);
+    }
+    if (on_epoch) on_epoch(result);
+  }
+  return step;
+}
+
+}  // namespace footprint

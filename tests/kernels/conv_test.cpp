@@ -1,0 +1,257 @@
+// conv_forward_gemm / conv_backward_gemm (im2col tiles + BLAS over the thread pool) against the
+// plain-loop conv_ref on awkward shapes: odd channel counts, tiles that do not divide the output,
+// stride, dilation, groups, and padding on one side only. Speed lives in bench/.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "core/thread_pool.hpp"
+#include "kernels/conv/conv_gemm.hpp"
+#include "kernels/conv/conv_ref.hpp"
+#include "kernels/gemm/gemm.hpp"
+
+namespace footprint {
+namespace {
+
+// One convolution as a user would describe it: all four pads, out_h/out_w derived from them.
+struct ConvCase {
+  int64_t in_c, in_h, in_w;
+  int64_t out_c;
+  int64_t kernel_h, kernel_w;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t groups = 1;
+
+  [[nodiscard]] ConvGeometry geometry() const {
+    ConvGeometry g{.in_c = in_c, .in_h = in_h, .in_w = in_w, .out_c = out_c,
+                   .kernel_h = kernel_h, .kernel_w = kernel_w, .stride_h = stride_h,
+                   .stride_w = stride_w, .pad_top = pad_top, .pad_left = pad_left,
+                   .dilation_h = dilation_h, .dilation_w = dilation_w, .groups = groups};
+    g.out_h = conv_out_size(in_h, kernel_h, stride_h, pad_top, pad_bottom, dilation_h);
+    g.out_w = conv_out_size(in_w, kernel_w, stride_w, pad_left, pad_right, dilation_w);
+    return g;
+  }
+};
+
+// Everything needed to rerun one failing call.
+std::string describe(const ConvCase& c, int64_t batch, int threads, int64_t tile_rows) {
+  const ConvGeometry g = c.geometry();
+  std::ostringstream out;
+  out << "conv batch=" << batch << " in=" << c.in_c << "x" << c.in_h << "x" << c.in_w
+      << " out=" << c.out_c << "x" << g.out_h << "x" << g.out_w << " kernel=" << c.kernel_h << "x"
+      << c.kernel_w << " stride=" << c.stride_h << "x" << c.stride_w << " pad(top,bottom,left,right)="
+      << c.pad_top << "," << c.pad_bottom << "," << c.pad_left << "," << c.pad_right
+      << " dilation=" << c.dilation_h << "x" << c.dilation_w << " groups=" << c.groups
+      << " pointwise=" << g.is_pointwise() << " threads=" << threads << " tile_rows=" << tile_rows;
+  return out.str();
+}
+
+std::vector<float> random_floats(int64_t n_elems, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(n_elems);
+  for (float& x : v) x = rng.uniform(-1.0f, 1.0f);
+  return v;
+}
+
+// A 4-D layout, for naming the element where a comparison failed.
+struct Dims {
+  int64_t d0, d1, d2, d3;
+  [[nodiscard]] std::string at(size_t flat) const {
+    const auto i = static_cast<int64_t>(flat);
+    std::ostringstream out;
+    out << "[" << i / (d1 * d2 * d3) << "," << i / (d2 * d3) % d1 << "," << i / d3 % d2 << ","
+        << i % d3 << "]";
+    return out.str();
+  }
+};
+
+// max |got - want| / max(1, max |want|); NaN in got counts as infinitely wrong.
+::testing::AssertionResult close(const char* what, const Dims& dims, const std::vector<float>& got,
+                                 const std::vector<float>& want) {
+  float max_diff = 0.0f, max_ref = 0.0f;
+  size_t worst = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    max_ref = std::max(max_ref, std::fabs(want[i]));
+    const float diff = std::fabs(got[i] - want[i]);
+    if (!(diff <= max_diff)) {
+      max_diff = std::isnan(diff) ? std::numeric_limits<float>::infinity() : diff;
+      worst = i;
+    }
+  }
+  const float relative = max_diff / std::max(1.0f, max_ref);
+  if (relative <= 1e-4f) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << what << ": relative error " << relative << " at " << dims.at(worst) << ": got "
+         << got[worst] << ", reference " << want[worst];
+}
+
+// Guard floats after the workspace: the kernel must stay inside conv_gemm_workspace_floats.
+constexpr int64_t kGuardFloats = 64;
+constexpr float kGuard = 7777.0f;
+
+class ConvTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { gemm_blas_init(); }
+};
+
+// Runs one case at every batch, thread count and tile size, forward and every backward output.
+void check_case(const ConvCase& c, ThreadPool* const* pools, int n_pools) {
+  const ConvGeometry g = c.geometry();
+  ASSERT_GT(g.out_h, 0) << describe(c, 1, 1, 0);
+  ASSERT_GT(g.out_w, 0) << describe(c, 1, 1, 0);
+  const int64_t weight_elems = g.out_c * g.col_rows();
+  for (int64_t batch : {1, 3}) {
+    const int64_t src_elems = batch * g.in_c * g.in_h * g.in_w;
+    const int64_t dst_elems = batch * g.out_c * g.out_h * g.out_w;
+    const std::vector<float> src = random_floats(src_elems, 1 + src_elems);
+    const std::vector<float> weights = random_floats(weight_elems, 2 + weight_elems);
+    const std::vector<float> bias = random_floats(g.out_c, 3 + g.out_c);
+    const std::vector<float> d_dst = random_floats(dst_elems, 4 + dst_elems);
+    const std::vector<float> d_src_start = random_floats(src_elems, 5 + src_elems);
+
+    std::vector<float> want_dst(dst_elems), want_d_src(src_elems), want_d_weights(weight_elems),
+        want_d_bias(g.out_c);
+    conv_forward_ref(g, batch, src.data(), weights.data(), bias.data(), want_dst.data());
+    conv_backward_ref(g, batch, src.data(), weights.data(), d_dst.data(), want_d_src.data(),
+                      want_d_weights.data(), want_d_bias.data());
+    std::vector<float> want_dst_no_bias(dst_elems), want_d_src_accumulated(src_elems);
+    conv_forward_ref(g, batch, src.data(), weights.data(), nullptr, want_dst_no_bias.data());
+    for (int64_t i = 0; i < src_elems; ++i) want_d_src_accumulated[i] = d_src_start[i] + want_d_src[i];
+    const Dims src_dims{batch, g.in_c, g.in_h, g.in_w}, dst_dims{batch, g.out_c, g.out_h, g.out_w},
+        weight_dims{g.out_c, g.group_in_c(), g.kernel_h, g.kernel_w}, bias_dims{g.out_c, 1, 1, 1};
+
+    // Tiles of 1, 2 and 3 output rows (rarely dividing out_h) and the whole output at once.
+    std::vector<int64_t> tiles = {1, 2, 3, g.out_h};
+    tiles.erase(std::remove_if(tiles.begin(), tiles.end(), [&](int64_t t) { return t > g.out_h; }),
+                tiles.end());
+    for (int p = 0; p < n_pools; ++p) {
+      ThreadPool& pool = *pools[p];
+      for (int64_t tile_rows : tiles) {
+        SCOPED_TRACE(describe(c, batch, pool.size(), tile_rows));
+        const int64_t ws_floats = conv_gemm_workspace_floats(g, tile_rows);
+        ASSERT_GE(ws_floats, 0);
+        std::vector<float> workspace(ws_floats + kGuardFloats, kGuard);
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+
+        std::vector<float> dst(dst_elems, nan);
+        conv_forward_gemm(pool, g, batch, src.data(), weights.data(), bias.data(), dst.data(),
+                          workspace.data(), tile_rows);
+        EXPECT_TRUE(close("dst", dst_dims, dst, want_dst));
+        std::fill(dst.begin(), dst.end(), nan);
+        conv_forward_gemm(pool, g, batch, src.data(), weights.data(), nullptr, dst.data(),
+                          workspace.data(), tile_rows);
+        EXPECT_TRUE(close("dst without bias", dst_dims, dst, want_dst_no_bias));
+
+        // Overwritten outputs start as NaN, so any read of their old contents shows.
+        std::vector<float> d_src(src_elems, nan), d_weights(weight_elems, nan), d_bias(g.out_c, nan);
+        conv_backward_gemm(pool, g, batch, src.data(), weights.data(), d_dst.data(), d_src.data(),
+                           /*accumulate_d_src=*/false, d_weights.data(), d_bias.data(),
+                           workspace.data(), tile_rows);
+        EXPECT_TRUE(close("d_src", src_dims, d_src, want_d_src));
+        EXPECT_TRUE(close("d_weights", weight_dims, d_weights, want_d_weights));
+        EXPECT_TRUE(close("d_bias", bias_dims, d_bias, want_d_bias));
+
+        d_src = d_src_start;
+        conv_backward_gemm(pool, g, batch, src.data(), weights.data(), d_dst.data(), d_src.data(),
+                           /*accumulate_d_src=*/true, nullptr, nullptr, workspace.data(), tile_rows);
+        EXPECT_TRUE(close("d_src accumulated", src_dims, d_src, want_d_src_accumulated));
+
+        std::fill(d_weights.begin(), d_weights.end(), nan);
+        conv_backward_gemm(pool, g, batch, src.data(), weights.data(), d_dst.data(), nullptr,
+                           /*accumulate_d_src=*/false, d_weights.data(), nullptr, workspace.data(),
+                           tile_rows);
+        EXPECT_TRUE(close("d_weights without d_src", weight_dims, d_weights, want_d_weights));
+
+        for (int64_t i = ws_floats; i < ws_floats + kGuardFloats; ++i) {
+          ASSERT_EQ(workspace[i], kGuard) << "wrote past the workspace at float " << i << " of "
+                                          << ws_floats;
+        }
+        if (::testing::Test::HasFailure()) return;  // one failing configuration says enough
+      }
+    }
+  }
+}
+
+TEST_F(ConvTest, GemmMatchesReference) {
+  ThreadPool one(1), two(2);
+  ThreadPool* const pools[] = {&one, &two};
+  const ConvCase cases[] = {
+      // Plain 3x3, channels 1, 3 and 13, sizes that no tile divides.
+      {.in_c = 1, .in_h = 7, .in_w = 5, .out_c = 1, .kernel_h = 3, .kernel_w = 3},
+      {.in_c = 3, .in_h = 8, .in_w = 9, .out_c = 13, .kernel_h = 3, .kernel_w = 3, .pad_top = 1,
+       .pad_bottom = 1, .pad_left = 1, .pad_right = 1},
+      {.in_c = 13, .in_h = 9, .in_w = 7, .out_c = 3, .kernel_h = 3, .kernel_w = 3, .pad_top = 1,
+       .pad_bottom = 1, .pad_left = 1, .pad_right = 1},
+      // Stride 2 on odd sizes, with and without padding.
+      {.in_c = 3, .in_h = 11, .in_w = 10, .out_c = 4, .kernel_h = 3, .kernel_w = 3, .stride_h = 2,
+       .stride_w = 2, .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1},
+      {.in_c = 1, .in_h = 9, .in_w = 9, .out_c = 3, .kernel_h = 2, .kernel_w = 2, .stride_h = 2,
+       .stride_w = 2},
+      // Padding on one side only: bottom/right implied by out_h/out_w, then top/left alone.
+      {.in_c = 3, .in_h = 7, .in_w = 6, .out_c = 5, .kernel_h = 3, .kernel_w = 3, .pad_bottom = 2,
+       .pad_right = 1},
+      {.in_c = 3, .in_h = 7, .in_w = 6, .out_c = 5, .kernel_h = 3, .kernel_w = 3, .pad_top = 2,
+       .pad_left = 1},
+      {.in_c = 13, .in_h = 8, .in_w = 7, .out_c = 2, .kernel_h = 3, .kernel_w = 3, .stride_h = 2,
+       .stride_w = 2, .pad_top = 0, .pad_bottom = 1, .pad_left = 1, .pad_right = 0},
+      // Dilation 2, alone and with stride and padding.
+      {.in_c = 3, .in_h = 9, .in_w = 8, .out_c = 4, .kernel_h = 3, .kernel_w = 3, .dilation_h = 2,
+       .dilation_w = 2},
+      {.in_c = 1, .in_h = 10, .in_w = 11, .out_c = 3, .kernel_h = 3, .kernel_w = 3, .stride_h = 2,
+       .stride_w = 2, .pad_top = 2, .pad_bottom = 1, .pad_left = 2, .pad_right = 2,
+       .dilation_h = 2, .dilation_w = 2},
+      // Groups 2, and depthwise (groups == in_c == out_c, and a depth multiplier of 2).
+      {.in_c = 6, .in_h = 7, .in_w = 7, .out_c = 4, .kernel_h = 3, .kernel_w = 3, .pad_top = 1,
+       .pad_bottom = 1, .pad_left = 1, .pad_right = 1, .groups = 2},
+      {.in_c = 26, .in_h = 5, .in_w = 6, .out_c = 2, .kernel_h = 3, .kernel_w = 3, .stride_h = 2,
+       .stride_w = 2, .pad_top = 1, .pad_bottom = 0, .pad_left = 0, .pad_right = 1, .groups = 2},
+      {.in_c = 13, .in_h = 9, .in_w = 8, .out_c = 13, .kernel_h = 3, .kernel_w = 3, .pad_top = 1,
+       .pad_bottom = 1, .pad_left = 1, .pad_right = 1, .groups = 13},
+      {.in_c = 3, .in_h = 8, .in_w = 7, .out_c = 6, .kernel_h = 3, .kernel_w = 3, .stride_h = 2,
+       .stride_w = 2, .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1, .groups = 3},
+      // 1x1: pointwise (no workspace), and the im2col path when stride or padding forbids it.
+      {.in_c = 13, .in_h = 5, .in_w = 7, .out_c = 3, .kernel_h = 1, .kernel_w = 1},
+      {.in_c = 6, .in_h = 5, .in_w = 3, .out_c = 4, .kernel_h = 1, .kernel_w = 1, .groups = 2},
+      {.in_c = 3, .in_h = 7, .in_w = 8, .out_c = 13, .kernel_h = 1, .kernel_w = 1, .stride_h = 2,
+       .stride_w = 2},
+      {.in_c = 3, .in_h = 4, .in_w = 5, .out_c = 2, .kernel_h = 1, .kernel_w = 1, .pad_bottom = 1,
+       .pad_left = 1},
+      {.in_c = 3, .in_h = 4, .in_w = 5, .out_c = 2, .kernel_h = 1, .kernel_w = 1, .pad_bottom = 1},
+      // Non-square kernels and strides.
+      {.in_c = 3, .in_h = 7, .in_w = 9, .out_c = 2, .kernel_h = 1, .kernel_w = 3, .stride_h = 1,
+       .stride_w = 2, .pad_left = 1, .pad_right = 1},
+      {.in_c = 13, .in_h = 9, .in_w = 5, .out_c = 3, .kernel_h = 5, .kernel_w = 2, .stride_h = 2,
+       .stride_w = 1, .pad_top = 2, .pad_bottom = 2, .dilation_w = 2},
+      // Kernel as large as the padded input: a single output position.
+      {.in_c = 3, .in_h = 4, .in_w = 4, .out_c = 3, .kernel_h = 5, .kernel_w = 5, .pad_top = 1,
+       .pad_bottom = 0, .pad_left = 0, .pad_right = 1},
+  };
+  for (const ConvCase& c : cases) {
+    check_case(c, pools, 2);
+    if (HasFailure()) return;
+  }
+}
+
+TEST_F(ConvTest, WorkspaceIsOneTile) {
+  const ConvCase c{.in_c = 3, .in_h = 10, .in_w = 7, .out_c = 4, .kernel_h = 3, .kernel_w = 3,
+                   .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1};
+  const ConvGeometry g = c.geometry();
+  SCOPED_TRACE(describe(c, 1, 1, 0));
+  EXPECT_EQ(conv_gemm_workspace_floats(g, 1), 3 * 3 * 3 * 7);
+  EXPECT_EQ(conv_gemm_workspace_floats(g, 4), 3 * 3 * 3 * 4 * 7);
+  EXPECT_EQ(conv_gemm_workspace_floats(g, 1000), 3 * 3 * 3 * 10 * 7);  // never more than out_h
+  const ConvCase pointwise{.in_c = 3, .in_h = 10, .in_w = 7, .out_c = 4, .kernel_h = 1,
+                           .kernel_w = 1};
+  EXPECT_EQ(conv_gemm_workspace_floats(pointwise.geometry(), 4), 0);
+}
+
+}  // namespace
+}  // namespace footprint

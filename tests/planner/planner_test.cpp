@@ -1,0 +1,167 @@
+// The planner against its invariants (DESIGN.md) and the exact six-block-512 figures.
+#include <gtest/gtest.h>
+
+#include "footprint/footprint.hpp"
+#include "testing/shared_nets.hpp"
+
+namespace footprint {
+namespace {
+
+using testing::shared_net_path;
+
+Net six_block() { return load_net_file(shared_net_path("six-block-512")); }
+
+// Invariant 2: two arena buffers alive at the same step never share a byte.
+void expect_no_overlap(const Plan& p) {
+  for (size_t a = 0; a < p.buffers.size(); ++a) {
+    const Buffer& x = p.buffers[a];
+    if (x.persistent) continue;
+    EXPECT_LE(x.offset_bytes + x.size_bytes, p.arena_bytes) << x.name;
+    EXPECT_EQ(x.offset_bytes % kAlignBytes, 0) << x.name;
+    for (size_t b = a + 1; b < p.buffers.size(); ++b) {
+      const Buffer& y = p.buffers[b];
+      if (y.persistent) continue;
+      const bool same_time = x.first_step <= y.last_step && y.first_step <= x.last_step;
+      const bool same_bytes = x.offset_bytes < y.offset_bytes + y.size_bytes &&
+                              y.offset_bytes < x.offset_bytes + x.size_bytes;
+      EXPECT_FALSE(same_time && same_bytes)
+          << x.name << " [" << x.first_step << "," << x.last_step << "] @" << x.offset_bytes
+          << "+" << x.size_bytes << " overlaps " << y.name << " [" << y.first_step << ","
+          << y.last_step << "] @" << y.offset_bytes << "+" << y.size_bytes;
+    }
+  }
+}
+
+TEST(Planner, SixBlockParameterCountMatchesTheReference) {
+  const Net net = six_block();
+  const Plan p = plan(net, {.batch = 1, .mode = Mode::train});
+  EXPECT_EQ(p.params, 344398);
+  EXPECT_EQ(net.n_params(), 344398);
+  // kh*kw*Cin*Cout conv weights, as six-block-512.md counts them.
+  int64_t conv_weights = 0, conv_biases = 0;
+  for (size_t i = 0; i < p.layers.size(); ++i) {
+    if (p.layer_reports[i].op != "conv") continue;
+    conv_weights += p.buffers[p.layers[i].params[0]].data_bytes / 4;
+    conv_biases += p.buffers[p.layers[i].params[1]].data_bytes / 4;
+  }
+  EXPECT_EQ(conv_weights, 221130);
+  EXPECT_EQ(conv_biases, 378);
+}
+
+TEST(Planner, SixBlockActivationFiguresMatchTheReference) {
+  const Plan p = plan(six_block(), {.batch = 1, .mode = Mode::train});
+  int64_t conv_out = 0, pooled_out = 0, in_place = 0;
+  for (const LayerReport& r : p.layer_reports) {
+    if (r.op == "conv") conv_out += r.activation_bytes;
+    if (r.op == "avgpool") pooled_out += r.activation_bytes;
+    if (r.op == "tanh") in_place += r.in_place ? 1 : 0;
+  }
+  EXPECT_EQ(conv_out, 3096576 * 4);
+  EXPECT_EQ(pooled_out, 774144 * 4);
+  EXPECT_EQ(in_place, 6);  // tanh overwrites the conv output
+  EXPECT_EQ(p.buffers[p.input_buffer].data_bytes, 786432 * 4);
+  // All activations with tanh in place: input + conv + pooled = 4,657,152 values (17.8 MiB);
+  // the fc output (10 floats) is the only other activation.
+  EXPECT_EQ(p.bytes(Category::activations), (3096576 + 774144) * 4 + 64);
+  EXPECT_EQ(p.bytes(Category::weights), p.bytes(Category::weight_grads));
+  EXPECT_EQ(p.bytes(Category::optimizer_state), 0);  // plain SGD
+}
+
+TEST(Planner, OptimizerStateFollowsTheOptimizer) {
+  const Net net = six_block();
+  const Plan sgd = plan(net, {.optimizer = OptimizerKind::sgd});
+  const Plan momentum = plan(net, {.optimizer = OptimizerKind::momentum});
+  const Plan adam = plan(net, {.optimizer = OptimizerKind::adam});
+  EXPECT_EQ(momentum.bytes(Category::optimizer_state), sgd.bytes(Category::weight_grads));
+  EXPECT_EQ(adam.bytes(Category::optimizer_state), 2 * sgd.bytes(Category::weight_grads));
+  EXPECT_EQ(adam.total_bytes - sgd.total_bytes, adam.bytes(Category::optimizer_state));
+}
+
+TEST(Planner, NoTwoLiveBuffersOverlapOnAnyReferenceNet) {
+  for (const char* name : {"six-block-512", "lenet", "fashion-cnn", "vgg19-style"}) {
+    SCOPED_TRACE(name);
+    const Net net = load_net_file(shared_net_path(name));
+    for (Mode mode : {Mode::train, Mode::infer}) {
+      if (mode == Mode::train && net.loss_kind() == LossKind::none) continue;
+      for (int batch : {1, 3}) {
+        const Plan p = plan(net, {.batch = batch, .mode = mode, .optimizer = OptimizerKind::adam});
+        expect_no_overlap(p);
+        EXPECT_EQ(p.total_bytes, p.arena_bytes + p.persistent_bytes);
+        EXPECT_LE(p.live_bytes[p.peak_step], p.total_bytes);
+      }
+    }
+  }
+}
+
+TEST(Planner, LifetimesCoverEveryStepThatUsesABuffer) {
+  const Net net = load_net_file(shared_net_path("fashion-cnn"));
+  const Plan p = plan(net, {.batch = 4});
+  auto covers = [&](int buffer, int step) {
+    if (buffer == kNoBuffer) return true;
+    const Buffer& b = p.buffers[buffer];
+    return b.first_step <= step && step <= b.last_step;
+  };
+  for (size_t i = 0; i < p.layers.size(); ++i) {
+    const LayerBuffers& lb = p.layers[i];
+    for (int s : lb.src) EXPECT_TRUE(covers(s, lb.forward_step)) << p.layer_reports[i].name;
+    EXPECT_TRUE(covers(lb.dst, lb.forward_step)) << p.layer_reports[i].name;
+    EXPECT_TRUE(covers(lb.workspace, lb.forward_step)) << p.layer_reports[i].name;
+    if (lb.backward_step < 0) continue;
+    EXPECT_TRUE(covers(lb.d_dst, lb.backward_step)) << p.layer_reports[i].name;
+    for (int d : lb.d_src) EXPECT_TRUE(covers(d, lb.backward_step)) << p.layer_reports[i].name;
+    for (int s : lb.saved) EXPECT_TRUE(covers(s, lb.backward_step)) << p.layer_reports[i].name;
+    EXPECT_TRUE(covers(lb.backward_workspace, lb.backward_step)) << p.layer_reports[i].name;
+  }
+}
+
+TEST(Planner, InPlaceOnlyWhereNothingElseReadsTheInput) {
+  // 'a' is read by relu and by add, so relu may not overwrite it; the second relu may.
+  Net net{Shape{2, 4, 4}};
+  net << conv(2, {.k = 1, .name = "a"}) << relu() << relu() << add("a") << loss(LossKind::mse);
+  const Plan p = plan(net, {});
+  EXPECT_FALSE(p.layers[1].in_place);
+  EXPECT_FALSE(p.layers[2].in_place);  // relu 1 keeps its output for its own backward
+  const Plan infer = plan(net, {.mode = Mode::infer});
+  EXPECT_FALSE(infer.layers[1].in_place);
+  EXPECT_TRUE(infer.layers[2].in_place);
+  EXPECT_TRUE(infer.layers[3].in_place);
+}
+
+TEST(Planner, SwitchesShowTheirSaving) {
+  const Net net = six_block();
+  const Plan base = plan(net, {});
+  const Plan no_reuse = plan(net, {.reuse = false});
+  const Plan no_inplace = plan(net, {.inplace = false});
+  const Plan full_im2col = plan(net, {.conv_tile_bytes = 0});
+  EXPECT_GT(no_reuse.total_bytes, base.total_bytes);
+  EXPECT_GT(no_inplace.bytes(Category::activations), base.bytes(Category::activations));
+  EXPECT_GT(full_im2col.bytes(Category::workspace), base.bytes(Category::workspace));
+  // A full im2col of block 1 is 27 x 512 x 512 floats (27 MiB), as six-block-512.md says.
+  EXPECT_EQ(full_im2col.layer_reports[0].workspace_bytes, int64_t{27} * 512 * 512 * 4);
+}
+
+TEST(Planner, SamePlanEveryTime) {
+  const Net net = load_net_file(shared_net_path("fashion-cnn"));
+  EXPECT_EQ(plan_json(net, plan(net, {.batch = 7})), plan_json(net, plan(net, {.batch = 7})));
+}
+
+TEST(Planner, RejectsBadOptions) {
+  const Net net = six_block();
+  EXPECT_THROW((void)plan(net, {.batch = 0}), PlanError);
+  EXPECT_THROW((void)plan(net, {.threads = 0}), PlanError);
+  Net no_loss{Shape{1, 4, 4}};
+  no_loss << conv(2, {.k = 3});
+  EXPECT_THROW((void)plan(no_loss, {.mode = Mode::train}), PlanError);
+  EXPECT_NO_THROW((void)plan(no_loss, {.mode = Mode::infer}));
+}
+
+TEST(Planner, InferenceHasNoGradientsOrOptimizerState) {
+  const Plan p = plan(six_block(), {.mode = Mode::infer, .optimizer = OptimizerKind::adam});
+  EXPECT_EQ(p.bytes(Category::weight_grads), 0);
+  EXPECT_EQ(p.bytes(Category::optimizer_state), 0);
+  EXPECT_EQ(p.bytes(Category::activation_grads), 0);
+  EXPECT_EQ(p.bytes(Category::saved), 0);
+}
+
+}  // namespace
+}  // namespace footprint

@@ -1,0 +1,140 @@
+// The runtime against the plan: the counting allocator's peak equals the plan's total to the
+// byte, nothing is allocated while steps run, and sharing bytes changes no result.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "footprint/footprint.hpp"
+#include "testing/shared_nets.hpp"
+
+// Counts every C++ heap allocation in this test binary, to check that steps allocate nothing.
+static std::atomic<int64_t> g_allocations{0};
+void* operator new(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace footprint {
+namespace {
+
+using testing::read_text;
+using testing::shared_net_path;
+using testing::with_input;
+
+void fill_inputs(Runtime& rt, const Net& net, const Plan& p, uint32_t seed) {
+  const int64_t in = p.options.batch * net.input_shape().n_elems();
+  for (int64_t i = 0; i < in; ++i) rt.input()[i] = static_cast<float>((i * 2654435761u + seed) % 1000) / 500.0f - 1.0f;
+  if (!rt.target()) return;
+  const int64_t outputs = net.output_shape().n_elems();
+  for (int n = 0; n < p.options.batch; ++n) {
+    if (net.loss_kind() == LossKind::softmax_xent) {
+      static_cast<int32_t*>(rt.target())[n] = static_cast<int32_t>((n * 7 + seed) % outputs);
+    } else {
+      for (int64_t o = 0; o < outputs; ++o)
+        static_cast<float*>(rt.target())[n * outputs + o] = o == (n + seed) % outputs ? 1.0f : 0.0f;
+    }
+  }
+}
+
+TEST(Runtime, TrackedPeakEqualsThePlanToTheByte) {
+  for (const char* name : {"six-block-512", "lenet", "fashion-cnn"}) {
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(std::string(name) + " threads " + std::to_string(threads));
+      const Net net = load_net_file(shared_net_path(name));
+      const Plan p = plan(net, {.batch = 2, .optimizer = OptimizerKind::momentum, .threads = threads});
+      reset_tracked_peak();
+      const int64_t before = tracked_memory().current_bytes;
+      {
+        Runtime rt(net, p, 3);
+        fill_inputs(rt, net, p, 1);
+        for (int step = 0; step < 2; ++step) rt.train_step(2, {.lr = 0.01f});
+        EXPECT_EQ(tracked_memory().peak_bytes - before, p.total_bytes);
+      }
+      EXPECT_EQ(tracked_memory().current_bytes, before);
+    }
+  }
+}
+
+TEST(Runtime, StepsAllocateNothing) {
+  const Net net = load_net_file(shared_net_path("fashion-cnn"));
+  const Plan p = plan(net, {.batch = 4, .optimizer = OptimizerKind::adam, .threads = 2});
+  Runtime rt(net, p, 1);
+  fill_inputs(rt, net, p, 2);
+  rt.train_step(4, {});  // warm-up: OpenBLAS sets itself up on first use
+  const int64_t before = g_allocations.load();
+  for (int step = 0; step < 3; ++step) rt.train_step(4, {.lr = 0.001f});
+  rt.forward(3, /*training=*/false);
+  EXPECT_EQ(g_allocations.load() - before, 0);
+}
+
+// Sharing bytes by lifetime must not change a single bit of any result: if a lifetime were too
+// short, a later buffer would overwrite a value still needed and the results would differ.
+TEST(Runtime, ReuseAndInPlaceChangeNoResult) {
+  struct Case {
+    std::string name, text;
+  };
+  const std::string vgg_to_pool3 =
+      with_input(read_text(shared_net_path("vgg19-style")), "input 3 32 32");
+  const std::vector<Case> cases = {
+      {"six-block-512 at 64x64", with_input(read_text(shared_net_path("six-block-512")), "input 3 64 64")},
+      {"lenet", read_text(shared_net_path("lenet"))},
+      {"fashion-cnn", read_text(shared_net_path("fashion-cnn"))},
+      {"vgg19-style to pool3 at 32x32 + loss",
+       vgg_to_pool3.substr(0, vgg_to_pool3.find("conv 512")) + "fc 4\nloss mse\n"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Net net = parse_net(c.text, c.name);
+    std::vector<std::vector<float>> results;
+    for (int variant = 0; variant < 3; ++variant) {
+      const Plan p = plan(net, {.batch = 2, .optimizer = OptimizerKind::adam, .threads = 2,
+                                .reuse = variant != 1, .inplace = variant != 2,
+                                .conv_tile_bytes = 4096});
+      Runtime rt(net, p, 5);
+      fill_inputs(rt, net, p, 3);
+      for (int step = 0; step < 2; ++step) rt.train_step(2, {.lr = 0.001f});
+      rt.forward(2, /*training=*/false);
+      std::vector<float> out(rt.output(), rt.output() + 2 * net.output_shape().n_elems());
+      for (const ParamView& v : rt.parameters()) out.insert(out.end(), v.data, v.data + v.n_elems);
+      results.push_back(out);
+    }
+    EXPECT_EQ(results[0], results[1]) << "reuse changed a result";
+    EXPECT_EQ(results[0], results[2]) << "in place changed a result";
+  }
+}
+
+TEST(Runtime, SameSeedSameThreadsSameWeights) {
+  const Net net = load_net_file(shared_net_path("fashion-cnn"));
+  const Plan p = plan(net, {.batch = 3, .optimizer = OptimizerKind::momentum, .threads = 2});
+  std::vector<float> first;
+  for (int run = 0; run < 2; ++run) {
+    Runtime rt(net, p, 11);
+    fill_inputs(rt, net, p, 4);
+    for (int step = 0; step < 3; ++step) rt.train_step(3, {.lr = 0.01f});
+    std::vector<float> weights;
+    for (const ParamView& v : rt.parameters()) weights.insert(weights.end(), v.data, v.data + v.n_elems);
+    if (run == 0) first = weights;
+    else EXPECT_EQ(first, weights);
+  }
+}
+
+TEST(Runtime, TrainingFitsOneBatch) {
+  const Net net = load_net_file(shared_net_path("lenet"));
+  const Plan p = plan(net, {.batch = 8, .optimizer = OptimizerKind::adam});
+  Runtime rt(net, p, 2);
+  fill_inputs(rt, net, p, 6);
+  const double first = rt.train_step(8, {.lr = 0.002f});
+  double last = first;
+  for (int step = 0; step < 50; ++step) last = rt.train_step(8, {.lr = 0.002f});
+  EXPECT_LT(last, 0.1 * first);
+}
+
+}  // namespace
+}  // namespace footprint
