@@ -2,6 +2,7 @@
 // the same for the same thread count. The pool never allocates while running work.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -41,12 +42,14 @@ class ThreadPool {
 
   int threads_;
   std::vector<std::thread> workers_;
+  // Workers and the caller spin briefly before sleeping: layers hand out many short pieces of
+  // work in a row, and a futex sleep and wake-up per piece would cost more than the work.
   std::mutex mutex_;
   std::condition_variable work_ready_;
   std::condition_variable work_done_;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stopping_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stopping_{false};
   int64_t n_ = 0;
   Trampoline call_ = nullptr;
   void* ctx_ = nullptr;

@@ -1,8 +1,6 @@
 // Saved models (format in include/footprint/model_io.hpp): streams parameters straight from the
 // runtime to NAME.tmp with a running CRC-32 and renames it into place; reads a file back with a
 // bounds check at every field. Which net to build from the text is left to the caller.
-#include "footprint/model_io.hpp"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +16,7 @@
 
 #include "core/check.hpp"
 #include "footprint/error.hpp"
+#include "footprint/model_io.hpp"
 
 namespace footprint {
 namespace {
@@ -29,7 +28,7 @@ constexpr std::array<unsigned char, 8> kMagic = {'F', 'P', 'M', 'O', 'D', 'E', '
 constexpr uint32_t kVersion = 1;
 constexpr int64_t kHeaderBytes = 8 + 4 + 8;  // magic | u32 version | u64 payload_bytes
 constexpr int64_t kCrcBytes = 4;
-constexpr uint32_t kMaxStateTensors = 2;     // Adam's two moments
+constexpr uint32_t kMaxStateTensors = 2;  // Adam's two moments
 constexpr int kOptimizerParamFloats = 7;
 
 // The file stores the enum's value, so these must never be renumbered.
@@ -63,7 +62,8 @@ std::array<unsigned char, sizeof(T)> little_endian(T value) {
 template <typename T>
 T from_little_endian(const unsigned char* bytes) {
   T value = 0;
-  for (size_t i = 0; i < sizeof(T); ++i) value |= static_cast<T>(static_cast<T>(bytes[i]) << (8 * i));
+  for (size_t i = 0; i < sizeof(T); ++i)
+    value |= static_cast<T>(static_cast<T>(bytes[i]) << (8 * i));
   return value;
 }
 
@@ -162,10 +162,10 @@ class TmpFile {
 
 // Payload size from the sizes alone, so the header can be written before the weights stream.
 uint64_t payload_bytes(const std::string& net_text, const std::vector<ParamView>& params) {
-  uint64_t n = 4 + net_text.size();                  // net_text
-  n += 4 + 4 * kOptimizerParamFloats + 8 + 4;         // kind, params, steps, n_tensors
+  uint64_t n = 4 + net_text.size();            // net_text
+  n += 4 + 4 * kOptimizerParamFloats + 8 + 4;  // kind, params, steps, n_tensors
   for (const ParamView& p : params) {
-    n += 4 + p.name.size() + 8 + 4;                  // name, n_elems, n_state
+    n += 4 + p.name.size() + 8 + 4;  // name, n_elems, n_state
     n += 4 * static_cast<uint64_t>(p.n_elems) * (1 + p.optimizer_state.size());
   }
   return n;
@@ -313,15 +313,15 @@ SavedModel load_model(const std::string& path) {
   }
   const uint32_t version = from_little_endian<uint32_t>(bytes.data() + 8);
   if (version != kVersion) {
-    throw IoError(path + ": unsupported version " + std::to_string(version) + "; this build reads " +
-                  std::to_string(kVersion));
+    throw IoError(path + ": unsupported version " + std::to_string(version) +
+                  "; this build reads " + std::to_string(kVersion));
   }
   const uint64_t n_payload_bytes = from_little_endian<uint64_t>(bytes.data() + 12);
   const uint64_t n_file_payload_bytes = file_bytes - kHeaderBytes - kCrcBytes;
   if (n_payload_bytes != n_file_payload_bytes) {
     throw IoError(path + ": " + (n_payload_bytes > n_file_payload_bytes ? "truncated: " : "") +
-                  "header says " + std::to_string(n_payload_bytes) + " payload bytes, the file has " +
-                  std::to_string(n_file_payload_bytes) +
+                  "header says " + std::to_string(n_payload_bytes) +
+                  " payload bytes, the file has " + std::to_string(n_file_payload_bytes) +
                   (n_payload_bytes > n_file_payload_bytes ? " (truncated file?)"
                                                           : " (extra bytes: corrupt file?)"));
   }

@@ -1,1 +1,112 @@
+// The footprint binary as a user runs it: exit codes, one-line errors, JSON and reports.
 #include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "testing/shared_nets.hpp"
+
+namespace {
+
+using footprint::testing::shared_net_path;
+
+struct Result {
+  int status = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  const std::string command = std::string(FOOTPRINT_CLI) + " " + args + " 2>&1";
+  Result result;
+  FILE* pipe = popen(command.c_str(), "r");
+  std::array<char, 4096> chunk{};
+  while (size_t n = fread(chunk.data(), 1, chunk.size(), pipe)) result.output.append(chunk.data(), n);
+  const int status = pclose(pipe);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string temp_path(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("footprint_cli_test_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+TEST(Cli, PlanSixBlockShowsTheParametersAndPeak) {
+  const Result r = run("plan " + shared_net_path("six-block-512") + " --mode train --batch 1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("Parameters: 344,398"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Peak:"), std::string::npos);
+  EXPECT_NE(r.output.find("in place"), std::string::npos);
+}
+
+TEST(Cli, PlanJsonHasTheDocumentedFields) {
+  const Result r = run("plan " + shared_net_path("lenet") + " --json --batch 4 --optimizer adam");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto doc = nlohmann::json::parse(r.output);
+  for (const char* key : {"peak_bytes", "params", "categories", "layers"}) EXPECT_TRUE(doc.contains(key)) << key;
+  EXPECT_EQ(doc["params"], 61706);
+  EXPECT_EQ(doc["categories"]["optimizer_state"], 2 * doc["categories"]["weight_grads"].get<int64_t>());
+  for (const auto& layer : doc["layers"])
+    for (const char* key : {"name", "op", "output_shape", "params", "activation_bytes", "workspace_bytes"})
+      EXPECT_TRUE(layer.contains(key)) << key;
+}
+
+TEST(Cli, BadNetFileExitsWithStatus2AndOneLine) {
+  const std::string path = temp_path("bad.net");
+  write(path, "input 3 8 8\nconv 6 k=0\n");
+  const Result r = run("plan " + path);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.output, "error: " + path + ":2: conv: k=0: kernel size must be at least 1\n");
+}
+
+TEST(Cli, MissingFilesAndBadFlagsExitWithStatus2) {
+  EXPECT_EQ(run("plan /nonexistent.net").status, 2);
+  EXPECT_EQ(run("plan " + shared_net_path("lenet") + " --batch 0").status, 2);
+  EXPECT_EQ(run("plan " + shared_net_path("lenet") + " --optimizer sgdd").status, 2);
+  EXPECT_EQ(run("train " + shared_net_path("lenet") + " --data nowhere").status, 2);
+  EXPECT_EQ(run("train " + shared_net_path("lenet") + " --data mnist:/nonexistent").status, 2);
+  EXPECT_EQ(run("eval /nonexistent.fpm").status, 2);
+  EXPECT_EQ(run("frobnicate").status, 2);
+  EXPECT_EQ(run("").status, 2);
+}
+
+TEST(Cli, HelpOnEverySubcommand) {
+  for (const char* sub : {"", "plan", "train", "eval"}) {
+    const Result r = run(std::string(sub) + " --help");
+    EXPECT_EQ(r.status, 0) << sub;
+    EXPECT_NE(r.output.find("Usage"), std::string::npos) << sub;
+  }
+}
+
+TEST(Cli, TrainSyntheticReportsTrackedPeakEqualToPlan) {
+  const std::string report = temp_path("report.json"), model = temp_path("model.fpm");
+  const Result r = run("train " + shared_net_path("six-block-512") +
+                       " --data synthetic --batch 1 --steps 3 --threads 2 --report " + report +
+                       " --save " + model);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("(equals the plan)"), std::string::npos) << r.output;
+  std::ifstream in(report);
+  const auto doc = nlohmann::json::parse(in);
+  EXPECT_EQ(doc["planned_bytes"], doc["tracked_peak_bytes"]);
+  EXPECT_GT(doc["peak_rss_bytes"].get<int64_t>(), 0);
+  EXPECT_EQ(doc["steps"], 3);
+  const Result eval = run("eval " + model + " --data synthetic");
+  EXPECT_EQ(eval.status, 0) << eval.output;
+  EXPECT_NE(eval.output.find("accuracy"), std::string::npos);
+}
+
+TEST(Cli, TrainWithoutLossIsRefused) {
+  const Result r = run("train " + shared_net_path("vgg19-style") + " --data synthetic --steps 1");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("training needs a loss"), std::string::npos) << r.output;
+}
+
+}  // namespace

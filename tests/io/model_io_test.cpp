@@ -1,6 +1,8 @@
 // Saved models: a save/load/restore round trip is bit-exact (weights, optimizer state, step
 // count), the bytes follow the documented format, and bad files or failed saves raise IoError
 // without touching the previous file.
+#include "footprint/model_io.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,7 +18,6 @@
 #include <vector>
 
 #include "footprint/error.hpp"
-#include "footprint/model_io.hpp"
 #include "footprint/net.hpp"
 #include "footprint/plan.hpp"
 #include "footprint/runtime.hpp"
@@ -50,14 +51,19 @@ struct Model {
 
 void fill_batch(Runtime& rt, int round = 0) {
   const int64_t n_inputs = kBatch * 1 * 8 * 8;
-  for (int64_t i = 0; i < n_inputs; ++i) rt.input()[i] = std::sin(0.37f * static_cast<float>(i + round));
+  for (int64_t i = 0; i < n_inputs; ++i)
+    rt.input()[i] = std::sin(0.37f * static_cast<float>(i + round));
   auto* labels = static_cast<int32_t*>(rt.target());
   labels[0] = 0;
   labels[1] = 2;
 }
 
-const OptimizerParams kOptimizerParams{.lr = 0.01f, .momentum = 0.8f, .nesterov = true,
-                                       .weight_decay = 1e-4f, .beta1 = 0.85f, .beta2 = 0.995f,
+const OptimizerParams kOptimizerParams{.lr = 0.01f,
+                                       .momentum = 0.8f,
+                                       .nesterov = true,
+                                       .weight_decay = 1e-4f,
+                                       .beta1 = 0.85f,
+                                       .beta2 = 0.995f,
                                        .eps = 1e-7f};
 
 void train(Runtime& rt, int steps) {
@@ -78,7 +84,8 @@ Bytes read_bytes(const fs::path& path) {
 
 void write_bytes(const fs::path& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 // Plain bitwise CRC-32 (IEEE, reflected, as zlib computes it), independent of the code under test.
@@ -94,7 +101,8 @@ uint32_t reference_crc32(const unsigned char* data, size_t n_bytes) {
 template <typename T>
 T get_le(const Bytes& bytes, size_t offset) {
   T value = 0;
-  for (size_t i = 0; i < sizeof(T); ++i) value |= static_cast<T>(static_cast<T>(bytes[offset + i]) << (8 * i));
+  for (size_t i = 0; i < sizeof(T); ++i)
+    value |= static_cast<T>(static_cast<T>(bytes[offset + i]) << (8 * i));
   return value;
 }
 
@@ -103,7 +111,8 @@ struct PayloadBuilder {
   Bytes bytes;
   template <typename T>
   PayloadBuilder& put(T value) {
-    for (size_t i = 0; i < sizeof(T); ++i) bytes.push_back(static_cast<unsigned char>(value >> (8 * i)));
+    for (size_t i = 0; i < sizeof(T); ++i)
+      bytes.push_back(static_cast<unsigned char>(value >> (8 * i)));
     return *this;
   }
   PayloadBuilder& f32(float value) { return put(std::bit_cast<uint32_t>(value)); }
@@ -147,7 +156,8 @@ class ModelIoTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string pattern = (fs::temp_directory_path() / "footprint_model_io_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << "mkdtemp " << pattern << ": " << std::strerror(errno);
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr)
+        << "mkdtemp " << pattern << ": " << std::strerror(errno);
     dir_ = pattern;
   }
   void TearDown() override {
@@ -196,10 +206,12 @@ TEST_F(ModelIoTest, RoundTripIsBitExact) {
     ASSERT_EQ(pa[i].optimizer_state.size(), pb[i].optimizer_state.size());
     for (size_t s = 0; s < pa[i].optimizer_state.size(); ++s) {
       EXPECT_TRUE(same_bits(pa[i].optimizer_state[s], pb[i].optimizer_state[s], pa[i].n_elems));
-      for (int64_t e = 0; e < pa[i].n_elems; ++e) any_state_nonzero |= pa[i].optimizer_state[s][e] != 0;
+      for (int64_t e = 0; e < pa[i].n_elems; ++e)
+        any_state_nonzero |= pa[i].optimizer_state[s][e] != 0;
     }
   }
-  EXPECT_TRUE(any_state_nonzero) << "training left the Adam moments at zero; the test proves little";
+  EXPECT_TRUE(any_state_nonzero)
+      << "training left the Adam moments at zero; the test proves little";
 
   // Same weights give the same output; same state and step count give the same next step.
   fill_batch(a.rt, 5);
@@ -246,7 +258,8 @@ TEST_F(ModelIoTest, BytesFollowTheDocumentedFormat) {
   at += 4;
   const ParamView& first = a.rt.parameters()[0];
   ASSERT_EQ(get_le<uint32_t>(bytes, at), first.name.size());
-  EXPECT_EQ(std::string(bytes.begin() + at + 4, bytes.begin() + at + 4 + first.name.size()), first.name);
+  EXPECT_EQ(std::string(bytes.begin() + at + 4, bytes.begin() + at + 4 + first.name.size()),
+            first.name);
   at += 4 + first.name.size();
   EXPECT_EQ(get_le<uint64_t>(bytes, at), static_cast<uint64_t>(first.n_elems));
   EXPECT_EQ(get_le<uint32_t>(bytes, at + 8), 1u);  // momentum keeps one state tensor
@@ -289,8 +302,9 @@ TEST_F(ModelIoTest, TruncatedFilesAreRejected) {
   save_model(path.string(), a.rt, kOptimizerParams);
   const Bytes bytes = read_bytes(path);
   const fs::path cut_path = file("cut.fpm");
-  for (size_t cut : {size_t{0}, size_t{3}, size_t{8}, size_t{11}, size_t{19}, size_t{20}, size_t{23},
-                     size_t{24}, size_t{40}, bytes.size() / 2, bytes.size() - 4, bytes.size() - 1}) {
+  for (size_t cut :
+       {size_t{0}, size_t{3}, size_t{8}, size_t{11}, size_t{19}, size_t{20}, size_t{23}, size_t{24},
+        size_t{40}, bytes.size() / 2, bytes.size() - 4, bytes.size() - 1}) {
     SCOPED_TRACE("cut at " + std::to_string(cut) + " of " + std::to_string(bytes.size()));
     write_bytes(cut_path, Bytes(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut)));
     const std::string message = load_error(cut_path);
@@ -365,21 +379,35 @@ TEST_F(ModelIoTest, CorruptCountsAreRejectedWithoutReadingPastTheEnd) {
   };
   std::vector<Case> cases;
   cases.push_back({"huge net text", PayloadBuilder{}.put(uint32_t{0xffffffffu}).put(uint32_t{0})});
-  cases.push_back({"bad optimizer kind", PayloadBuilder{}.preamble(/*optimizer_kind=*/9).put(uint32_t{0})});
+  cases.push_back(
+      {"bad optimizer kind", PayloadBuilder{}.preamble(/*optimizer_kind=*/9).put(uint32_t{0})});
   cases.push_back({"huge tensor count", PayloadBuilder{}.preamble().put(uint32_t{0xffffffffu})});
-  cases.push_back({"huge n_elems", PayloadBuilder{}.preamble().put(uint32_t{1}).str("w")
-                                       .put(uint64_t{1} << 62).put(uint32_t{0}).f32(1.0f)});
-  cases.push_back({"n_elems past the end", PayloadBuilder{}.preamble().put(uint32_t{1}).str("w")
-                                               .put(uint64_t{3}).put(uint32_t{0}).f32(1.0f)});
+  cases.push_back({"huge n_elems", PayloadBuilder{}
+                                       .preamble()
+                                       .put(uint32_t{1})
+                                       .str("w")
+                                       .put(uint64_t{1} << 62)
+                                       .put(uint32_t{0})
+                                       .f32(1.0f)});
+  cases.push_back({"n_elems past the end", PayloadBuilder{}
+                                               .preamble()
+                                               .put(uint32_t{1})
+                                               .str("w")
+                                               .put(uint64_t{3})
+                                               .put(uint32_t{0})
+                                               .f32(1.0f)});
   // Enough floats for all 1 + 7 copies, so only the cap on state tensors can refuse it.
   PayloadBuilder many_states;
   many_states.preamble().put(uint32_t{1}).str("w").put(uint64_t{1}).put(uint32_t{7});
   for (int copy = 0; copy < 8; ++copy) many_states.f32(1.0f);
   cases.push_back({"too many state tensors", many_states});
-  cases.push_back({"huge name", PayloadBuilder{}.preamble().put(uint32_t{1})
-                                    .put(uint32_t{0x7fffffffu}).put(uint64_t{0})});
-  cases.push_back({"stops inside the preamble", PayloadBuilder{}.str("input 1 1 1\n").put(uint32_t{0})});
-  cases.push_back({"trailing bytes", PayloadBuilder{}.preamble().put(uint32_t{0}).put(uint32_t{0})});
+  cases.push_back(
+      {"huge name",
+       PayloadBuilder{}.preamble().put(uint32_t{1}).put(uint32_t{0x7fffffffu}).put(uint64_t{0})});
+  cases.push_back(
+      {"stops inside the preamble", PayloadBuilder{}.str("input 1 1 1\n").put(uint32_t{0})});
+  cases.push_back(
+      {"trailing bytes", PayloadBuilder{}.preamble().put(uint32_t{0}).put(uint32_t{0})});
   const fs::path path = file("corrupt.fpm");
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
@@ -433,7 +461,8 @@ TEST_F(ModelIoTest, RestoreIntoAnotherNetNamesTheTensor) {
   } catch (const IoError& e) {
     const std::string message = e.what();
     EXPECT_NE(message.find("'" + conv_weight.name + "' needs 72 floats, the file has 36"),
-              std::string::npos) << message;
+              std::string::npos)
+        << message;
   }
   EXPECT_TRUE(same_bits(conv_weight.data, untouched.data(), conv_weight.n_elems))
       << "a failed restore changed the runtime";

@@ -1,1 +1,353 @@
+// Gradient checks for every layer in layer_list.def, by finite differences through the public
+// API (tests/testing/gradcheck.hpp). To add a layer: give it at least one row in kNets below;
+// EveryLayerInLayerList fails for an op without one. Dropout's random mask is checked on its own.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "core/thread_pool.hpp"
+#include "footprint/net.hpp"
+#include "footprint/plan.hpp"
+#include "footprint/runtime.hpp"
+#include "layers/layer.hpp"
+#include "testing/gradcheck.hpp"
+
+namespace footprint {
+namespace {
+
+using test::GradCheckOptions;
+using test::GradCheckResult;
+
+constexpr int64_t kDefaultTileBytes = PlanOptions{}.conv_tile_bytes;
+
+// One tiny net that exercises `op`; every net ends in `loss mse`.
+struct NetCase {
+  const char* op;
+  const char* text;
+  int batch = 2;
+  int64_t conv_tile_bytes = kDefaultTileBytes;  // small values make conv run in row tiles
+};
+
+const NetCase kNets[] = {
+    {"conv", "input 2 5 6\nconv 3 k=3 pad=1\nloss mse"},
+    {"conv", "input 2 7 6\nconv 3 k=3 stride=2 pad=1\nloss mse"},
+    {"conv", "input 3 8 7\nconv 2 k=3 dilation=2 pad=1\nloss mse"},
+    {"conv", "input 4 5 5\nconv 6 k=3 groups=2 pad=1\nloss mse"},
+    {"conv", "input 3 5 6\nconv 3 k=3 groups=3 stride=2\nloss mse"},  // depthwise
+    {"conv", "input 2 5 5\nconv 3 k=2 bias=false\nloss mse"},
+    {"conv", "input 3 4 5\nconv 2 k=1\nloss mse"},  // pointwise: no im2col
+    // Row tiles: 1 output row per tile, then 2 (tiles 2,2,2,2,1 and 2,2,1).
+    {"conv", "input 2 9 7\nconv 3 k=3 pad=1\ntanh\nconv 2 k=3 stride=2 pad=1\nloss mse", 2, 1},
+    {"conv", "input 2 9 7\nconv 3 k=3 pad=1\ntanh\nconv 2 k=3 stride=2 pad=1\nloss mse", 2, 1100},
+    {"conv", "input 2 6 5\nconv 4 k=3 stride=2 pad=1\nrelu\nconv 3 k=1\nloss mse", 3},
+    {"maxpool", "input 2 6 7\nmaxpool k=2\nloss mse"},
+    {"maxpool", "input 2 7 7\nmaxpool k=3 stride=2 pad=1\nloss mse"},
+    {"maxpool", "input 2 6 6\nmaxpool k=2 stride=1\nloss mse"},  // overlapping windows
+    {"maxpool", "input 2 6 6\nconv 3 k=3 pad=1\nmaxpool k=2\nloss mse"},
+    {"avgpool", "input 2 7 7\navgpool k=3 stride=2 pad=1\nloss mse"},
+    {"avgpool", "input 2 6 5\nconv 3 k=3 pad=1\navgpool k=2\nloss mse"},
+    {"globalavgpool", "input 3 4 5\nconv 4 k=3 pad=1\nglobalavgpool\nloss mse"},
+    {"globalavgpool", "input 2 3 3\nglobalavgpool\nloss mse"},
+    {"fc", "input 2 3 3\nfc 5\nloss mse"},
+    {"fc", "input 2 3 3\nfc 4 bias=false\ntanh\nfc 3\nloss mse"},
+    {"fc", "input 3 4 4\nconv 2 k=3\nfc 3\nloss mse", 3},
+    {"relu", "input 2 4 4\nconv 3 k=3 pad=1\nrelu\nloss mse"},
+    {"relu", "input 3 4 4\nrelu\nloss mse"},
+    {"leakyrelu", "input 2 4 4\nconv 3 k=3 pad=1\nleakyrelu slope=0.2\nloss mse"},
+    {"leakyrelu", "input 3 4 4\nleakyrelu\nloss mse"},
+    {"tanh", "input 2 4 4\nconv 3 k=3 pad=1\ntanh\nloss mse"},
+    {"sigmoid", "input 2 4 4\nconv 3 k=3 pad=1\nsigmoid\nfc 3\nloss mse"},
+    {"softmax", "input 3 4 4\nconv 4 k=1\nsoftmax\nloss mse"},  // over channels, per position
+    {"softmax", "input 2 3 3\nfc 5\nsoftmax\nfc 3\nloss mse"},
+    {"batchnorm", "input 3 4 4\nconv 4 k=3 pad=1\nbatchnorm\nloss mse"},
+    {"batchnorm", "input 3 4 5\nbatchnorm\ntanh\nloss mse"},
+    {"batchnorm", "input 2 3 3\nbatchnorm eps=0.001\nconv 2 k=3 pad=1\nloss mse", 3},
+    // p=0: the mask keeps everything, so repeated forwards agree (the mask is tested below).
+    {"dropout", "input 2 4 4\nconv 3 k=3 pad=1\nrelu\ndropout p=0\nloss mse"},
+    {"dropout", "input 3 4 4\ndropout p=0\ntanh\nloss mse"},
+    // Values read twice, so gradients accumulate (a concat or add input written second adds to
+    // what the other reader wrote): 'a' feeds tanh and add/concat; 'b' feeds add/concat and add.
+    {"add", "input 2 4 4\nconv 2 k=1 name=a\ntanh\nadd a\nloss mse"},
+    {"add", "input 2 4 4\nconv 3 k=3 pad=1 name=a\nrelu\nconv 3 k=3 pad=1\nadd a\nsigmoid\nloss mse"},
+    {"add", "input 2 3 4\nconv 2 k=1 name=a\ntanh name=b\nadd a\nadd b\nloss mse"},
+    {"concat", "input 2 4 4\nconv 2 k=1 name=a\ntanh\nconcat a\nloss mse"},
+    {"concat", "input 2 3 4\nconv 2 k=1 name=a\ntanh name=b\nconcat a\nconv 2 k=1\nadd b\nloss mse"},
+    {"concat",
+     "input 2 4 5\nconv 3 k=3 pad=1 name=a\nsigmoid\nconv 2 k=1\nconcat a\nconv 2 k=3\nloss mse"},
+};
+
+GradCheckOptions options_for(const NetCase& c, int threads) {
+  GradCheckOptions options;
+  options.plan.batch = c.batch;
+  options.plan.threads = threads;
+  options.plan.conv_tile_bytes = c.conv_tile_bytes;
+  if (getenv("GC_SEED")) options.seed = atoi(getenv("GC_SEED"));
+  return options;
+}
+
+// Everything needed to rerun a failing check.
+std::string describe(const std::string& text, const GradCheckOptions& o) {
+  std::ostringstream out;
+  out << "net:\n" << text << "\nbatch=" << o.plan.batch << " threads=" << o.plan.threads
+      << " inplace=" << o.plan.inplace << " conv_tile_bytes=" << o.plan.conv_tile_bytes
+      << " eps=" << o.eps << " tolerance=" << o.tolerance << " floor=" << o.floor
+      << " seed=" << o.seed;
+  return out.str();
+}
+
+void expect_gradients_match(const std::string& text, const GradCheckOptions& options) {
+  SCOPED_TRACE(describe(text, options));
+  const Net net = parse_net(text, "gradcheck net");
+  const GradCheckResult result = test::check_gradients(net, options);
+  EXPECT_TRUE(result.ok()) << result.report();
+  EXPECT_GT(result.checked, 0) << result.report();
+  if (getenv("GC_DEBUG")) { std::string t = text; std::replace(t.begin(), t.end(), '\n', '/'); printf("%-75.75s t%d | %s\n", t.c_str(), options.plan.threads, result.report().c_str()); }
+}
+
+TEST(GradCheck, EveryLayerInLayerList) {
+  const std::vector<std::string> ops = layer_ops();
+  for (const NetCase& c : kNets) {
+    EXPECT_NE(std::find(ops.begin(), ops.end(), c.op), ops.end())
+        << "kNets names '" << c.op << "', which layer_list.def does not have";
+    const Net net = parse_net(c.text, "gradcheck net");
+    EXPECT_TRUE(std::any_of(net.nodes().begin(), net.nodes().end(),
+                            [&](const Net::Node& n) { return n.spec.op == c.op; }))
+        << "the net for '" << c.op << "' does not use it:\n" << c.text;
+  }
+  for (const std::string& op : ops) {
+    int rows = 0;
+    for (const NetCase& c : kNets) {
+      if (op != c.op) continue;
+      ++rows;
+      for (int threads : {1, 2}) expect_gradients_match(c.text, options_for(c, threads));
+    }
+    EXPECT_GT(rows, 0) << "layer '" << op << "' has no gradient check: add a net that uses it to "
+                       << "kNets in " << __FILE__;
+  }
+}
+
+// The planner's tile choice shows up as the conv's tile, and the gradients do not depend on it.
+TEST(GradCheck, ConvTilesGiveTheSameGradients) {
+  const char* text = "input 2 9 7\nconv 3 k=3 pad=1\ntanh\nconv 2 k=3 stride=2 pad=1\nloss mse";
+  const Net net = parse_net(text, "gradcheck net");
+  GradCheckOptions whole;
+  whole.plan.conv_tile_bytes = 0;  // no tiling
+  const std::vector<test::TensorGrad> want = test::analytic_gradients(net, whole);
+  // conv0: rows of 2*3*3 x 7 floats (504 bytes); conv2: 3*3*3 x 4 floats (432 bytes).
+  struct Tiling {
+    int64_t bytes, conv0_rows, conv2_rows;
+  };
+  for (const Tiling& t : {Tiling{0, 9, 5}, Tiling{1, 1, 1}, Tiling{1100, 2, 2},
+                          Tiling{1512, 3, 3}, Tiling{1 << 20, 9, 5}}) {
+    for (int threads : {1, 2}) {
+      GradCheckOptions options;
+      options.plan.conv_tile_bytes = t.bytes;
+      options.plan.threads = threads;
+      SCOPED_TRACE(describe(text, options));
+      PlanOptions plan_options = options.plan;
+      plan_options.input_grad = true;
+      const Plan p = plan(net, plan_options);
+      EXPECT_EQ(p.layers[0].tile, t.conv0_rows);
+      EXPECT_EQ(p.layers[2].tile, t.conv2_rows);
+      const std::vector<test::TensorGrad> got = test::analytic_gradients(net, options);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_EQ(got[i].name, want[i].name);
+        for (size_t e = 0; e < want[i].values.size(); ++e) {
+          ASSERT_NEAR(got[i].values[e], want[i].values[e],
+                      1e-5 * std::max(1.0f, std::fabs(want[i].values[e])))
+              << want[i].name << "[" << e << "]";
+        }
+      }
+    }
+  }
+}
+
+// Running in place changes where values live, never what is computed.
+TEST(GradCheck, InPlaceAndSeparateBuffersGiveTheSameGradients) {
+  const char* nets[] = {
+      "input 2 4 4\nconv 3 k=3 pad=1\nrelu\ndropout p=0\nloss mse",
+      "input 2 4 4\nconv 3 k=3 pad=1 name=a\nconv 3 k=3 pad=1\nadd a\nleakyrelu\nloss mse",
+      "input 2 3 3\nfc 5\nsoftmax\nfc 3\nsigmoid\nloss mse",
+  };
+  for (const char* text : nets) {
+    const Net net = parse_net(text, "gradcheck net");
+    for (int threads : {1, 2}) {
+      GradCheckOptions in_place, separate;
+      in_place.plan.threads = separate.plan.threads = threads;
+      separate.plan.inplace = false;
+      SCOPED_TRACE(describe(text, in_place));
+      PlanOptions plan_options = in_place.plan;
+      plan_options.input_grad = true;
+      const Plan p = plan(net, plan_options);
+      EXPECT_TRUE(std::any_of(p.layers.begin(), p.layers.end(),
+                              [](const LayerBuffers& lb) { return lb.in_place; }))
+          << "no layer runs in place, so this compares nothing";
+      const std::vector<test::TensorGrad> want = test::analytic_gradients(net, separate);
+      const std::vector<test::TensorGrad> got = test::analytic_gradients(net, in_place);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_EQ(got[i].name, want[i].name);
+        for (size_t e = 0; e < want[i].values.size(); ++e) {
+          ASSERT_NEAR(got[i].values[e], want[i].values[e],
+                      1e-6 * std::max(1.0f, std::fabs(want[i].values[e])))
+              << want[i].name << "[" << e << "]";
+        }
+      }
+      expect_gradients_match(text, separate);
+    }
+  }
+}
+
+// Dropout through the layer interface: forward keeps exactly the values its mask bits say,
+// scaled by 1/(1-p); backward applies the same mask; the mask depends on the seed only.
+TEST(Dropout, MaskSemantics) {
+  const float p = 0.3f, scale = 1.0f / (1.0f - p);
+  const auto layer = make_layer(LayerSpec{.op = "dropout", .attrs = {{"p", "0.3"}}});
+  const Shape shape{5, 7, 9};
+  const int batch = 3;
+  const int64_t n = batch * shape.n_elems();
+  const std::vector<Shape> in = {shape};
+  const LayerNeeds needs =
+      layer->describe({.in = in, .out = shape, .batch = batch, .mode = Mode::train});
+  ASSERT_EQ(needs.saved.size(), 1u);
+  ASSERT_EQ(needs.saved[0].size_bytes, (n + 7) / 8) << "one bit per value";
+  EXPECT_TRUE(needs.may_run_in_place);
+
+  Rng rng(3);
+  std::vector<float> src(n), d_dst(n);
+  for (float& x : src) x = rng.uniform(0.5f, 1.5f);  // never 0, so a kept value is never 0
+  for (float& x : d_dst) x = rng.uniform(-1.0f, 1.0f);
+
+  auto forward = [&](ThreadPool& pool, uint64_t seed, float* x, float* y, std::vector<uint8_t>& mask) {
+    StepArgs a;
+    a.batch = batch;
+    a.training = true;
+    a.in_shape[0] = shape;
+    a.out_shape = shape;
+    a.src[0] = x;
+    a.dst = y;
+    a.saved[0] = reinterpret_cast<std::byte*>(mask.data());
+    a.seed = seed;
+    a.pool = &pool;
+    layer->forward(a);
+  };
+  auto backward = [&](ThreadPool& pool, const std::vector<uint8_t>& mask, const float* dy,
+                      float* dx, bool accumulate) {
+    StepArgs a;
+    a.batch = batch;
+    a.training = true;
+    a.in_shape[0] = shape;
+    a.out_shape = shape;
+    a.saved[0] = reinterpret_cast<std::byte*>(const_cast<uint8_t*>(mask.data()));
+    a.d_dst = const_cast<float*>(dy);
+    a.d_src[0] = dx;
+    a.d_src_accumulate[0] = accumulate;
+    a.pool = &pool;
+    layer->backward(a);
+  };
+  auto kept = [](const std::vector<uint8_t>& mask, int64_t i) { return (mask[i / 8] >> (i % 8)) & 1; };
+
+  ThreadPool one(1), two(2);
+  std::vector<uint8_t> mask(needs.saved[0].size_bytes), mask_two(mask.size()), mask_other(mask.size());
+  std::vector<float> dst(n);
+  forward(one, 42, src.data(), dst.data(), mask);
+  int64_t dropped = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (kept(mask, i)) {
+      ASSERT_FLOAT_EQ(dst[i], src[i] * scale) << "kept value " << i;
+    } else {
+      ASSERT_EQ(dst[i], 0.0f) << "dropped value " << i;
+      ++dropped;
+    }
+  }
+  // n = 945 draws: the dropped share is within 5 standard deviations (0.075) of p.
+  EXPECT_NEAR(static_cast<double>(dropped) / static_cast<double>(n), p, 0.075);
+
+  // The same seed gives the same mask with any thread count, also in place; another seed differs.
+  std::vector<float> in_place = src;
+  forward(two, 42, in_place.data(), in_place.data(), mask_two);
+  EXPECT_EQ(mask_two, mask);
+  EXPECT_EQ(in_place, dst);
+  forward(two, 43, src.data(), dst.data(), mask_other);
+  EXPECT_NE(mask_other, mask);
+
+  for (ThreadPool* pool : {&one, &two}) {
+    std::vector<float> d_src(n, std::nanf(""));
+    backward(*pool, mask, d_dst.data(), d_src.data(), /*accumulate=*/false);
+    std::vector<float> accumulated(n, 0.25f);
+    backward(*pool, mask, d_dst.data(), accumulated.data(), /*accumulate=*/true);
+    std::vector<float> shared = d_dst;  // in place: d_src is d_dst
+    backward(*pool, mask, shared.data(), shared.data(), /*accumulate=*/false);
+    for (int64_t i = 0; i < n; ++i) {
+      const float want = kept(mask, i) ? d_dst[i] * scale : 0.0f;
+      ASSERT_EQ(d_src[i], want) << "d_src[" << i << "] with " << pool->size() << " threads";
+      ASSERT_EQ(accumulated[i], 0.25f + want) << "accumulated d_src[" << i << "]";
+      ASSERT_EQ(shared[i], want) << "in-place d_src[" << i << "]";
+    }
+  }
+
+  // Evaluation: the identity, no mask.
+  StepArgs eval;
+  eval.batch = batch;
+  eval.in_shape[0] = shape;
+  eval.out_shape = shape;
+  eval.src[0] = src.data();
+  eval.dst = dst.data();
+  eval.pool = &one;
+  layer->forward(eval);
+  EXPECT_EQ(dst, src);
+}
+
+// Through the runtime: backward applies the mask of the forward just run, and every training
+// forward draws a fresh one.
+TEST(Dropout, RuntimeBackwardUsesTheForwardMask) {
+  const Net net = parse_net("input 3 8 8\ndropout p=0.5\nloss mse", "dropout net");
+  const int batch = 2;
+  const Plan p = plan(net, {.batch = batch, .mode = Mode::train, .threads = 2, .input_grad = true});
+  Runtime runtime(net, p);
+  const int64_t n = batch * net.input_shape().n_elems();
+  Rng rng(5);
+  std::vector<float> input(n), target(n);
+  for (float& x : input) x = rng.uniform(0.5f, 1.5f);
+  for (float& x : target) x = rng.uniform(-1.0f, 1.0f);
+
+  std::vector<float> first_output;
+  for (int run = 0; run < 2; ++run) {
+    std::copy(input.begin(), input.end(), runtime.input());
+    runtime.forward(batch, /*training=*/true);
+    const std::vector<float> out(runtime.output(), runtime.output() + n);
+    std::copy(target.begin(), target.end(), static_cast<float*>(runtime.target()));
+    (void)runtime.loss_and_backward(batch);
+    int64_t dropped = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const bool kept = out[i] != 0.0f;
+      if (kept) {
+        ASSERT_FLOAT_EQ(out[i], 2.0f * input[i]) << "run " << run << " value " << i;
+      }
+      dropped += kept ? 0 : 1;
+      // mse: d out = 2 (out - target) / n; dropout passes it on, scaled, where it kept the value.
+      const float d_out = 2.0f / static_cast<float>(n) * (out[i] - target[i]);
+      ASSERT_FLOAT_EQ(runtime.input_grad()[i], kept ? 2.0f * d_out : 0.0f)
+          << "run " << run << " value " << i;
+    }
+    EXPECT_NEAR(static_cast<double>(dropped) / static_cast<double>(n), 0.5, 0.12);
+    if (run == 0) first_output = out;
+    if (run == 1) {
+      EXPECT_NE(out, first_output) << "the second forward reused the first mask";
+    }
+  }
+  std::copy(input.begin(), input.end(), runtime.input());
+  runtime.forward(batch, /*training=*/false);
+  EXPECT_EQ(std::vector<float>(runtime.output(), runtime.output() + n), input);
+}
+
+}  // namespace
+}  // namespace footprint

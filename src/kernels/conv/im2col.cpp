@@ -64,6 +64,14 @@ void col2im_rows_add(ThreadPool& pool, const ConvGeometry& g, const float* col,
           const float* in_row = in + (oh - out_row_begin) * g.out_w;
           float* d_row = plane + ih * g.in_w;
           const int64_t iw0 = kw * g.dilation_w - g.pad_left;
+          if (g.stride_w == 1) {
+            // The columns that land inside the image form one contiguous run.
+            const int64_t lo = std::clamp<int64_t>(-iw0, 0, g.out_w);
+            const int64_t hi = std::clamp<int64_t>(g.in_w - iw0, lo, g.out_w);
+            float* d = d_row + iw0;
+            for (int64_t ow = lo; ow < hi; ++ow) d[ow] += in_row[ow];
+            continue;
+          }
           for (int64_t ow = 0; ow < g.out_w; ++ow) {
             const int64_t iw = iw0 + ow * g.stride_w;
             if (iw >= 0 && iw < g.in_w) d_row[iw] += in_row[ow];
