@@ -50,6 +50,26 @@ PlanOptions to_plan_options(const PlanFlags& flags) {
           .conv_tile_bytes = flags.tile_bytes};
 }
 
+void add_size_flag(CLI::App& cmd, std::string& size) {
+  cmd.add_option("--size", size,
+                 "Input width x height, e.g. 1024x768 (for nets whose layers take any size)");
+}
+
+Net resize_input(const Net& net, const std::string& size) {
+  if (size.empty()) return net;
+  long long width = 0, height = 0;
+  char x = 0, extra = 0;
+  if (std::sscanf(size.c_str(), "%lld%c%lld%c", &width, &x, &height, &extra) != 3 ||
+      (x != 'x' && x != 'X') || width < 1 || height < 1 || width > (1 << 24) || height > (1 << 24)) {
+    throw Error("--size " + size + ": expected WIDTHxHEIGHT such as 1024x768");
+  }
+  try {
+    return with_input_size(net, height, width);
+  } catch (const ShapeError& e) {
+    throw ShapeError("--size " + size + ": " + e.what());
+  }
+}
+
 int64_t peak_rss_bytes() {
   std::ifstream status("/proc/self/status");
   for (std::string line; std::getline(status, line);) {

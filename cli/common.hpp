@@ -25,6 +25,11 @@ void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode);
 [[nodiscard]] OptimizerKind parse_optimizer(const std::string& name);
 [[nodiscard]] int default_threads();
 
+// --size WxH: overrides the input's height and width.
+void add_size_flag(CLI::App& cmd, std::string& size);
+// The net with its input resized by a --size value ("" keeps it); ShapeError when it cannot be.
+[[nodiscard]] Net resize_input(const Net& net, const std::string& size);
+
 // Peak resident set size of this process so far (VmHWM), in bytes; 0 if unknown.
 [[nodiscard]] int64_t peak_rss_bytes();
 

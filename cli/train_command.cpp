@@ -48,7 +48,7 @@ class ProgressLine {
 
 void add_train_command(CLI::App& app) {
   struct Flags {
-    std::string net_path, data = "fashion-mnist", save, report;
+    std::string net_path, data = "fashion-mnist", save, report, size;
     PlanFlags plan;
     int epochs = 1;
     int64_t steps = 0;
@@ -65,6 +65,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--steps", f->steps, "Stop after this many steps (overrides --epochs)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   add_plan_flags(*cmd, f->plan, /*with_mode=*/false);
+  add_size_flag(*cmd, f->size);
   cmd->add_option("--lr", f->lr, "Learning rate")->capture_default_str();
   cmd->add_option("--momentum", f->momentum, "Momentum (momentum optimizer); Adam's beta1 stays 0.9")
       ->capture_default_str();
@@ -74,7 +75,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--save", f->save, "Write the trained model here (atomic)");
   cmd->add_option("--report", f->report, "Write the memory and speed figures as JSON here");
   cmd->callback([f] {
-    const Net net = load_net_file(f->net_path);
+    const Net net = resize_input(load_net_file(f->net_path), f->size);
     PlanOptions options = to_plan_options(f->plan);
     options.mode = Mode::train;
     const Plan p = plan(net, options);

@@ -17,4 +17,8 @@ namespace footprint {
 // activation_bytes, saved_bytes, workspace_bytes, in_place}], options.
 [[nodiscard]] std::string plan_json(const Net& net, const Plan& plan);
 
+// An SVG picture of one step: bytes live per step stacked by category with the peak marked, and
+// the arena map (each buffer a box from its first to its last step, at its offset).
+[[nodiscard]] std::string plan_svg(const Net& net, const Plan& plan);
+
 }  // namespace footprint

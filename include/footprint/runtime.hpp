@@ -58,6 +58,7 @@ class Runtime {
   [[nodiscard]] void* target();
   [[nodiscard]] const float* output() const;
   // Gradient of the loss with respect to the input (plan option input_grad), else nullptr.
+  // Valid until the next forward, which may reuse its bytes.
   [[nodiscard]] const float* input_grad() const;
 
   // The steps run on the first `batch` samples (batch <= the planned batch), so a last, short

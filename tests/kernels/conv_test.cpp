@@ -31,10 +31,9 @@ struct ConvCase {
   int64_t groups = 1;
 
   [[nodiscard]] ConvGeometry geometry() const {
-    ConvGeometry g{.in_c = in_c, .in_h = in_h, .in_w = in_w, .out_c = out_c,
-                   .kernel_h = kernel_h, .kernel_w = kernel_w, .stride_h = stride_h,
-                   .stride_w = stride_w, .pad_top = pad_top, .pad_left = pad_left,
-                   .dilation_h = dilation_h, .dilation_w = dilation_w, .groups = groups};
+    ConvGeometry g{.in_c = in_c, .in_h = in_h, .in_w = in_w, .out_c = out_c, .kernel_h = kernel_h,
+        .kernel_w = kernel_w, .stride_h = stride_h, .stride_w = stride_w, .pad_top = pad_top,
+        .pad_left = pad_left, .dilation_h = dilation_h, .dilation_w = dilation_w, .groups = groups};
     g.out_h = conv_out_size(in_h, kernel_h, stride_h, pad_top, pad_bottom, dilation_h);
     g.out_w = conv_out_size(in_w, kernel_w, stride_w, pad_left, pad_right, dilation_w);
     return g;
@@ -47,10 +46,11 @@ std::string describe(const ConvCase& c, int64_t batch, int threads, int64_t tile
   std::ostringstream out;
   out << "conv batch=" << batch << " in=" << c.in_c << "x" << c.in_h << "x" << c.in_w
       << " out=" << c.out_c << "x" << g.out_h << "x" << g.out_w << " kernel=" << c.kernel_h << "x"
-      << c.kernel_w << " stride=" << c.stride_h << "x" << c.stride_w << " pad(top,bottom,left,right)="
-      << c.pad_top << "," << c.pad_bottom << "," << c.pad_left << "," << c.pad_right
-      << " dilation=" << c.dilation_h << "x" << c.dilation_w << " groups=" << c.groups
-      << " pointwise=" << g.is_pointwise() << " threads=" << threads << " tile_rows=" << tile_rows;
+      << c.kernel_w << " stride=" << c.stride_h << "x" << c.stride_w
+      << " pad(top,bottom,left,right)=" << c.pad_top << "," << c.pad_bottom << "," << c.pad_left
+      << "," << c.pad_right << " dilation=" << c.dilation_h << "x" << c.dilation_w
+      << " groups=" << c.groups << " pointwise=" << g.is_pointwise() << " threads=" << threads
+      << " tile_rows=" << tile_rows;
   return out.str();
 }
 
@@ -124,7 +124,8 @@ void check_case(const ConvCase& c, ThreadPool* const* pools, int n_pools) {
                       want_d_weights.data(), want_d_bias.data());
     std::vector<float> want_dst_no_bias(dst_elems), want_d_src_accumulated(src_elems);
     conv_forward_ref(g, batch, src.data(), weights.data(), nullptr, want_dst_no_bias.data());
-    for (int64_t i = 0; i < src_elems; ++i) want_d_src_accumulated[i] = d_src_start[i] + want_d_src[i];
+    for (int64_t i = 0; i < src_elems; ++i)
+      want_d_src_accumulated[i] = d_src_start[i] + want_d_src[i];
     const Dims src_dims{batch, g.in_c, g.in_h, g.in_w}, dst_dims{batch, g.out_c, g.out_h, g.out_w},
         weight_dims{g.out_c, g.group_in_c(), g.kernel_h, g.kernel_w}, bias_dims{g.out_c, 1, 1, 1};
 
@@ -151,7 +152,8 @@ void check_case(const ConvCase& c, ThreadPool* const* pools, int n_pools) {
         EXPECT_TRUE(close("dst without bias", dst_dims, dst, want_dst_no_bias));
 
         // Overwritten outputs start as NaN, so any read of their old contents shows.
-        std::vector<float> d_src(src_elems, nan), d_weights(weight_elems, nan), d_bias(g.out_c, nan);
+        std::vector<float> d_src(src_elems, nan), d_weights(weight_elems, nan),
+            d_bias(g.out_c, nan);
         conv_backward_gemm(pool, g, batch, src.data(), weights.data(), d_dst.data(), d_src.data(),
                            /*accumulate_d_src=*/false, d_weights.data(), d_bias.data(),
                            workspace.data(), tile_rows);
@@ -161,7 +163,8 @@ void check_case(const ConvCase& c, ThreadPool* const* pools, int n_pools) {
 
         d_src = d_src_start;
         conv_backward_gemm(pool, g, batch, src.data(), weights.data(), d_dst.data(), d_src.data(),
-                           /*accumulate_d_src=*/true, nullptr, nullptr, workspace.data(), tile_rows);
+                           /*accumulate_d_src=*/true, nullptr, nullptr, workspace.data(),
+                           tile_rows);
         EXPECT_TRUE(close("d_src accumulated", src_dims, d_src, want_d_src_accumulated));
 
         std::fill(d_weights.begin(), d_weights.end(), nan);
@@ -171,8 +174,8 @@ void check_case(const ConvCase& c, ThreadPool* const* pools, int n_pools) {
         EXPECT_TRUE(close("d_weights without d_src", weight_dims, d_weights, want_d_weights));
 
         for (int64_t i = ws_floats; i < ws_floats + kGuardFloats; ++i) {
-          ASSERT_EQ(workspace[i], kGuard) << "wrote past the workspace at float " << i << " of "
-                                          << ws_floats;
+          ASSERT_EQ(workspace[i], kGuard)
+              << "wrote past the workspace at float " << i << " of " << ws_floats;
         }
         if (::testing::Test::HasFailure()) return;  // one failing configuration says enough
       }
@@ -206,8 +209,8 @@ TEST_F(ConvTest, GemmMatchesReference) {
       {.in_c = 3, .in_h = 9, .in_w = 8, .out_c = 4, .kernel_h = 3, .kernel_w = 3, .dilation_h = 2,
        .dilation_w = 2},
       {.in_c = 1, .in_h = 10, .in_w = 11, .out_c = 3, .kernel_h = 3, .kernel_w = 3, .stride_h = 2,
-       .stride_w = 2, .pad_top = 2, .pad_bottom = 1, .pad_left = 2, .pad_right = 2,
-       .dilation_h = 2, .dilation_w = 2},
+       .stride_w = 2, .pad_top = 2, .pad_bottom = 1, .pad_left = 2, .pad_right = 2, .dilation_h = 2,
+       .dilation_w = 2},
       // Groups 2, and depthwise (groups == in_c == out_c, and a depth multiplier of 2).
       {.in_c = 6, .in_h = 7, .in_w = 7, .out_c = 4, .kernel_h = 3, .kernel_w = 3, .pad_top = 1,
        .pad_bottom = 1, .pad_left = 1, .pad_right = 1, .groups = 2},
@@ -242,14 +245,14 @@ TEST_F(ConvTest, GemmMatchesReference) {
 
 TEST_F(ConvTest, WorkspaceIsOneTile) {
   const ConvCase c{.in_c = 3, .in_h = 10, .in_w = 7, .out_c = 4, .kernel_h = 3, .kernel_w = 3,
-                   .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1};
+      .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1};
   const ConvGeometry g = c.geometry();
   SCOPED_TRACE(describe(c, 1, 1, 0));
   EXPECT_EQ(conv_gemm_workspace_floats(g, 1), 3 * 3 * 3 * 7);
   EXPECT_EQ(conv_gemm_workspace_floats(g, 4), 3 * 3 * 3 * 4 * 7);
   EXPECT_EQ(conv_gemm_workspace_floats(g, 1000), 3 * 3 * 3 * 10 * 7);  // never more than out_h
   const ConvCase pointwise{.in_c = 3, .in_h = 10, .in_w = 7, .out_c = 4, .kernel_h = 1,
-                           .kernel_w = 1};
+      .kernel_w = 1};
   EXPECT_EQ(conv_gemm_workspace_floats(pointwise.geometry(), 4), 0);
 }
 

@@ -1,5 +1,7 @@
 // gemm_blas (split over our thread pool) against gemm_ref on awkward shapes, every transpose
 // combination, loose leading dimensions and alpha/beta other than 1/0. Speed lives in bench/.
+#include "kernels/gemm/gemm.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,7 +14,6 @@
 
 #include "core/rng.hpp"
 #include "core/thread_pool.hpp"
-#include "kernels/gemm/gemm.hpp"
 
 namespace footprint {
 namespace {
@@ -105,9 +106,14 @@ TEST_F(GemmTest, MatchesReferenceOnAwkwardShapes) {
       for (int64_t m : kSizes) {
         for (int64_t n : kSizes) {
           for (int64_t k : kSizes) {
-            const GemmShape s{.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k,
+            const GemmShape s{.trans_a = trans_a,
+                              .trans_b = trans_b,
+                              .m = m,
+                              .n = n,
+                              .k = k,
                               .lda = (trans_a ? m : k) + kLdSlack,
-                              .ldb = (trans_b ? k : n) + kLdSlack, .ldc = n + kLdSlack};
+                              .ldb = (trans_b ? k : n) + kLdSlack,
+                              .ldc = n + kLdSlack};
             for (const Scale& scale : kScales) {
               check_gemm(s, scale.alpha, scale.beta, pools, 3);
               if (HasFailure()) return;  // one failing shape says enough
@@ -123,12 +129,19 @@ TEST_F(GemmTest, TightLeadingDimensionsAndSplitsOfBothSides) {
   ThreadPool one(1), two(2), three(3);
   ThreadPool* const pools[] = {&one, &two, &three};
   // Wide (split over n), tall (split over m) and square, with rows packed back to back.
-  const int64_t shapes[][3] = {{3, 130, 23}, {130, 3, 23}, {64, 64, 1}, {130, 130, 130}, {17, 16, 5}};
+  const int64_t shapes[][3] = {
+      {3, 130, 23}, {130, 3, 23}, {64, 64, 1}, {130, 130, 130}, {17, 16, 5}};
   for (const auto& [m, n, k] : shapes) {
     for (bool trans_a : {false, true}) {
       for (bool trans_b : {false, true}) {
-        const GemmShape s{.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k,
-                          .lda = trans_a ? m : k, .ldb = trans_b ? k : n, .ldc = n};
+        const GemmShape s{.trans_a = trans_a,
+                          .trans_b = trans_b,
+                          .m = m,
+                          .n = n,
+                          .k = k,
+                          .lda = trans_a ? m : k,
+                          .ldb = trans_b ? k : n,
+                          .ldc = n};
         check_gemm(s, 0.5f, 0.0f, pools, 3);
         check_gemm(s, 1.0f, 2.0f, pools, 3);
       }

@@ -1,5 +1,7 @@
 // Max and average pooling kernels against plain loops written here: padding (on one side only
 // too), strides that differ from the window, odd sizes, accumulate on and off, 1 and 2 threads.
+#include "kernels/pool/pool.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,7 +14,6 @@
 
 #include "core/rng.hpp"
 #include "core/thread_pool.hpp"
-#include "kernels/pool/pool.hpp"
 
 namespace footprint {
 namespace {
@@ -25,8 +26,7 @@ struct PoolCase {
 
   [[nodiscard]] ConvGeometry geometry() const {
     ConvGeometry g{.in_h = in_h, .in_w = in_w, .kernel_h = kernel_h, .kernel_w = kernel_w,
-                   .stride_h = stride_h, .stride_w = stride_w, .pad_top = pad_top,
-                   .pad_left = pad_left};
+        .stride_h = stride_h, .stride_w = stride_w, .pad_top = pad_top, .pad_left = pad_left};
     g.out_h = conv_out_size(in_h, kernel_h, stride_h, pad_top, pad_bottom, 1);
     g.out_w = conv_out_size(in_w, kernel_w, stride_w, pad_left, pad_right, 1);
     return g;
@@ -107,8 +107,8 @@ std::vector<float> random_floats(int64_t n_elems, uint64_t seed, float lo, float
     const float tolerance = 1e-5f * std::max(1.0f, std::fabs(want[i]));
     if (!(std::fabs(got[i] - want[i]) <= tolerance)) {
       return ::testing::AssertionFailure()
-             << what << ": plane " << i / plane_elems << " element " << i % plane_elems
-             << ": got " << got[i] << ", reference " << want[i];
+             << what << ": plane " << i / plane_elems << " element " << i % plane_elems << ": got "
+             << got[i] << ", reference " << want[i];
     }
   }
   return ::testing::AssertionSuccess();
@@ -139,8 +139,8 @@ void check_case(const PoolCase& c, float lo, float hi, ThreadPool* const* pools,
       maxpool_forward(pool, g, planes, src.data(), dst.data(), argmax.data());
       EXPECT_TRUE(close("maxpool dst", dst, want.max_dst, out_plane));
       for (size_t o = 0; o < argmax.size(); ++o) {
-        ASSERT_EQ(argmax[o], want.max_tap[o]) << "argmax of plane " << o / out_plane
-                                              << " output " << o % out_plane;
+        ASSERT_EQ(int{argmax[o]}, want.max_tap[o])
+            << "argmax of plane " << o / out_plane << " output " << o % out_plane;
       }
       std::fill(dst.begin(), dst.end(), nan);
       maxpool_forward(pool, g, planes, src.data(), dst.data(), /*argmax=*/nullptr);
@@ -174,10 +174,10 @@ const PoolCase kCases[] = {
     {.in_h = 7, .in_w = 5, .kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2},
     {.in_h = 10, .in_w = 11, .kernel_h = 3, .kernel_w = 3, .stride_h = 3, .stride_w = 3},
     // Overlapping windows (stride < window) and gaps (stride > window).
-    {.in_h = 9, .in_w = 8, .kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2,
-     .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1},
-    {.in_h = 7, .in_w = 7, .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1,
-     .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1},
+    {.in_h = 9, .in_w = 8, .kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .pad_top = 1,
+     .pad_bottom = 1, .pad_left = 1, .pad_right = 1},
+    {.in_h = 7, .in_w = 7, .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1, .pad_top = 1,
+     .pad_bottom = 1, .pad_left = 1, .pad_right = 1},
     {.in_h = 6, .in_w = 5, .kernel_h = 2, .kernel_w = 2, .stride_h = 1, .stride_w = 1},
     {.in_h = 11, .in_w = 9, .kernel_h = 2, .kernel_w = 2, .stride_h = 3, .stride_w = 3},
     {.in_h = 13, .in_w = 12, .kernel_h = 5, .kernel_w = 5, .stride_h = 2, .stride_w = 2,
@@ -185,15 +185,15 @@ const PoolCase kCases[] = {
     // Padding on one side only: bottom/right implied by out_h/out_w, then top/left alone.
     {.in_h = 6, .in_w = 8, .kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2,
      .pad_bottom = 1, .pad_right = 1},
-    {.in_h = 7, .in_w = 6, .kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2,
-     .pad_top = 1, .pad_left = 1},
-    {.in_h = 5, .in_w = 8, .kernel_h = 2, .kernel_w = 2, .stride_h = 1, .stride_w = 2,
-     .pad_top = 1, .pad_right = 1},
+    {.in_h = 7, .in_w = 6, .kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .pad_top = 1,
+     .pad_left = 1},
+    {.in_h = 5, .in_w = 8, .kernel_h = 2, .kernel_w = 2, .stride_h = 1, .stride_w = 2, .pad_top = 1,
+     .pad_right = 1},
     // Non-square windows and strides; a window covering the whole (padded) input.
     {.in_h = 7, .in_w = 9, .kernel_h = 2, .kernel_w = 3, .stride_h = 1, .stride_w = 2,
      .pad_left = 1, .pad_right = 1},
-    {.in_h = 3, .in_w = 3, .kernel_h = 4, .kernel_w = 4, .stride_h = 1, .stride_w = 1,
-     .pad_top = 1, .pad_left = 0, .pad_right = 1},
+    {.in_h = 3, .in_w = 3, .kernel_h = 4, .kernel_w = 4, .stride_h = 1, .stride_w = 1, .pad_top = 1,
+     .pad_left = 0, .pad_right = 1},
     {.in_h = 1, .in_w = 1, .kernel_h = 1, .kernel_w = 1, .stride_h = 1, .stride_w = 1},
 };
 
@@ -220,8 +220,8 @@ TEST(PoolTest, PaddingNeverWinsTheMax) {
 // both the window and the image, and the gradient must land there.
 TEST(PoolTest, TiesRouteTheGradientToOneTapHoldingTheMax) {
   ThreadPool two(2);
-  const PoolCase c{.in_h = 9, .in_w = 8, .kernel_h = 3, .kernel_w = 3, .stride_h = 2,
-                   .stride_w = 2, .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1};
+  const PoolCase c{.in_h = 9, .in_w = 8, .kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2,
+      .pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1};
   const ConvGeometry g = c.geometry();
   const int64_t planes = 3, in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   SCOPED_TRACE(describe(c, planes, two.size()));

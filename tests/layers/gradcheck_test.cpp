@@ -1,12 +1,13 @@
 // Gradient checks for every layer in layer_list.def, by finite differences through the public
 // API (tests/testing/gradcheck.hpp). To add a layer: give it at least one row in kNets below;
 // EveryLayerInLayerList fails for an op without one. Dropout's random mask is checked on its own.
+#include "testing/gradcheck.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,7 +18,6 @@
 #include "footprint/plan.hpp"
 #include "footprint/runtime.hpp"
 #include "layers/layer.hpp"
-#include "testing/gradcheck.hpp"
 
 namespace footprint {
 namespace {
@@ -75,10 +75,12 @@ const NetCase kNets[] = {
     // Values read twice, so gradients accumulate (a concat or add input written second adds to
     // what the other reader wrote): 'a' feeds tanh and add/concat; 'b' feeds add/concat and add.
     {"add", "input 2 4 4\nconv 2 k=1 name=a\ntanh\nadd a\nloss mse"},
-    {"add", "input 2 4 4\nconv 3 k=3 pad=1 name=a\nrelu\nconv 3 k=3 pad=1\nadd a\nsigmoid\nloss mse"},
+    {"add",
+     "input 2 4 4\nconv 3 k=3 pad=1 name=a\nrelu\nconv 3 k=3 pad=1\nadd a\nsigmoid\nloss mse"},
     {"add", "input 2 3 4\nconv 2 k=1 name=a\ntanh name=b\nadd a\nadd b\nloss mse"},
     {"concat", "input 2 4 4\nconv 2 k=1 name=a\ntanh\nconcat a\nloss mse"},
-    {"concat", "input 2 3 4\nconv 2 k=1 name=a\ntanh name=b\nconcat a\nconv 2 k=1\nadd b\nloss mse"},
+    {"concat",
+     "input 2 3 4\nconv 2 k=1 name=a\ntanh name=b\nconcat a\nconv 2 k=1\nadd b\nloss mse"},
     {"concat",
      "input 2 4 5\nconv 3 k=3 pad=1 name=a\nsigmoid\nconv 2 k=1\nconcat a\nconv 2 k=3\nloss mse"},
 };
@@ -88,14 +90,14 @@ GradCheckOptions options_for(const NetCase& c, int threads) {
   options.plan.batch = c.batch;
   options.plan.threads = threads;
   options.plan.conv_tile_bytes = c.conv_tile_bytes;
-  if (getenv("GC_SEED")) options.seed = atoi(getenv("GC_SEED"));
   return options;
 }
 
 // Everything needed to rerun a failing check.
 std::string describe(const std::string& text, const GradCheckOptions& o) {
   std::ostringstream out;
-  out << "net:\n" << text << "\nbatch=" << o.plan.batch << " threads=" << o.plan.threads
+  out << "net:\n"
+      << text << "\nbatch=" << o.plan.batch << " threads=" << o.plan.threads
       << " inplace=" << o.plan.inplace << " conv_tile_bytes=" << o.plan.conv_tile_bytes
       << " eps=" << o.eps << " tolerance=" << o.tolerance << " floor=" << o.floor
       << " seed=" << o.seed;
@@ -108,7 +110,6 @@ void expect_gradients_match(const std::string& text, const GradCheckOptions& opt
   const GradCheckResult result = test::check_gradients(net, options);
   EXPECT_TRUE(result.ok()) << result.report();
   EXPECT_GT(result.checked, 0) << result.report();
-  if (getenv("GC_DEBUG")) { std::string t = text; std::replace(t.begin(), t.end(), '\n', '/'); printf("%-75.75s t%d | %s\n", t.c_str(), options.plan.threads, result.report().c_str()); }
 }
 
 TEST(GradCheck, EveryLayerInLayerList) {
@@ -119,7 +120,8 @@ TEST(GradCheck, EveryLayerInLayerList) {
     const Net net = parse_net(c.text, "gradcheck net");
     EXPECT_TRUE(std::any_of(net.nodes().begin(), net.nodes().end(),
                             [&](const Net::Node& n) { return n.spec.op == c.op; }))
-        << "the net for '" << c.op << "' does not use it:\n" << c.text;
+        << "the net for '" << c.op << "' does not use it:\n"
+        << c.text;
   }
   for (const std::string& op : ops) {
     int rows = 0;
@@ -144,8 +146,8 @@ TEST(GradCheck, ConvTilesGiveTheSameGradients) {
   struct Tiling {
     int64_t bytes, conv0_rows, conv2_rows;
   };
-  for (const Tiling& t : {Tiling{0, 9, 5}, Tiling{1, 1, 1}, Tiling{1100, 2, 2},
-                          Tiling{1512, 3, 3}, Tiling{1 << 20, 9, 5}}) {
+  for (const Tiling& t : {Tiling{0, 9, 5}, Tiling{1, 1, 1}, Tiling{1100, 2, 2}, Tiling{1512, 3, 3},
+                          Tiling{1 << 20, 9, 5}}) {
     for (int threads : {1, 2}) {
       GradCheckOptions options;
       options.plan.conv_tile_bytes = t.bytes;
@@ -187,9 +189,9 @@ TEST(GradCheck, InPlaceAndSeparateBuffersGiveTheSameGradients) {
       PlanOptions plan_options = in_place.plan;
       plan_options.input_grad = true;
       const Plan p = plan(net, plan_options);
-      EXPECT_TRUE(std::any_of(p.layers.begin(), p.layers.end(),
-                              [](const LayerBuffers& lb) { return lb.in_place; }))
-          << "no layer runs in place, so this compares nothing";
+      EXPECT_TRUE(std::any_of(p.layers.begin(), p.layers.end(), [](const LayerBuffers& lb) {
+        return lb.in_place;
+      })) << "no layer runs in place, so this compares nothing";
       const std::vector<test::TensorGrad> want = test::analytic_gradients(net, separate);
       const std::vector<test::TensorGrad> got = test::analytic_gradients(net, in_place);
       ASSERT_EQ(got.size(), want.size());
@@ -226,7 +228,8 @@ TEST(Dropout, MaskSemantics) {
   for (float& x : src) x = rng.uniform(0.5f, 1.5f);  // never 0, so a kept value is never 0
   for (float& x : d_dst) x = rng.uniform(-1.0f, 1.0f);
 
-  auto forward = [&](ThreadPool& pool, uint64_t seed, float* x, float* y, std::vector<uint8_t>& mask) {
+  auto forward = [&](ThreadPool& pool, uint64_t seed, float* x, float* y,
+                     std::vector<uint8_t>& mask) {
     StepArgs a;
     a.batch = batch;
     a.training = true;
@@ -253,10 +256,13 @@ TEST(Dropout, MaskSemantics) {
     a.pool = &pool;
     layer->backward(a);
   };
-  auto kept = [](const std::vector<uint8_t>& mask, int64_t i) { return (mask[i / 8] >> (i % 8)) & 1; };
+  auto kept = [](const std::vector<uint8_t>& mask, int64_t i) {
+    return (mask[i / 8] >> (i % 8)) & 1;
+  };
 
   ThreadPool one(1), two(2);
-  std::vector<uint8_t> mask(needs.saved[0].size_bytes), mask_two(mask.size()), mask_other(mask.size());
+  std::vector<uint8_t> mask(needs.saved[0].size_bytes), mask_two(mask.size()),
+      mask_other(mask.size());
   std::vector<float> dst(n);
   forward(one, 42, src.data(), dst.data(), mask);
   int64_t dropped = 0;

@@ -13,6 +13,13 @@
 namespace footprint::test {
 namespace {
 
+const Net& mse_net(const Net& net) {
+  if (net.loss_kind() != LossKind::mse) {
+    throw std::invalid_argument("gradient checks need a net ending in 'loss mse'");
+  }
+  return net;
+}
+
 PlanOptions train_options(PlanOptions options) {
   options.mode = Mode::train;
   options.input_grad = true;
@@ -30,13 +37,10 @@ uint64_t hash_name(const std::string& name) {
 class Probe {
  public:
   Probe(const Net& net, const GradCheckOptions& options)
-      : plan_(footprint::plan(net, train_options(options.plan))),
+      : plan_(footprint::plan(mse_net(net), train_options(options.plan))),
         runtime_(net, plan_, options.seed),
         batch_(options.plan.batch),
         out_elems_(options.plan.batch * net.output_shape().n_elems()) {
-    if (net.loss_kind() != LossKind::mse) {
-      throw std::invalid_argument("gradient checks need a net ending in 'loss mse'");
-    }
     Rng rng(mix64(options.seed ^ 0x5eedull));
     input_.resize(batch_ * net.input_shape().n_elems());
     for (float& x : input_) x = rng.uniform(-1.0f, 1.0f);
@@ -50,16 +54,14 @@ class Probe {
     }
   }
 
-  std::vector<float>& input() { return input_; }
-  Runtime& runtime() { return runtime_; }
-
   std::vector<float> forward() {
     std::copy(input_.begin(), input_.end(), runtime_.input());
     runtime_.forward(batch_, /*training=*/true);
     return {runtime_.output(), runtime_.output() + out_elems_};
   }
 
-  // The mse loss of a fresh forward, summed in double from the float outputs.
+  // The mse loss of a fresh forward, summed in double from the float outputs. (The runtime's
+  // own loss rounds out - target to float, too coarse with this far-off target.)
   double loss() {
     const std::vector<float> out = forward();
     double sum = 0.0;
@@ -152,8 +154,8 @@ GradCheckResult check_gradients(const Net& net, const GradCheckOptions& options)
   for (const TensorGrad& grad : grads) {
     const auto n_elems = static_cast<int64_t>(grad.values.size());
     int failed_here = 0;
-    for (int64_t index : sample_points(n_elems, options.max_points,
-                                       options.seed ^ hash_name(grad.name))) {
+    for (int64_t index :
+         sample_points(n_elems, options.max_points, options.seed ^ hash_name(grad.name))) {
       float* x = probe.element(grad.name, index);
       const float original = *x;
       // The steps actually taken, after rounding to float.
@@ -176,9 +178,11 @@ GradCheckResult check_gradients(const Net& net, const GradCheckOptions& options)
         result.worst = std::max(result.worst, std::fabs(analytic - numeric) / scale);
         continue;
       }
-      // A kink: the slope changes inside [x - eps, x + eps], and on one side it is the analytic one.
-      const bool kink = std::fabs(right - left) > allowed &&
-                        std::min(std::fabs(analytic - right), std::fabs(analytic - left)) <= allowed;
+      // A kink: the slope changes inside [x - eps, x + eps], and on one side it is the analytic
+      // one.
+      const bool kink =
+          std::fabs(right - left) > allowed &&
+          std::min(std::fabs(analytic - right), std::fabs(analytic - left)) <= allowed;
       if (kink) {
         ++result.kinks;
         continue;
@@ -187,19 +191,20 @@ GradCheckResult check_gradients(const Net& net, const GradCheckOptions& options)
       if (++failed_here > kMaxFailuresPerTensor) continue;
       std::ostringstream line;
       line << grad.name << "[" << index << "] (of " << n_elems << "): analytic " << analytic
-           << ", numeric " << numeric << " (one-sided " << left << ", " << right
-           << "), |diff| " << std::fabs(analytic - numeric) << " > allowed " << allowed;
+           << ", numeric " << numeric << " (one-sided " << left << ", " << right << "), |diff| "
+           << std::fabs(analytic - numeric) << " > allowed " << allowed;
       result.failures.push_back(line.str());
     }
     if (failed_here > kMaxFailuresPerTensor) {
       std::ostringstream line;
-      line << grad.name << ": " << failed_here - kMaxFailuresPerTensor << " more failures not shown";
+      line << grad.name << ": " << failed_here - kMaxFailuresPerTensor
+           << " more failures not shown";
       result.failures.push_back(line.str());
     }
   }
-  if (result.kinks * 4 > result.checked + result.kinks) {
+  if (result.kinks * 3 > result.checked + result.kinks) {
     std::ostringstream line;
-    line << "more than a quarter of the points sit at kinks: " << result.kinks << " of "
+    line << "more than a third of the points sit at kinks: " << result.kinks << " of "
          << result.checked + result.kinks << "; try a smaller eps";
     result.failures.push_back(line.str());
   }

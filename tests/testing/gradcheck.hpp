@@ -4,7 +4,8 @@
 //
 // The target is chosen so that d loss / d output is a fixed random r in [-1, 1] at the starting
 // point: gradients then have a known scale, and `floor` below is measured in it. Central
-// differences are taken in double; a point where the two one-sided differences disagree and the
+// differences are taken in double, of the mse recomputed from the runtime's outputs (checked
+// once against Runtime::loss); a point where the two one-sided differences disagree and the
 // analytic gradient matches one of them lies at a kink (relu at 0, a max-pool near-tie) and is
 // skipped, not failed.
 #pragma once
@@ -52,7 +53,7 @@ struct GradCheckResult {
                                                          const GradCheckOptions& options);
 
 // Compares analytic and numeric gradients for the input and every trainable parameter. Fails
-// too when more than a quarter of the points sit at kinks (the check would prove little).
+// too when more than a third of the points sit at kinks (the check would prove little).
 [[nodiscard]] GradCheckResult check_gradients(const Net& net, const GradCheckOptions& options);
 
 }  // namespace footprint::test

@@ -33,7 +33,7 @@ void im2col_rows(ThreadPool& pool, const ConvGeometry& g, const float* src, int6
           const int64_t lo = std::clamp<int64_t>(-iw0, 0, g.out_w);
           const int64_t hi = std::clamp<int64_t>(g.in_w - iw0, lo, g.out_w);
           std::fill(out_row, out_row + lo, 0.0f);
-          std::memcpy(out_row + lo, in_row + iw0 + lo, sizeof(float) * (hi - lo));
+          if (hi > lo) std::memcpy(out_row + lo, in_row + iw0 + lo, sizeof(float) * (hi - lo));
           std::fill(out_row + hi, out_row + g.out_w, 0.0f);
         } else {
           for (int64_t ow = 0; ow < g.out_w; ++ow) {

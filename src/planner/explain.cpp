@@ -1,0 +1,109 @@
+// The waterfall from a naive layout to the plan: each technique switched on in turn, with the
+// bytes it saves, measured by planning the net again with and without it.
+#include <cstdio>
+#include <set>
+
+#include "core/units.hpp"
+#include "footprint/explain.hpp"
+
+namespace footprint {
+namespace {
+
+std::string pad(const std::string& text, size_t width, bool right = false) {
+  if (text.size() >= width) return text;
+  std::string fill(width - text.size(), ' ');
+  return right ? fill + text : text + fill;
+}
+
+}  // namespace
+
+Explanation explain_plan(const Net& net, const PlanOptions& options) {
+  PlanOptions o = options;
+  o.reuse = false;
+  o.inplace = false;
+  o.conv_tile_bytes = 0;
+  const Plan separate = plan(net, o);
+  // A naive framework gives each worker thread its own copy of every layer buffer and of the
+  // weight gradients (tiny-dnn does); parameters and optimizer state stay shared.
+  const int64_t per_thread = separate.arena_bytes + separate.bytes(Category::weight_grads);
+  Explanation e;
+  e.naive_bytes = separate.total_bytes + (options.threads - 1) * per_thread;
+  int64_t before = e.naive_bytes;
+  auto add_step = [&](std::string technique, std::string detail, int64_t total) {
+    e.steps.push_back({std::move(technique), std::move(detail), before - total, total});
+    before = total;
+  };
+  add_step("threads share one set of buffers",
+           "each GEMM and im2col is split over " + std::to_string(options.threads) +
+               " threads; no buffer is copied per thread",
+           separate.total_bytes);
+  if (options.conv_tile_bytes > 0) {
+    o.conv_tile_bytes = options.conv_tile_bytes;
+    add_step("im2col in tiles of output rows",
+             "each conv's column matrix is built " + format_bytes(options.conv_tile_bytes) +
+                 " at a time instead of whole",
+             plan(net, o).total_bytes);
+  }
+  if (options.inplace) {
+    o.inplace = true;
+    add_step("in place", "activations and dropout overwrite their input when nothing else reads it",
+             plan(net, o).total_bytes);
+  }
+  const Plan final_plan = plan(net, options);
+  if (options.reuse) {
+    add_step("lifetime sharing in one arena",
+             "buffers alive at different steps share bytes (greedy by size)", final_plan.total_bytes);
+  }
+  e.plan_bytes = final_plan.total_bytes;
+  e.floor = plan_floor(net, options);
+
+  // What the bytes hold. Pre-pool volumes: the buffers pooling layers read.
+  std::set<int> pre_pool;
+  for (size_t i = 0; i < final_plan.layers.size(); ++i) {
+    const std::string& op = final_plan.layer_reports[i].op;
+    if (op == "maxpool" || op == "avgpool") pre_pool.insert(final_plan.layers[i].src[0]);
+  }
+  int64_t pre_pool_bytes = 0;
+  for (int b : pre_pool) pre_pool_bytes += final_plan.buffers[b].size_bytes;
+  const auto& c = final_plan.category_bytes;
+  auto bytes = [&](Category k) { return c[static_cast<int>(k)]; };
+  e.components = {
+      {"parameters", bytes(Category::weights)},
+      {"weight gradients", bytes(Category::weight_grads)},
+      {"optimizer state", bytes(Category::optimizer_state)},
+      {"activations", bytes(Category::activations)},
+      {"  of which pre-pool volumes", pre_pool_bytes},
+      {"compact saved values", bytes(Category::saved)},
+      {"activation gradients", bytes(Category::activation_grads)},
+      {"workspace (im2col tiles)", bytes(Category::workspace)},
+      {"input and target", bytes(Category::io)},
+  };
+  return e;
+}
+
+std::string explanation_text(const Explanation& e) {
+  std::string out = "From a naive layout to this plan:\n";
+  out += "  " + pad("naive layout", 36) + pad("", 12) + pad(format_bytes(e.naive_bytes), 12, true) +
+         "  every tensor its own buffer, a full im2col per conv, buffers copied per thread\n";
+  for (const ExplainStep& s : e.steps) {
+    out += "  - " + pad(s.technique, 34) + pad(std::string("-").append(format_bytes(s.bytes_saved)), 12, true) +
+           pad(format_bytes(s.total_after), 12, true) + "  " + s.detail + "\n";
+  }
+  out += "  = " + pad("this plan", 34) + pad("", 12) + pad(format_bytes(e.plan_bytes), 12, true) + "\n";
+  const double over = e.floor.bytes > 0
+                          ? 100.0 * static_cast<double>(e.plan_bytes - e.floor.bytes) /
+                                static_cast<double>(e.floor.bytes)
+                          : 0.0;
+  char line[256];
+  std::snprintf(line, sizeof line, "    %-34s%12s%12s  at step %d (%s); the plan is %.1f%% above it\n",
+                "floor", "", format_bytes(e.floor.bytes).c_str(), e.floor.step,
+                e.floor.step_label.c_str(), over);
+  out += line;
+  out += "\nWhat the plan's bytes hold (every buffer counted once, whatever its lifetime):\n";
+  for (const auto& [name, value] : e.components) {
+    out += "  " + pad(name, 36) + pad(format_bytes(value), 12, true) + "\n";
+  }
+  return out;
+}
+
+}  // namespace footprint

@@ -1,0 +1,114 @@
+// The floor, the waterfall and --fit: each figure checked against plans made directly.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "footprint/footprint.hpp"
+#include "testing/shared_nets.hpp"
+
+namespace footprint {
+namespace {
+
+using testing::shared_net_path;
+
+TEST(Floor, SixBlockPlanIsWithinTenPercentOfItsFloor) {
+  const Net net = load_net_file(shared_net_path("six-block-512"));
+  const PlanOptions options{.batch = 1, .threads = 2};
+  const Floor floor = plan_floor(net, options);
+  const Plan p = plan(net, options);
+  EXPECT_LE(floor.bytes, p.total_bytes);
+  EXPECT_LE(p.total_bytes, floor.bytes * 11 / 10) << "plan " << p.total_bytes << " floor " << floor.bytes;
+  // The floor holds at least the parameters, their gradients and the input of the first conv.
+  EXPECT_GE(floor.bytes, 2 * 344398 * 4 + 786432 * 4);
+}
+
+TEST(Floor, DoesNotDependOnLayoutSwitches) {
+  const Net net = load_net_file(shared_net_path("fashion-cnn"));
+  const int64_t base = plan_floor(net, {.batch = 8}).bytes;
+  EXPECT_EQ(plan_floor(net, {.batch = 8, .reuse = false}).bytes, base);
+  EXPECT_EQ(plan_floor(net, {.batch = 8, .inplace = false}).bytes, base);
+  EXPECT_EQ(plan_floor(net, {.batch = 8, .conv_tile_bytes = 0}).bytes, base);
+  EXPECT_GT(plan_floor(net, {.batch = 8, .optimizer = OptimizerKind::adam}).bytes, base);
+}
+
+TEST(Floor, VggInferenceAt1024IsWithinTenPercentOfItsFloor) {
+  const Net net = with_input_size(load_net_file(shared_net_path("vgg19-style")), 1024, 1024);
+  const PlanOptions options{.batch = 1, .mode = Mode::infer, .threads = 2};
+  const Plan p = plan(net, options);
+  const Floor floor = plan_floor(net, options);
+  EXPECT_LE(p.total_bytes, floor.bytes * 11 / 10) << "plan " << p.total_bytes << " floor " << floor.bytes;
+}
+
+TEST(Explain, WaterfallAddsUpFromNaiveToThePlan) {
+  const Net net = load_net_file(shared_net_path("six-block-512"));
+  const PlanOptions options{.batch = 1, .threads = 2};
+  const Explanation e = explain_plan(net, options);
+  int64_t total = e.naive_bytes;
+  for (const ExplainStep& s : e.steps) {
+    EXPECT_GE(s.bytes_saved, 0) << s.technique;
+    total -= s.bytes_saved;
+    EXPECT_EQ(total, s.total_after) << s.technique;
+  }
+  EXPECT_EQ(total, plan(net, options).total_bytes);
+  EXPECT_EQ(e.plan_bytes, total);
+  ASSERT_EQ(e.steps.size(), 4u);
+  // Per-thread copies: the second thread's copy of every arena buffer and weight gradient.
+  const Plan separate = plan(net, {.batch = 1, .threads = 2, .reuse = false, .inplace = false,
+                                   .conv_tile_bytes = 0});
+  EXPECT_EQ(e.steps[0].bytes_saved, separate.arena_bytes + separate.bytes(Category::weight_grads));
+  // The pre-pool volumes are the six conv outputs: 3,096,576 floats.
+  for (const auto& [name, bytes] : e.components)
+    if (name.find("pre-pool") != std::string::npos) EXPECT_EQ(bytes, 3096576 * 4);
+}
+
+TEST(Fit, LargestBatchFitsAndTheNextDoesNot) {
+  const Net net = load_net_file(shared_net_path("fashion-cnn"));
+  const PlanOptions options{.optimizer = OptimizerKind::adam, .threads = 2};
+  const int64_t budget = parse_bytes("64M");
+  const std::optional<int> batch = fit_batch(net, options, budget);
+  ASSERT_TRUE(batch.has_value());
+  PlanOptions at = options;
+  at.batch = *batch;
+  EXPECT_LE(plan(net, at).total_bytes, budget);
+  at.batch = *batch + 1;
+  EXPECT_GT(plan(net, at).total_bytes, budget);
+  EXPECT_FALSE(fit_batch(net, options, 1000).has_value());
+}
+
+TEST(Fit, LargestInputFitsAndTheNextDoesNot) {
+  const Net net = load_net_file(shared_net_path("vgg19-style"));
+  const PlanOptions options{.mode = Mode::infer, .threads = 2};
+  const int64_t budget = parse_bytes("1G");
+  const std::optional<FitSize> size = fit_size(net, options, budget, 16.0 / 9.0);
+  ASSERT_TRUE(size.has_value());
+  EXPECT_EQ(size->width, std::llround(size->height * 16.0 / 9.0));
+  EXPECT_LE(plan(with_input_size(net, size->height, size->width), options).total_bytes, budget);
+  const int64_t next_h = size->height + 1, next_w = std::llround(next_h * 16.0 / 9.0);
+  EXPECT_GT(plan(with_input_size(net, next_h, next_w), options).total_bytes, budget);
+}
+
+TEST(Fit, NetsWithFcHaveNoLargestInput) {
+  const Net net = load_net_file(shared_net_path("six-block-512"));
+  EXPECT_THROW((void)fit_size(net, {}, parse_bytes("1G"), 1.0), PlanError);
+}
+
+TEST(Fit, ParseBytes) {
+  EXPECT_EQ(parse_bytes("512M"), int64_t{512} << 20);
+  EXPECT_EQ(parse_bytes("4G"), int64_t{4} << 30);
+  EXPECT_EQ(parse_bytes("1.5GiB"), int64_t{3} << 29);
+  EXPECT_EQ(parse_bytes("1000"), 1000);
+  EXPECT_EQ(parse_bytes("2kb"), 2048);
+  for (const char* bad : {"", "M", "12X", "-5M", "0", "1e30G"}) EXPECT_THROW((void)parse_bytes(bad), Error) << bad;
+}
+
+TEST(Size, ResizedNetKeepsItsLayers) {
+  const Net net = load_net_file(shared_net_path("six-block-512"));
+  const Net small = with_input_size(net, 256, 128);
+  EXPECT_EQ(small.input_shape(), (Shape{3, 256, 128}));
+  EXPECT_EQ(small.n_layers(), net.n_layers());
+  EXPECT_EQ(small.node(17).out_shape, (Shape{192, 4, 2}));
+  EXPECT_THROW((void)with_input_size(net, 32, 32), ShapeError);  // six 2x2 pools need 64
+}
+
+}  // namespace
+}  // namespace footprint
