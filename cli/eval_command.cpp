@@ -25,7 +25,7 @@ void add_eval_command(CLI::App& app) {
                               .threads = f->threads > 0 ? f->threads : default_threads()});
     Runtime runtime(net, p);
     restore_parameters(saved, runtime);
-    const DataSplit data = load_data(f->data, net, 1000);
+    const DataSplit data = load_data(f->data, net, /*synthetic_size=*/f->batch);
     const Dataset& set = data.test.size > 0 ? data.test : data.train;
     const EvalResult r = evaluate(runtime, set);
     std::printf("%s on %s (%lld samples): accuracy %.2f%%, loss %.4f\n", f->model_path.c_str(),

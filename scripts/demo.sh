@@ -10,6 +10,6 @@ echo
 echo "== footprint plan $nets/six-block-512.net --mode train --batch 1"
 build/footprint plan "$nets/six-block-512.net" --mode train --batch 1
 echo
-echo "== footprint train $nets/lenet.net --data fashion-mnist --epochs 1 --batch 32 --optimizer momentum --lr 0.01"
-build/footprint train "$nets/lenet.net" --data fashion-mnist --epochs 1 --batch 32 \
-  --optimizer momentum --lr 0.01
+echo "== footprint train $nets/lenet.net --data fashion-mnist --epochs 1 --batch 16 --optimizer momentum --lr 0.02"
+build/footprint train "$nets/lenet.net" --data fashion-mnist --epochs 1 --batch 16 \
+  --optimizer momentum --lr 0.02

@@ -98,7 +98,7 @@ TEST(Cli, TrainSyntheticReportsTrackedPeakEqualToPlan) {
   EXPECT_EQ(doc["planned_bytes"], doc["tracked_peak_bytes"]);
   EXPECT_GT(doc["peak_rss_bytes"].get<int64_t>(), 0);
   EXPECT_EQ(doc["steps"], 3);
-  const Result eval = run("eval " + model + " --data synthetic");
+  const Result eval = run("eval " + model + " --data synthetic --batch 2");
   EXPECT_EQ(eval.status, 0) << eval.output;
   EXPECT_NE(eval.output.find("accuracy"), std::string::npos);
 }
