@@ -27,6 +27,11 @@ void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode) {
                "Give every buffer bytes of its own (shows what lifetime sharing saves)");
   cmd.add_flag("--no-inplace", flags.no_inplace,
                "Never let an activation overwrite its input (shows what in-place saves)");
+  cmd.add_flag("--save-all", flags.save_all,
+               "Keep every layer's input and output until its backward (shows what saving only "
+               "what backward reads saves)");
+  cmd.add_flag("--full-im2col", flags.full_im2col,
+               "Build each conv's whole column matrix at once (same as --tile-bytes 0)");
   cmd.add_option("--tile-bytes", flags.tile_bytes,
                  "Budget for one convolution im2col tile in bytes; 0 = whole layer (no tiling)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
@@ -47,7 +52,8 @@ PlanOptions to_plan_options(const PlanFlags& flags) {
           .threads = flags.threads > 0 ? flags.threads : default_threads(),
           .reuse = !flags.no_reuse,
           .inplace = !flags.no_inplace,
-          .conv_tile_bytes = flags.tile_bytes};
+          .save_all = flags.save_all,
+          .conv_tile_bytes = flags.full_im2col ? 0 : flags.tile_bytes};
 }
 
 void add_size_flag(CLI::App& cmd, std::string& size) {

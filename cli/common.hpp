@@ -17,6 +17,8 @@ struct PlanFlags {
   int threads = 0;  // 0: the number of cores
   bool no_reuse = false;
   bool no_inplace = false;
+  bool save_all = false;
+  bool full_im2col = false;
   int64_t tile_bytes = 1 << 20;
 };
 

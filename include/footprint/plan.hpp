@@ -36,6 +36,9 @@ struct PlanOptions {
   bool reuse = true;         // false: every arena buffer gets bytes of its own (to show the saving)
   bool inplace = true;       // activations and dropout overwrite their input where exact
   bool input_grad = false;   // also compute the gradient with respect to the net input
+  // Keep every layer's input and output until its backward, as a naive framework does, instead
+  // of only what each backward reads (shows what saving only that saves).
+  bool save_all = false;
   int64_t conv_tile_bytes = 1 << 20;  // budget for one im2col tile; 0: whole layer (no tiling)
 };
 

@@ -21,6 +21,7 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
   PlanOptions o = options;
   o.reuse = false;
   o.inplace = false;
+  o.save_all = options.mode == Mode::train;
   o.conv_tile_bytes = 0;
   const Plan separate = plan(net, o);
   // A naive framework gives each worker thread its own copy of every layer buffer and of the
@@ -44,16 +45,25 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
                  " at a time instead of whole",
              plan(net, o).total_bytes);
   }
+  // Lifetimes only pay once buffers share bytes, so sharing comes before the techniques that
+  // shorten lifetimes.
+  if (options.reuse) {
+    o.reuse = true;
+    add_step("lifetime sharing in one arena",
+             "buffers alive at different steps share bytes (greedy by size)", plan(net, o).total_bytes);
+  }
+  if (o.save_all && !options.save_all) {
+    o.save_all = false;
+    add_step("save only what backward reads",
+             "pooling and add keep nothing, max-pool one byte per output, activations their output",
+             plan(net, o).total_bytes);
+  }
   if (options.inplace) {
     o.inplace = true;
     add_step("in place", "activations and dropout overwrite their input when nothing else reads it",
              plan(net, o).total_bytes);
   }
   const Plan final_plan = plan(net, options);
-  if (options.reuse) {
-    add_step("lifetime sharing in one arena",
-             "buffers alive at different steps share bytes (greedy by size)", final_plan.total_bytes);
-  }
   e.plan_bytes = final_plan.total_bytes;
   e.floor = plan_floor(net, options);
 

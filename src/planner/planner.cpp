@@ -85,6 +85,7 @@ class Planner {
                       .threads = opt_.threads, .mode = opt_.mode,
                       .conv_tile_bytes = opt_.conv_tile_bytes};
       needs_.push_back(net_.node(i).layer->describe(ctx));
+      if (opt_.save_all) needs_.back().saves_input = needs_.back().saves_output = true;
       params_.push_back(net_.node(i).layer->params(in));
     }
   }

@@ -93,6 +93,7 @@ std::string plan_json(const Net& net, const Plan& plan) {
         {"threads", o.threads},
         {"reuse", o.reuse},
         {"inplace", o.inplace},
+        {"save_all", o.save_all},
         {"conv_tile_bytes", o.conv_tile_bytes}}},
   };
   return doc.dump(2);

@@ -51,14 +51,17 @@ TEST(Explain, WaterfallAddsUpFromNaiveToThePlan) {
   }
   EXPECT_EQ(total, plan(net, options).total_bytes);
   EXPECT_EQ(e.plan_bytes, total);
-  ASSERT_EQ(e.steps.size(), 4u);
+  ASSERT_EQ(e.steps.size(), 5u);
   // Per-thread copies: the second thread's copy of every arena buffer and weight gradient.
   const Plan separate = plan(net, {.batch = 1, .threads = 2, .reuse = false, .inplace = false,
-                                   .conv_tile_bytes = 0});
+                                   .save_all = true, .conv_tile_bytes = 0});
   EXPECT_EQ(e.steps[0].bytes_saved, separate.arena_bytes + separate.bytes(Category::weight_grads));
   // The pre-pool volumes are the six conv outputs: 3,096,576 floats.
-  for (const auto& [name, bytes] : e.components)
-    if (name.find("pre-pool") != std::string::npos) EXPECT_EQ(bytes, 3096576 * 4);
+  for (const auto& [name, bytes] : e.components) {
+    if (name.find("pre-pool") != std::string::npos) {
+      EXPECT_EQ(bytes, 3096576 * 4);
+    }
+  }
 }
 
 TEST(Fit, LargestBatchFitsAndTheNextDoesNot) {
@@ -85,6 +88,24 @@ TEST(Fit, LargestInputFitsAndTheNextDoesNot) {
   EXPECT_LE(plan(with_input_size(net, size->height, size->width), options).total_bytes, budget);
   const int64_t next_h = size->height + 1, next_w = std::llround(next_h * 16.0 / 9.0);
   EXPECT_GT(plan(with_input_size(net, next_h, next_w), options).total_bytes, budget);
+}
+
+TEST(Fit, TheBatchItNamesRunsWithinTheBudget) {
+  const Net net = load_net_file(shared_net_path("lenet"));
+  const PlanOptions options{.optimizer = OptimizerKind::momentum, .threads = 2};
+  const int64_t budget = parse_bytes("4M");
+  const std::optional<int> batch = fit_batch(net, options, budget);
+  ASSERT_TRUE(batch.has_value());
+  PlanOptions at = options;
+  at.batch = *batch;
+  const Plan p = plan(net, at);
+  reset_tracked_peak();
+  const int64_t before = tracked_memory().current_bytes;
+  Runtime runtime(net, p, 1);
+  const Dataset data = synthetic_dataset(net.input_shape(), 10, *batch, 1);
+  train(runtime, data, nullptr, {.steps = 1}, nullptr, nullptr);
+  EXPECT_LE(tracked_memory().peak_bytes - before, budget);
+  EXPECT_EQ(tracked_memory().peak_bytes - before, p.total_bytes);
 }
 
 TEST(Fit, NetsWithFcHaveNoLargestInput) {

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <new>
 #include <vector>
 
@@ -62,6 +64,42 @@ TEST(Runtime, TrackedPeakEqualsThePlanToTheByte) {
         EXPECT_EQ(tracked_memory().peak_bytes - before, p.total_bytes);
       }
       EXPECT_EQ(tracked_memory().current_bytes, before);
+    }
+  }
+}
+
+// Resident memory of this process now (VmRSS), in bytes.
+int64_t rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  return 0;
+}
+
+// What the operating system sees agrees with the plan: running a plan's steps grows the
+// process by at most the plan's bytes plus 5% and 4 MiB (thread stacks, OpenBLAS's buffers).
+TEST(Runtime, ResidentMemoryGrowsByThePlanAndLittleMore) {
+  const std::string vgg = with_input(read_text(shared_net_path("vgg19-style")), "input 3 64 64");
+  const std::vector<std::pair<std::string, std::string>> nets = {
+      {"six-block-512", read_text(shared_net_path("six-block-512"))},
+      {"lenet", read_text(shared_net_path("lenet"))},
+      {"fashion-cnn", read_text(shared_net_path("fashion-cnn"))},
+      {"vgg19-style to conv3_4 at 64x64", vgg.substr(0, vgg.find("maxpool k=2 name=pool3")) + "fc 10\nloss mse\n"},
+  };
+  for (const auto& [name, text] : nets) {
+    const Net net = parse_net(text, name);
+    for (int batch : {1, 4}) {
+      for (int threads : {1, 2}) {
+        SCOPED_TRACE(name + " batch " + std::to_string(batch) + " threads " + std::to_string(threads));
+        const Plan p = plan(net, {.batch = batch, .optimizer = OptimizerKind::momentum, .threads = threads});
+        const int64_t before = rss_bytes();
+        Runtime rt(net, p, 1);
+        fill_inputs(rt, net, p, 1);
+        for (int step = 0; step < 2; ++step) rt.train_step(batch, {.lr = 0.001f});
+        const int64_t growth = rss_bytes() - before;
+        EXPECT_LE(growth, p.total_bytes + p.total_bytes / 20 + (int64_t{4} << 20))
+            << "plan " << p.total_bytes << " B, resident growth " << growth << " B";
+      }
     }
   }
 }
