@@ -6,6 +6,8 @@
 #include <fstream>
 #include <thread>
 
+#include "footprint/onnx.hpp"
+
 namespace footprint::cli {
 
 int default_threads() {
@@ -109,6 +111,23 @@ void write_file_atomic(const std::string& path, const std::string& text) {
     std::remove(tmp.c_str());
     throw IoError(path + ": write failed (" + std::strerror(errno) + ")");
   }
+}
+
+LoadedNet load_any_net(const std::string& path, bool with_weights) {
+  if (!looks_like_onnx(path)) return {load_net_file(path), std::nullopt};
+  OnnxModel model = import_onnx(path, {.weights = with_weights});
+  if (!with_weights) return {std::move(model.net), std::nullopt};
+  return {std::move(model.net), std::move(model.weights)};
+}
+
+Net with_loss(const Net& net, const std::string& loss_kind) {
+  if (loss_kind.empty()) return net;
+  if (net.loss_kind() != LossKind::none) {
+    throw Error(std::string("--loss ") + loss_kind + ": the net already ends in loss " + loss_name(net.loss_kind()));
+  }
+  Net out = net;
+  out << LayerSpec{.op = "loss", .arg = loss_kind};
+  return out;
 }
 
 }  // namespace footprint::cli

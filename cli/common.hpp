@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "footprint/footprint.hpp"
@@ -44,5 +45,16 @@ void write_file_atomic(const std::string& path, const std::string& text);
 void add_plan_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_run_command(CLI::App& app);
+
+// A .net file or an ONNX model (told apart by extension or content). An ONNX model brings its
+// weights when with_weights is set; a .net file has none (parameters start from the seed).
+struct LoadedNet {
+  Net net{Shape{}};
+  std::optional<SavedModel> weights;
+};
+[[nodiscard]] LoadedNet load_any_net(const std::string& path, bool with_weights);
+// Adds a loss kind ("mse" or "softmax_xent", "" for none) to a net that has none.
+[[nodiscard]] Net with_loss(const Net& net, const std::string& loss_kind);
 
 }  // namespace footprint::cli

@@ -33,7 +33,7 @@ void add_plan_command(CLI::App& app) {
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("plan", "Print the memory plan of a net: every buffer, "
                                              "its category and lifetime, the peak and its step");
-  cmd->add_option("net", f->net_path, "Net file (.net)")->required();
+  cmd->add_option("net", f->net_path, "Net file (.net) or ONNX model (.onnx)")->required();
   add_plan_flags(*cmd, f->plan, /*with_mode=*/true);
   add_size_flag(*cmd, f->size);
   cmd->add_flag("--json", f->json, "Print one JSON object instead of the table");
@@ -45,7 +45,7 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("--aspect", f->aspect, "Width:height of the input --fit searches (default 1:1)");
   cmd->add_option("--svg", f->svg, "Draw the bytes live per step and the arena map into this SVG file");
   cmd->callback([f] {
-    const Net net = resize_input(load_net_file(f->net_path), f->size);
+    const Net net = resize_input(load_any_net(f->net_path, /*with_weights=*/false).net, f->size);
     const PlanOptions options = to_plan_options(f->plan);
     const Plan p = plan(net, options);
     nlohmann::json doc = nlohmann::json::parse(plan_json(net, p));

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -48,17 +49,23 @@ class ProgressLine {
 
 void add_train_command(CLI::App& app) {
   struct Flags {
-    std::string net_path, data = "fashion-mnist", save, report, size;
+    std::string net_path, data = "fashion-mnist", save, report, size, loss, memory_limit;
     PlanFlags plan;
     int epochs = 1;
     int64_t steps = 0;
     float lr = 0.01f, momentum = 0.9f, weight_decay = 0.0f;
     bool nesterov = false;
     uint64_t seed = 1;
+    std::string resume;
+    int64_t checkpoint_every = 0;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("train", "Train a net and report the memory it used beside its plan");
-  cmd->add_option("net", f->net_path, "Net file (.net) ending in a loss line")->required();
+  cmd->add_option("net", f->net_path,
+                  "Net file (.net) ending in a loss line, or ONNX model (.onnx) with --loss; "
+                  "not needed with --resume");
+  cmd->add_option("--loss", f->loss, "Loss to add to a net without one (an ONNX model): mse or softmax_xent")
+      ->check(CLI::IsMember({"mse", "softmax_xent"}));
   cmd->add_option("--data", f->data, "fashion-mnist[:DIR], mnist:DIR or synthetic")
       ->capture_default_str();
   cmd->add_option("--epochs", f->epochs, "Passes over the training set")->check(CLI::Range(1, 100000));
@@ -72,15 +79,52 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--nesterov", f->nesterov, "Nesterov momentum");
   cmd->add_option("--weight-decay", f->weight_decay, "L2 penalty (decoupled for adamw)");
   cmd->add_option("--seed", f->seed, "Seed for the initial weights, data order and dropout");
-  cmd->add_option("--save", f->save, "Write the trained model here (atomic)");
+  cmd->add_option("--memory-limit", f->memory_limit,
+                  "Refuse to start when the plan needs more than this (512M, 4G, ...; default: "
+                  "the memory available to the process)");
+  cmd->add_option("--save", f->save,
+                  "Write the trained model, optimizer state and data position here (atomic)");
+  cmd->add_option("--checkpoint-every", f->checkpoint_every,
+                  "Also write --save every N steps, so an interrupted run can --resume")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  cmd->add_option("--resume", f->resume,
+                  "Continue from a file written by --save: net, weights, optimizer, batch, seed "
+                  "and data position come from it (use the same --threads for identical results)");
   cmd->add_option("--report", f->report, "Write the memory and speed figures as JSON here");
   cmd->callback([f] {
-    const Net net = resize_input(load_net_file(f->net_path), f->size);
+    if (f->net_path.empty() == f->resume.empty()) {
+      throw Error("train: give a NET (or MODEL.onnx), or --resume FILE, but not both");
+    }
+    if (f->checkpoint_every > 0 && f->save.empty()) {
+      throw Error("--checkpoint-every: needs --save FILE (the checkpoint is written there)");
+    }
+    std::optional<SavedModel> resumed;
+    LoadedNet loaded;
+    if (!f->resume.empty()) {
+      resumed = load_model(f->resume);
+      loaded.net = parse_net(resumed->net_text, f->resume);
+    } else {
+      loaded = load_any_net(f->net_path, /*with_weights=*/true);
+    }
+    const Net net = resize_input(with_loss(loaded.net, f->loss), f->size);
     PlanOptions options = to_plan_options(f->plan);
     options.mode = Mode::train;
+    TrainOptions train_options{.epochs = f->epochs, .steps = f->steps, .seed = f->seed};
+    train_options.optimizer = {.lr = f->lr, .momentum = f->momentum, .nesterov = f->nesterov,
+                               .weight_decay = f->weight_decay};
+    if (resumed) {  // the run continues exactly as it was set up
+      options.optimizer = resumed->optimizer;
+      options.batch = static_cast<int>(std::max<int64_t>(1, resumed->train_state.batch));
+      train_options.optimizer = resumed->optimizer_params;
+      train_options.seed = resumed->train_state.seed;
+      train_options.start_step = resumed->train_state.steps;
+    }
     const Plan p = plan(net, options);
-    const int64_t synthetic_size =
-        f->steps > 0 ? f->steps * options.batch : int64_t{64} * options.batch;
+    const int64_t limit =
+        f->memory_limit.empty() ? available_memory_bytes() : parse_bytes(f->memory_limit);
+    check_memory_limit(net, p, /*other_bytes=*/0, limit);  // before the data set is loaded
+    // A fixed size, so the data order does not depend on --steps (runs can be resumed).
+    const int64_t synthetic_size = 1024;
     const DataSplit data = load_data(f->data, net, synthetic_size);
     std::fprintf(stderr, "%s: %s parameters; plan %s (arena %s + persistent %s), peak at %s\n",
                  f->net_path.c_str(), format_count(p.params).c_str(),
@@ -90,11 +134,22 @@ void add_train_command(CLI::App& app) {
                  f->data.c_str(), static_cast<long long>(data.train.size),
                  static_cast<long long>(data.test.size),
                  format_bytes(data.train.bytes() + data.test.bytes()).c_str());
+    check_memory_limit(net, p, data.train.bytes() + data.test.bytes(), limit);
     reset_tracked_peak();
     Runtime runtime(net, p, f->seed);
-    TrainOptions train_options{.epochs = f->epochs, .steps = f->steps, .seed = f->seed};
-    train_options.optimizer = {.lr = f->lr, .momentum = f->momentum, .nesterov = f->nesterov,
-                               .weight_decay = f->weight_decay};
+    if (loaded.weights) {  // an ONNX model's weights replace the seeded ones
+      restore_parameters(*loaded.weights, runtime);
+      loaded.weights.reset();
+    }
+    if (resumed) {
+      restore_parameters(*resumed, runtime);
+      resumed.reset();  // its weights are in the runtime now
+    }
+    auto save = [&](int64_t steps_done) {
+      save_model(f->save, runtime, train_options.optimizer,
+                 {.seed = train_options.seed, .steps = steps_done,
+                  .forward_calls = runtime.forward_calls(), .batch = options.batch});
+    };
     const int epochs = f->steps > 0 ? static_cast<int>((f->steps * options.batch + data.train.size - 1) /
                                                        std::max<int64_t>(1, data.train.size))
                                     : f->epochs;
@@ -105,7 +160,10 @@ void add_train_command(CLI::App& app) {
     const Dataset* test = data.test.size > 0 ? &data.test : nullptr;
     const int64_t steps = train(
         runtime, data.train, test, train_options,
-        [&](const TrainProgress& pr) { progress.update(pr); },
+        [&](const TrainProgress& pr) {
+          progress.update(pr);
+          if (f->checkpoint_every > 0 && pr.step % f->checkpoint_every == 0) save(pr.step);
+        },
         [&](const EpochResult& r) {
           train_seconds += r.seconds;
           nlohmann::json entry = {{"epoch", r.epoch + 1}, {"seconds", r.seconds},
@@ -122,12 +180,13 @@ void add_train_command(CLI::App& app) {
           epoch_log.push_back(entry);
         });
     if (!f->save.empty()) {
-      save_model(f->save, runtime, train_options.optimizer);
-      std::fprintf(stderr, "saved %s\n", f->save.c_str());
+      save(steps);
+      std::fprintf(stderr, "saved %s after %lld steps\n", f->save.c_str(), static_cast<long long>(steps));
     }
     const TrackedMemory tracked = tracked_memory();
     const int64_t rss = peak_rss_bytes();
-    const double seconds_per_step = steps > 0 ? train_seconds / static_cast<double>(steps) : 0.0;
+    const int64_t steps_run = steps - train_options.start_step;
+    const double seconds_per_step = steps_run > 0 ? train_seconds / static_cast<double>(steps_run) : 0.0;
     std::printf("Memory report\n");
     std::printf("  planned (arena + persistent):   %12s B  %s\n", format_count(p.total_bytes).c_str(),
                 format_bytes(p.total_bytes).c_str());
@@ -139,14 +198,14 @@ void add_train_command(CLI::App& app) {
                 format_bytes(data.train.bytes() + data.test.bytes()).c_str());
     std::printf("  process peak RSS (VmHWM):       %12s B  %s\n", format_count(rss).c_str(),
                 format_bytes(rss).c_str());
-    std::printf("  %lld steps, %.4f s per step\n", static_cast<long long>(steps), seconds_per_step);
+    std::printf("  %lld steps, %.4f s per step\n", static_cast<long long>(steps_run), seconds_per_step);
     if (!f->report.empty()) {
       nlohmann::json report = {{"planned_bytes", p.total_bytes},
                                {"tracked_peak_bytes", tracked.peak_bytes},
                                {"peak_rss_bytes", rss},
                                {"dataset_bytes", data.train.bytes() + data.test.bytes()},
                                {"seconds_per_step", seconds_per_step},
-                               {"steps", steps},
+                               {"steps", steps_run},
                                {"threads", options.threads},
                                {"batch", options.batch},
                                {"epochs", epoch_log}};

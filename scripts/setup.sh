@@ -8,6 +8,7 @@ packages=(
   libopenblas-dev zlib1g-dev
   libcli11-dev nlohmann-json3-dev
   libgtest-dev
+  libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   dataset-fashion-mnist
 )
 

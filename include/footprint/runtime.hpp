@@ -77,6 +77,15 @@ class Runtime {
   [[nodiscard]] const std::vector<ParamView>& parameters() const { return params_; }
   [[nodiscard]] int64_t optimizer_steps() const { return optimizer_steps_; }
   void set_optimizer_steps(int64_t steps) { optimizer_steps_ = steps; }
+  // Where non-finite values first appear: runs forward again one layer at a time (on the
+  // current input) and checks each output, then checks each layer's weight gradients from the
+  // last backward, last layer first. Returns e.g. "the output of 'conv3' (layer 3)", or "".
+  [[nodiscard]] std::string find_first_nonfinite(int batch);
+  // True when every trainable parameter's gradient from the last backward is finite.
+  [[nodiscard]] bool gradients_finite() const;
+
+  [[nodiscard]] int64_t forward_calls() const { return forward_calls_; }
+  void set_forward_calls(int64_t calls) { forward_calls_ = calls; }
   [[nodiscard]] const Plan& plan() const { return plan_; }
   [[nodiscard]] const Net& net() const { return net_; }
 

@@ -6,15 +6,28 @@
 #include <functional>
 
 #include "footprint/data.hpp"
+#include "footprint/error.hpp"
 #include "footprint/runtime.hpp"
 
 namespace footprint {
+
+// Training stopped because the loss or a gradient became NaN or infinite; the weights are
+// those before the step that diverged (its update was not applied).
+class TrainingDiverged : public Error {
+ public:
+  TrainingDiverged(const std::string& message, int64_t step) : Error(message), step_(step) {}
+  [[nodiscard]] int64_t step() const { return step_; }
+
+ private:
+  int64_t step_;
+};
 
 struct TrainOptions {
   int epochs = 1;
   int64_t steps = 0;   // > 0: stop after this many steps (overrides epochs)
   OptimizerParams optimizer;
   uint64_t seed = 1;   // data order
+  int64_t start_step = 0;  // resume: steps already done (the data order is replayed to here)
 };
 
 struct TrainProgress {
@@ -44,8 +57,9 @@ struct EpochResult {
 // Runs forward in eval mode (batchnorm running stats, no dropout) over the whole data set.
 [[nodiscard]] EvalResult evaluate(Runtime& runtime, const Dataset& data);
 
-// Trains; calls on_progress after every step and on_epoch after every epoch (with the test
-// result when test is given). Returns the number of steps run.
+// Trains; calls on_progress after every step (its update applied) and on_epoch after every
+// epoch (with the test result when test is given). Returns the number of steps done in all,
+// start_step included. With steps > 0 it runs that many more steps after start_step.
 int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_data,
               const TrainOptions& options,
               const std::function<void(const TrainProgress&)>& on_progress,

@@ -36,15 +36,17 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::run_share(int thread) {
-  int64_t chunk = n_ / threads_;
-  int64_t extra = n_ % threads_;
+  if (thread >= active_) return;
+  int64_t chunk = n_ / active_;
+  int64_t extra = n_ % active_;
   int64_t begin = thread * chunk + (thread < extra ? thread : extra);
   int64_t end = begin + chunk + (thread < extra ? 1 : 0);
   if (begin < end) call_(ctx_, begin, end, thread);
 }
 
-void ThreadPool::run(int64_t n, Trampoline call, void* ctx) {
+void ThreadPool::run(int64_t n, int active, Trampoline call, void* ctx) {
   n_ = n;
+  active_ = active;
   call_ = call;
   ctx_ = ctx;
   pending_.store(threads_ - 1, std::memory_order_relaxed);

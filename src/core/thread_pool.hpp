@@ -2,6 +2,7 @@
 // the same for the same thread count. The pool never allocates while running work.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -22,21 +23,26 @@ class ThreadPool {
 
   // Calls fn(begin, end, thread) once per thread over a static split of [0, n): thread t gets
   // a contiguous range. Threads with an empty range are not called. Returns when all are done.
+  // min_grain: the fewest items worth handing to a thread; work smaller than two grains runs on
+  // the calling thread alone, since waking a second thread costs more than it saves. The split
+  // depends only on n, min_grain and the thread count, so results stay deterministic.
   template <typename Fn>
-  void parallel_for(int64_t n, Fn&& fn) {
+  void parallel_for(int64_t n, Fn&& fn, int64_t min_grain = 1) {
     if (n <= 0) return;
-    if (threads_ == 1 || n == 1) {
+    const int64_t useful = min_grain > 1 ? n / min_grain : n;
+    const int active = static_cast<int>(std::min<int64_t>(threads_, std::max<int64_t>(useful, 1)));
+    if (active == 1) {
       fn(int64_t{0}, n, 0);
       return;
     }
-    run(n, [](void* ctx, int64_t begin, int64_t end, int thread) {
+    run(n, active, [](void* ctx, int64_t begin, int64_t end, int thread) {
       (*static_cast<Fn*>(ctx))(begin, end, thread);
     }, &fn);
   }
 
  private:
   using Trampoline = void (*)(void*, int64_t, int64_t, int);
-  void run(int64_t n, Trampoline call, void* ctx);
+  void run(int64_t n, int active, Trampoline call, void* ctx);
   void worker(int thread);
   void run_share(int thread);
 
@@ -51,6 +57,7 @@ class ThreadPool {
   std::atomic<int> pending_{0};
   std::atomic<bool> stopping_{false};
   int64_t n_ = 0;
+  int active_ = 1;  // threads taking part in the current run: [0, active_)
   Trampoline call_ = nullptr;
   void* ctx_ = nullptr;
 };

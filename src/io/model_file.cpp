@@ -25,7 +25,8 @@ namespace {
 static_assert(std::endian::native == std::endian::little, "model files are written little-endian");
 
 constexpr std::array<unsigned char, 8> kMagic = {'F', 'P', 'M', 'O', 'D', 'E', 'L', '\0'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2 added the training state; 1 is still read
+constexpr int64_t kTrainStateBytes = 8 + 8 + 8 + 8;
 constexpr int64_t kHeaderBytes = 8 + 4 + 8;  // magic | u32 version | u64 payload_bytes
 constexpr int64_t kCrcBytes = 4;
 constexpr uint32_t kMaxStateTensors = 2;  // Adam's two moments
@@ -259,10 +260,10 @@ std::string printable(const unsigned char* bytes, size_t n_bytes) {
 }  // namespace
 
 void save_model(const std::string& path, const Runtime& runtime,
-                const OptimizerParams& optimizer_params) {
+                const OptimizerParams& optimizer_params, const TrainState& train_state) {
   const std::string net_text = runtime.net().to_text();
   const std::vector<ParamView>& params = runtime.parameters();
-  const uint64_t n_payload_bytes = payload_bytes(net_text, params);
+  const uint64_t n_payload_bytes = payload_bytes(net_text, params) + kTrainStateBytes;
 
   TmpFile out(path, path + ".tmp");
   out.write(kMagic.data(), kMagic.size());
@@ -288,6 +289,10 @@ void save_model(const std::string& path, const Runtime& runtime,
     out.write_payload(p.data, n_bytes);
     for (const float* state : p.optimizer_state) out.write_payload(state, n_bytes);
   }
+  out.put_payload(train_state.seed);
+  out.put_payload(static_cast<uint64_t>(train_state.steps));
+  out.put_payload(static_cast<uint64_t>(train_state.forward_calls));
+  out.put_payload(static_cast<uint64_t>(train_state.batch));
   FP_CHECK(static_cast<uint64_t>(out.bytes_written()) == kHeaderBytes + n_payload_bytes,
            "payload of %lld bytes, predicted %llu", static_cast<long long>(out.bytes_written()),
            static_cast<unsigned long long>(kHeaderBytes + n_payload_bytes));
@@ -312,9 +317,9 @@ SavedModel load_model(const std::string& path) {
                   "-byte header and checksum (truncated file?)");
   }
   const uint32_t version = from_little_endian<uint32_t>(bytes.data() + 8);
-  if (version != kVersion) {
+  if (version != kVersion && version != 1) {
     throw IoError(path + ": unsupported version " + std::to_string(version) +
-                  "; this build reads " + std::to_string(kVersion));
+                  "; this build reads versions 1 and " + std::to_string(kVersion));
   }
   const uint64_t n_payload_bytes = from_little_endian<uint64_t>(bytes.data() + 12);
   const uint64_t n_file_payload_bytes = file_bytes - kHeaderBytes - kCrcBytes;
@@ -381,8 +386,14 @@ SavedModel load_model(const std::string& path) {
     }
     saved.tensors.push_back(std::move(tensor));
   }
+  if (version >= 2) {
+    saved.train_state.seed = in.get<uint64_t>("training seed");
+    saved.train_state.steps = static_cast<int64_t>(in.get<uint64_t>("training steps"));
+    saved.train_state.forward_calls = static_cast<int64_t>(in.get<uint64_t>("forward count"));
+    saved.train_state.batch = static_cast<int64_t>(in.get<uint64_t>("training batch"));
+  }
   if (in.left() != 0) {
-    in.corrupt(std::to_string(in.left()) + " bytes left after the last tensor");
+    in.corrupt(std::to_string(in.left()) + " bytes left after the last field");
   }
   return saved;
 }
@@ -436,7 +447,10 @@ void restore_parameters(const SavedModel& saved, Runtime& runtime) {
   }
   // Another optimizer's state (or none) means a fresh start: step counts drive Adam's bias
   // correction, so they only carry over together with the moments.
-  if (same_state) runtime.set_optimizer_steps(saved.optimizer_steps);
+  if (same_state) {
+    runtime.set_optimizer_steps(saved.optimizer_steps);
+    runtime.set_forward_calls(saved.train_state.forward_calls);
+  }
 }
 
 }  // namespace footprint

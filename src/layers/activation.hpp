@@ -8,7 +8,13 @@
 
 namespace footprint {
 
+// Elements below which a step is not split over threads: waking a thread costs about as much as
+// applying a cheap activation to this many values.
+inline constexpr int64_t kActivationGrain = 16384;
+
 // Fn provides: float apply(float x) const; float derivative(float y) const (y = apply(x)).
+// It may also provide void apply_n(const float* src, float* dst, int64_t n) const, a vectorised
+// version of apply over an array (src may equal dst), tested against apply.
 template <typename Fn>
 class Activation final : public Layer {
  public:
@@ -25,8 +31,12 @@ class Activation final : public Layer {
     const float* src = a.src[0];
     float* dst = a.dst;
     a.pool->parallel_for(a.batch * a.out_shape.n_elems(), [&](int64_t begin, int64_t end, int) {
-      for (int64_t i = begin; i < end; ++i) dst[i] = fn_.apply(src[i]);
-    });
+      if constexpr (requires { fn_.apply_n(src, dst, end); }) {
+        fn_.apply_n(src + begin, dst + begin, end - begin);
+      } else {
+        for (int64_t i = begin; i < end; ++i) dst[i] = fn_.apply(src[i]);
+      }
+    }, kActivationGrain);
   }
 
   // d_src may equal d_dst.
@@ -37,11 +47,13 @@ class Activation final : public Layer {
     const float* d_dst = a.d_dst;
     const bool accumulate = a.d_src_accumulate[0];
     a.pool->parallel_for(a.batch * a.out_shape.n_elems(), [&](int64_t begin, int64_t end, int) {
-      for (int64_t i = begin; i < end; ++i) {
-        const float g = d_dst[i] * fn_.derivative(y[i]);
-        d_src[i] = accumulate ? d_src[i] + g : g;
+      // Two loops, so each vectorises without a test per element.
+      if (accumulate) {
+        for (int64_t i = begin; i < end; ++i) d_src[i] += d_dst[i] * fn_.derivative(y[i]);
+      } else {
+        for (int64_t i = begin; i < end; ++i) d_src[i] = d_dst[i] * fn_.derivative(y[i]);
       }
-    });
+    }, kActivationGrain);
   }
 
  private:

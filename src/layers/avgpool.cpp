@@ -1,5 +1,7 @@
-// avgpool k=K [stride=K] [pad=0]: backward needs only the shapes, so nothing is saved.
+// avgpool k=K [stride=K] [pad=0] [count_include_pad=false] (and the window options in
+// pooling.hpp): backward needs only the shapes, so nothing is saved.
 #include "kernels/pool/pool.hpp"
+#include "layers/attr_reader.hpp"
 #include "layers/layer.hpp"
 #include "layers/pooling.hpp"
 
@@ -8,7 +10,14 @@ namespace {
 
 class AvgPool final : public Layer {
  public:
-  explicit AvgPool(const LayerSpec& spec) : window_(PoolWindow::parse(spec)) {}
+  explicit AvgPool(const LayerSpec& spec) {
+    AttrReader r(spec);
+    window_ = PoolWindow::parse(spec, r);
+    divisor_ = {.count_include_pad = r.get_bool("count_include_pad", false),
+                .pad_bottom = window_.pad_bottom,
+                .pad_right = window_.pad_right};
+    r.finish();
+  }
   std::string_view op() const override { return "avgpool"; }
 
   Shape infer_shape(std::span<const Shape> in) const override {
@@ -20,17 +29,18 @@ class AvgPool final : public Layer {
 
   void forward(const StepArgs& a) const override {
     avgpool_forward(*a.pool, window_.geometry(a.in_shape[0]), a.batch * a.in_shape[0].c, a.src[0],
-                    a.dst);
+                    a.dst, divisor_);
   }
 
   void backward(const StepArgs& a) const override {
     if (!a.d_src[0]) return;
     avgpool_backward(*a.pool, window_.geometry(a.in_shape[0]), a.batch * a.in_shape[0].c, a.d_dst,
-                     a.d_src[0], a.d_src_accumulate[0]);
+                     a.d_src[0], a.d_src_accumulate[0], divisor_);
   }
 
  private:
   PoolWindow window_;
+  AvgPoolDivisor divisor_;
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 // conv OUT k=K [stride=1] [pad=0] [dilation=1] [groups=1] [bias=true]: 2-D convolution by GEMM
 // over im2col tiles (src/kernels/conv/conv_gemm.cpp); the planner picks the tile rows.
+// Per-axis overrides (kh kw stride_h stride_w dilation_h dilation_w pad_top pad_left pad_bottom
+// pad_right) take what ONNX models use: rectangular kernels and asymmetric (SAME) padding.
 #include <algorithm>
 
 #include "footprint/error.hpp"
@@ -15,10 +17,20 @@ class Conv2d final : public Layer {
   explicit Conv2d(const LayerSpec& spec) {
     AttrReader r(spec);
     out_c_ = r.arg_int("output channels", 1);
-    kernel_ = r.get_int("k", 1, 1, "kernel size must be at least 1");
-    stride_ = r.get_int("stride", 1, 1, "stride must be at least 1");
-    pad_ = r.get_int("pad", 0, 0, "padding must be at least 0");
-    dilation_ = r.get_int("dilation", 1, 1, "dilation must be at least 1");
+    const int kernel = r.get_int("k", 1, 1, "kernel size must be at least 1");
+    kernel_h_ = r.get_int("kh", kernel, 1, "kernel height must be at least 1");
+    kernel_w_ = r.get_int("kw", kernel, 1, "kernel width must be at least 1");
+    const int stride = r.get_int("stride", 1, 1, "stride must be at least 1");
+    stride_h_ = r.get_int("stride_h", stride, 1, "stride must be at least 1");
+    stride_w_ = r.get_int("stride_w", stride, 1, "stride must be at least 1");
+    const int pad = r.get_int("pad", 0, 0, "padding must be at least 0");
+    pad_top_ = r.get_int("pad_top", pad, 0, "padding must be at least 0");
+    pad_left_ = r.get_int("pad_left", pad, 0, "padding must be at least 0");
+    pad_bottom_ = r.get_int("pad_bottom", pad, 0, "padding must be at least 0");
+    pad_right_ = r.get_int("pad_right", pad, 0, "padding must be at least 0");
+    const int dilation = r.get_int("dilation", 1, 1, "dilation must be at least 1");
+    dilation_h_ = r.get_int("dilation_h", dilation, 1, "dilation must be at least 1");
+    dilation_w_ = r.get_int("dilation_w", dilation, 1, "dilation must be at least 1");
     groups_ = r.get_int("groups", 1, 1, "groups must be at least 1");
     bias_ = r.get_bool("bias", true);
     r.finish();
@@ -33,13 +45,13 @@ class Conv2d final : public Layer {
     ConvGeometry g;
     g.in_c = in.c, g.in_h = in.h, g.in_w = in.w;
     g.out_c = out_c_;
-    g.kernel_h = g.kernel_w = kernel_;
-    g.stride_h = g.stride_w = stride_;
-    g.pad_top = g.pad_left = pad_;
-    g.dilation_h = g.dilation_w = dilation_;
+    g.kernel_h = kernel_h_, g.kernel_w = kernel_w_;
+    g.stride_h = stride_h_, g.stride_w = stride_w_;
+    g.pad_top = pad_top_, g.pad_left = pad_left_;
+    g.dilation_h = dilation_h_, g.dilation_w = dilation_w_;
     g.groups = groups_;
-    g.out_h = conv_out_size(in.h, kernel_, stride_, pad_, pad_, dilation_);
-    g.out_w = conv_out_size(in.w, kernel_, stride_, pad_, pad_, dilation_);
+    g.out_h = conv_out_size(in.h, kernel_h_, stride_h_, pad_top_, pad_bottom_, dilation_h_);
+    g.out_w = conv_out_size(in.w, kernel_w_, stride_w_, pad_left_, pad_right_, dilation_w_);
     return g;
   }
 
@@ -50,15 +62,17 @@ class Conv2d final : public Layer {
     }
     ConvGeometry g = geometry(in[0]);
     if (g.out_h <= 0 || g.out_w <= 0) {
-      throw ShapeError("a " + std::to_string(kernel_) + "x" + std::to_string(kernel_) +
-                       " kernel (dilation " + std::to_string(dilation_) + ", pad " +
-                       std::to_string(pad_) + ") does not fit the input " + in[0].str());
+      throw ShapeError("a " + std::to_string(kernel_h_) + "x" + std::to_string(kernel_w_) +
+                       " kernel (dilation " + std::to_string(dilation_h_) + "x" +
+                       std::to_string(dilation_w_) + ", pad " + std::to_string(pad_top_) + "," +
+                       std::to_string(pad_left_) + "," + std::to_string(pad_bottom_) + "," +
+                       std::to_string(pad_right_) + ") does not fit the input " + in[0].str());
     }
     return {out_c_, g.out_h, g.out_w};
   }
 
   std::vector<ParamSpec> params(std::span<const Shape> in) const override {
-    const int64_t fan_in = in[0].c / groups_ * kernel_ * kernel_;
+    const int64_t fan_in = in[0].c / groups_ * kernel_h_ * kernel_w_;
     std::vector<ParamSpec> specs = {{.name = "weight", .n_elems = out_c_ * fan_in, .fan_in = fan_in}};
     if (bias_) specs.push_back({.name = "bias", .n_elems = out_c_, .fan_in = fan_in});
     return specs;
@@ -94,7 +108,9 @@ class Conv2d final : public Layer {
 
  private:
   int64_t out_c_ = 1;
-  int kernel_ = 1, stride_ = 1, pad_ = 0, dilation_ = 1, groups_ = 1;
+  int kernel_h_ = 1, kernel_w_ = 1, stride_h_ = 1, stride_w_ = 1, dilation_h_ = 1, dilation_w_ = 1;
+  int pad_top_ = 0, pad_left_ = 0, pad_bottom_ = 0, pad_right_ = 0;
+  int groups_ = 1;
   bool bias_ = true;
 };
 

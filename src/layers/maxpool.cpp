@@ -1,6 +1,7 @@
 // maxpool k=K [stride=K] [pad=0]: saves for backward one byte per output (the winning tap),
 // not its input.
 #include "kernels/pool/pool.hpp"
+#include "layers/attr_reader.hpp"
 #include "layers/layer.hpp"
 #include "layers/pooling.hpp"
 
@@ -9,7 +10,11 @@ namespace {
 
 class MaxPool final : public Layer {
  public:
-  explicit MaxPool(const LayerSpec& spec) : window_(PoolWindow::parse(spec)) {}
+  explicit MaxPool(const LayerSpec& spec) {
+    AttrReader r(spec);
+    window_ = PoolWindow::parse(spec, r);
+    r.finish();
+  }
   std::string_view op() const override { return "maxpool"; }
 
   Shape infer_shape(std::span<const Shape> in) const override {

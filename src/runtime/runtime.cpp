@@ -179,4 +179,42 @@ double Runtime::train_step(int batch, const OptimizerParams& params) {
   return value;
 }
 
+namespace {
+
+// x * 0 is NaN exactly when x is NaN or infinite, and the sum stays NaN: one branch-free pass.
+bool all_finite(const float* x, int64_t n) {
+  float acc = 0.0f;
+  for (int64_t i = 0; i < n; ++i) acc += x[i] * 0.0f;
+  return acc == 0.0f;
+}
+
+}  // namespace
+
+bool Runtime::gradients_finite() const {
+  for (const ParamView& p : params_)
+    if (p.grad && !all_finite(p.grad, p.n_elems)) return false;
+  return true;
+}
+
+std::string Runtime::find_first_nonfinite(int batch) {
+  auto describe = [&](int layer) {
+    return "'" + net_.node(layer).spec.name + "' (layer " + std::to_string(layer) + ")";
+  };
+  if (!all_finite(input(), batch * net_.input_shape().n_elems())) return "the input batch";
+  for (int i = 0; i < net_.n_layers(); ++i) {
+    run_forward_step(i, batch, plan_.options.mode == Mode::train);
+    const float* out = reinterpret_cast<const float*>(ptr(plan_.layers[i].dst));
+    if (!all_finite(out, batch * net_.node(i).out_shape.n_elems())) return "the output of " + describe(i);
+  }
+  for (int i = net_.n_layers() - 1; i >= 0; --i) {
+    for (int g : plan_.layers[i].param_grads) {
+      if (g == kNoBuffer) continue;
+      if (!all_finite(reinterpret_cast<const float*>(ptr(g)), plan_.buffers[g].data_bytes / 4)) {
+        return "the weight gradients of " + describe(i);
+      }
+    }
+  }
+  return "";
+}
+
 }  // namespace footprint

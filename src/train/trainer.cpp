@@ -2,6 +2,7 @@
 // type, one train_step each, progress and per-epoch evaluation reported through callbacks.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <numeric>
 #include <vector>
 
@@ -78,23 +79,27 @@ int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_d
   const LossKind loss = runtime.net().loss_kind();
   const int64_t outputs = runtime.net().output_shape().n_elems();
   const int64_t steps_per_epoch = (train_data.size + batch - 1) / batch;
-  const int epochs = options.steps > 0
-                         ? static_cast<int>((options.steps + steps_per_epoch - 1) / steps_per_epoch)
-                         : options.epochs;
-  // The data order: one permutation per epoch from the seed, so runs repeat exactly.
+  const int64_t end_step = options.steps > 0 ? options.start_step + options.steps
+                                             : int64_t{options.epochs} * steps_per_epoch;
+  // The data order: one permutation per epoch, drawn in turn from one stream, so a run repeats
+  // exactly and a resumed run replays the earlier epochs' draws to continue where it stopped.
   std::vector<int64_t> order(train_data.size);
   Rng rng(options.seed);
-  int64_t step = 0;
-  for (int epoch = 0; epoch < epochs; ++epoch) {
+  auto shuffle = [&] {
     std::iota(order.begin(), order.end(), 0);
     for (int64_t i = train_data.size - 1; i > 0; --i)
       std::swap(order[i], order[rng.below(static_cast<uint64_t>(i + 1))]);
+  };
+  int64_t step = options.start_step;
+  const int64_t first_epoch = step / steps_per_epoch;
+  for (int64_t e = 0; e < first_epoch; ++e) shuffle();
+  for (int64_t epoch = first_epoch; step < end_step; ++epoch) {
+    shuffle();
     const auto epoch_start = Clock::now();
-    TrainProgress progress{.epoch = epoch, .steps_in_epoch = steps_per_epoch};
+    TrainProgress progress{.epoch = static_cast<int>(epoch), .steps_in_epoch = steps_per_epoch};
     double loss_sum = 0.0;
     int64_t correct = 0, seen = 0;
-    for (int64_t s = 0; s < steps_per_epoch; ++s) {
-      if (options.steps > 0 && step >= options.steps) break;
+    for (int64_t s = step - epoch * steps_per_epoch; s < steps_per_epoch && step < end_step; ++s) {
       const int64_t start = s * batch;
       const int n = static_cast<int>(std::min<int64_t>(batch, train_data.size - start));
       std::span<const int64_t> indices(order.data() + start, n);
@@ -102,7 +107,17 @@ int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_d
       runtime.forward(n, /*training=*/true);
       // Read the output now: once the loss has read it, backward may reuse its bytes.
       correct += count_correct(runtime, train_data, indices);
-      loss_sum += runtime.loss_and_backward(n) * n;
+      const double loss_value = runtime.loss_and_backward(n);
+      if (!std::isfinite(loss_value) || !runtime.gradients_finite()) {
+        const std::string where = runtime.find_first_nonfinite(n);
+        throw TrainingDiverged("step " + std::to_string(step + 1) + ": " +
+                                   (std::isfinite(loss_value) ? "a gradient" : "the loss") +
+                                   " is not finite; first non-finite values: " +
+                                   (where.empty() ? "not found again on a second pass" : where) +
+                                   "; try a smaller --lr",
+                               step + 1);
+      }
+      loss_sum += loss_value * n;
       runtime.update(options.optimizer);
       seen += n;
       ++step;
@@ -114,7 +129,7 @@ int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_d
       progress.samples_per_second = seconds > 0 ? static_cast<double>(seen) / seconds : 0.0;
       if (on_progress) on_progress(progress);
     }
-    EpochResult result{.epoch = epoch, .last = progress,
+    EpochResult result{.epoch = static_cast<int>(epoch), .last = progress,
                        .seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count()};
     if (test_data) {
       result.has_test = true;

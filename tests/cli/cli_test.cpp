@@ -8,6 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "testing/shared_nets.hpp"
 
 namespace {
@@ -101,6 +105,72 @@ TEST(Cli, TrainSyntheticReportsTrackedPeakEqualToPlan) {
   const Result eval = run("eval " + model + " --data synthetic --batch 2");
   EXPECT_EQ(eval.status, 0) << eval.output;
   EXPECT_NE(eval.output.find("accuracy"), std::string::npos);
+}
+
+TEST(Cli, PlanOverTheMemoryLimitIsRefusedBeforeAllocating) {
+  const Result r = run("train " + shared_net_path("six-block-512") +
+                       " --data synthetic --batch 4 --steps 1 --memory-limit 50M");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("error: plan needs"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("the memory limit is 50.0 MiB; --batch 2 fits"), std::string::npos) << r.output;
+  // Nothing ran: no memory report was printed.
+  EXPECT_EQ(r.output.find("Memory report"), std::string::npos) << r.output;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Interrupted and resumed (across an epoch boundary, with dropout, batchnorm and Adam) ends
+// with the very same file as the uninterrupted run.
+TEST(Cli, ResumedTrainingIsBitIdentical) {
+  const std::string net = temp_path("small.net");
+  write(net, "input 1 28 28\nconv 8 k=3\nbatchnorm\nrelu\nmaxpool k=2\ndropout p=0.3\nfc 10\n"
+             "loss softmax_xent\n");
+  const std::string whole = temp_path("whole.fpm"), half = temp_path("half.fpm"),
+                    resumed = temp_path("resumed.fpm");
+  // 1024 synthetic samples in batches of 256: 4 steps an epoch, so the resumed part crosses one.
+  const std::string common = " --data synthetic --batch 256 --optimizer adam --threads 2";
+  ASSERT_EQ(run("train " + net + common + " --steps 10 --save " + whole).status, 0);
+  ASSERT_EQ(run("train " + net + common + " --steps 6 --checkpoint-every 2 --save " + half).status, 0);
+  const Result r = run("train --resume " + half + " --data synthetic --steps 4 --threads 2 --save " + resumed);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string a = read_all(whole), b = read_all(resumed);
+  EXPECT_FALSE(a.empty());
+  EXPECT_TRUE(a == b) << "resumed run differs from the uninterrupted one";
+}
+
+TEST(Cli, KilledDuringCheckpointsLeavesALoadableFile) {
+  const std::string model = temp_path("killed.fpm");
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::filesystem::remove(model);
+    const std::string command = std::string(FOOTPRINT_CLI) + " train " + shared_net_path("fashion-cnn") +
+                                " --data synthetic --batch 2 --steps 100000 --checkpoint-every 1 "
+                                "--threads 1 --save " + model + " >/dev/null 2>&1 & echo $!";
+    FILE* pipe = popen(command.c_str(), "r");
+    int pid = 0;
+    ASSERT_EQ(fscanf(pipe, "%d", &pid), 1);
+    pclose(pipe);
+    for (int wait = 0; wait < 200 && !std::filesystem::exists(model); ++wait) usleep(50000);
+    usleep(37000 * (attempt + 1));  // somewhere inside a later save
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    const Result eval = run("eval " + model + " --data synthetic --batch 2");
+    EXPECT_EQ(eval.status, 0) << eval.output;
+  }
+}
+
+TEST(Cli, DivergingRunStopsNamingStepAndLayerAndKeepsTheLastCheckpoint) {
+  const std::string net_path = temp_path("relu.net"), model = temp_path("diverged.fpm");
+  write(net_path, "input 1 28 28\nconv 8 k=3 name=c1\nrelu\nconv 8 k=3 name=c2\nrelu\nfc 10\nloss mse\n");
+  const Result r = run("train " + net_path + " --data synthetic --batch 4 --steps 20 --lr 1e30 "
+                       "--threads 1 --checkpoint-every 1 --save " + model);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("error: step 2: the loss is not finite; first non-finite values: the "
+                          "output of 'c2' (layer 2)"), std::string::npos) << r.output;
+  const Result eval = run("eval " + model + " --data synthetic --batch 4");
+  EXPECT_EQ(eval.status, 0) << eval.output;  // step 1's checkpoint is intact
 }
 
 TEST(Cli, TrainWithoutLossIsRefused) {

@@ -230,12 +230,18 @@ TEST_F(ModelIoTest, BytesFollowTheDocumentedFormat) {
   Model a(small_net(), OptimizerKind::momentum, /*seed=*/7);
   train(a.rt, 2);
   const fs::path path = file("model.fpm");
-  save_model(path.string(), a.rt, kOptimizerParams);
+  save_model(path.string(), a.rt, kOptimizerParams,
+             {.seed = 5, .steps = 2, .forward_calls = 9, .batch = 4});
   const Bytes bytes = read_bytes(path);
   ASSERT_GE(bytes.size(), kHeaderBytes + 4);
 
   EXPECT_EQ(std::memcmp(bytes.data(), "FPMODEL\0", 8), 0);
-  EXPECT_EQ(get_le<uint32_t>(bytes, 8), 1u);
+  EXPECT_EQ(get_le<uint32_t>(bytes, 8), 2u);
+  // The training state closes the payload, just before the checksum.
+  EXPECT_EQ(get_le<uint64_t>(bytes, bytes.size() - 4 - 32), 5u);
+  EXPECT_EQ(get_le<int64_t>(bytes, bytes.size() - 4 - 24), 2);
+  EXPECT_EQ(get_le<int64_t>(bytes, bytes.size() - 4 - 16), 9);
+  EXPECT_EQ(get_le<int64_t>(bytes, bytes.size() - 4 - 8), 4);
   const uint64_t n_payload_bytes = get_le<uint64_t>(bytes, 12);
   EXPECT_EQ(n_payload_bytes, bytes.size() - kHeaderBytes - 4);
   EXPECT_EQ(get_le<uint32_t>(bytes, bytes.size() - 4),
@@ -346,9 +352,10 @@ TEST_F(ModelIoTest, OtherVersionIsRejected) {
   const fs::path path = file("model.fpm");
   save_model(path.string(), a.rt, kOptimizerParams);
   Bytes bytes = read_bytes(path);
-  bytes[8] = 2;
+  bytes[8] = 3;
   write_bytes(path, bytes);
-  EXPECT_NE(load_error(path).find("unsupported version 2; this build reads 1"), std::string::npos);
+  EXPECT_NE(load_error(path).find("unsupported version 3; this build reads versions 1 and 2"),
+            std::string::npos);
 }
 
 TEST_F(ModelIoTest, ForeignFilesAreRejected) {

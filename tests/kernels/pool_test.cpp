@@ -249,5 +249,23 @@ TEST(PoolTest, TiesRouteTheGradientToOneTapHoldingTheMax) {
   }
 }
 
+// The 2x2 stride-2 fast path (pool_2x2.cpp): even and odd sizes (an uncovered last row or
+// column), planes large enough that two threads split them, and the smallest image.
+TEST(PoolTest, TwoByTwoFastPathMatchesPlainLoops) {
+  ThreadPool one(1), two(2);
+  ThreadPool* const pools[] = {&one, &two};
+  const PoolCase cases[] = {
+      {.in_h = 64, .in_w = 64, .kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2},
+      {.in_h = 33, .in_w = 17, .kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2},
+      {.in_h = 130, .in_w = 3, .kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2},
+      {.in_h = 2, .in_w = 2, .kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2},
+  };
+  for (const PoolCase& c : cases) {
+    ASSERT_TRUE(pool_2x2_applies(c.geometry())) << describe(c, 1, 1);
+    check_case(c, -1.0f, 1.0f, pools, 2);
+    if (HasFailure()) return;
+  }
+}
+
 }  // namespace
 }  // namespace footprint

@@ -19,6 +19,16 @@ inline Window window(const ConvGeometry& g, int64_t oh, int64_t ow) {
           std::min(w0 + g.kernel_w, g.in_w)};
 }
 
+// Taps that average pooling divides by for output (oh, ow).
+inline float avg_taps(const ConvGeometry& g, const AvgPoolDivisor& d, const Window& win, int64_t oh,
+                      int64_t ow) {
+  if (!d.count_include_pad) return static_cast<float>((win.h1 - win.h0) * (win.w1 - win.w0));
+  const int64_t h0 = oh * g.stride_h - g.pad_top, w0 = ow * g.stride_w - g.pad_left;
+  const int64_t h1 = std::min(h0 + g.kernel_h, g.in_h + d.pad_bottom);
+  const int64_t w1 = std::min(w0 + g.kernel_w, g.in_w + d.pad_right);
+  return static_cast<float>((h1 - h0) * (w1 - w0));
+}
+
 }  // namespace
 
 void maxpool_forward(ThreadPool& pool, const ConvGeometry& g, int64_t planes, const float* src,
@@ -67,7 +77,9 @@ void maxpool_backward(ThreadPool& pool, const ConvGeometry& g, int64_t planes,
 }
 
 void avgpool_forward(ThreadPool& pool, const ConvGeometry& g, int64_t planes, const float* src,
-                     float* dst) {
+                     float* dst, const AvgPoolDivisor& divisor) {
+  // Every window is whole, so the divisor is 4 whatever count_include_pad says.
+  if (pool_2x2_applies(g)) return avgpool_2x2_forward(pool, g, planes, src, dst);
   const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   pool.parallel_for(planes, [&](int64_t begin, int64_t end, int) {
     for (int64_t p = begin; p < end; ++p) {
@@ -78,7 +90,7 @@ void avgpool_forward(ThreadPool& pool, const ConvGeometry& g, int64_t planes, co
           float sum = 0.0f;
           for (int64_t ih = win.h0; ih < win.h1; ++ih)
             for (int64_t iw = win.w0; iw < win.w1; ++iw) sum += in[ih * g.in_w + iw];
-          const float taps = static_cast<float>((win.h1 - win.h0) * (win.w1 - win.w0));
+          const float taps = avg_taps(g, divisor, win, oh, ow);
           dst[p * out_plane + oh * g.out_w + ow] = sum / taps;
         }
       }
@@ -87,7 +99,8 @@ void avgpool_forward(ThreadPool& pool, const ConvGeometry& g, int64_t planes, co
 }
 
 void avgpool_backward(ThreadPool& pool, const ConvGeometry& g, int64_t planes, const float* d_dst,
-                      float* d_src, bool accumulate) {
+                      float* d_src, bool accumulate, const AvgPoolDivisor& divisor) {
+  if (pool_2x2_applies(g)) return avgpool_2x2_backward(pool, g, planes, d_dst, d_src, accumulate);
   const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   pool.parallel_for(planes, [&](int64_t begin, int64_t end, int) {
     for (int64_t p = begin; p < end; ++p) {
@@ -96,7 +109,7 @@ void avgpool_backward(ThreadPool& pool, const ConvGeometry& g, int64_t planes, c
       for (int64_t oh = 0; oh < g.out_h; ++oh) {
         for (int64_t ow = 0; ow < g.out_w; ++ow) {
           Window win = window(g, oh, ow);
-          const float taps = static_cast<float>((win.h1 - win.h0) * (win.w1 - win.w0));
+          const float taps = avg_taps(g, divisor, win, oh, ow);
           const float share = d_dst[p * out_plane + oh * g.out_w + ow] / taps;
           for (int64_t ih = win.h0; ih < win.h1; ++ih)
             for (int64_t iw = win.w0; iw < win.w1; ++iw) d_in[ih * g.in_w + iw] += share;
