@@ -55,7 +55,7 @@ tiny_threads_ok=1
 openblas_dir=/usr/lib/$(gcc -print-multiarch)/openblas-pthread
 torch() {
   LD_LIBRARY_PATH="$openblas_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" OMP_NUM_THREADS=$threads \
-    python3 bench/compare_torch.py "$@" --threads "$threads"
+    /usr/bin/python3 bench/compare_torch.py "$@" --threads "$threads"  # Debian's python, where python3-torch lives
 }
 echo "compare: PyTorch runs with LD_LIBRARY_PATH=$openblas_dir (OpenBLAS instead of the reference BLAS)" >&2
 

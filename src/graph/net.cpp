@@ -17,9 +17,23 @@ const char* loss_name(LossKind kind) {
   return "?";
 }
 
+namespace {
+
+// Above this a tensor cannot be planned without overflowing byte counts (2^40 floats = 4 TiB).
+constexpr int64_t kMaxElems = int64_t{1} << 40;
+
+bool too_large(const Shape& s) {  // divisions, so the check itself cannot overflow
+  return s.c > kMaxElems || s.h > kMaxElems / s.c || s.w > kMaxElems / (s.c * s.h);
+}
+
+}  // namespace
+
 Net::Net(Shape input_shape) : input_shape_(input_shape) {
   if (input_shape.c < 1 || input_shape.h < 1 || input_shape.w < 1) {
     throw ShapeError("input shape " + input_shape.str() + ": every dimension must be at least 1");
+  }
+  if (too_large(input_shape)) {
+    throw ShapeError("input shape " + input_shape.str() + ": more than 2^40 values per sample");
   }
 }
 
@@ -64,6 +78,9 @@ Net& Net::add(const LayerSpec& spec_in) {
   for (int value : node.inputs) in_shapes.push_back(value_shape(value));
   try {
     node.out_shape = node.layer->infer_shape(in_shapes);
+    if (too_large(node.out_shape)) {
+      throw ShapeError("output " + node.out_shape.str() + " has more than 2^40 values per sample");
+    }
   } catch (const ShapeError& e) {
     std::string from;
     for (size_t i = 0; i < node.inputs.size(); ++i) {

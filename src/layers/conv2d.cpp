@@ -60,13 +60,28 @@ class Conv2d final : public Layer {
       throw ShapeError("input has " + std::to_string(in[0].c) +
                        " channels, not divisible by groups=" + std::to_string(groups_));
     }
+    // In doubles: a fuzzed kernel size must not overflow the sizes planned from it.
+    const double weights = static_cast<double>(in[0].c / groups_) * kernel_h_ * kernel_w_ * out_c_;
+    if (weights > 0x1p40 || static_cast<double>(kernel_h_) * dilation_h_ > 0x1p30 ||
+        static_cast<double>(kernel_w_) * dilation_w_ > 0x1p30) {
+      throw ShapeError("a " + std::to_string(kernel_h_) + "x" + std::to_string(kernel_w_) +
+                       " kernel over " + std::to_string(in[0].c) + " channels is too large");
+    }
     ConvGeometry g = geometry(in[0]);
     if (g.out_h <= 0 || g.out_w <= 0) {
-      throw ShapeError("a " + std::to_string(kernel_h_) + "x" + std::to_string(kernel_w_) +
-                       " kernel (dilation " + std::to_string(dilation_h_) + "x" +
-                       std::to_string(dilation_w_) + ", pad " + std::to_string(pad_top_) + "," +
-                       std::to_string(pad_left_) + "," + std::to_string(pad_bottom_) + "," +
-                       std::to_string(pad_right_) + ") does not fit the input " + in[0].str());
+      // Per-axis figures only when they differ, so the common message stays short.
+      const bool square_dilation = dilation_h_ == dilation_w_;
+      const bool same_pads = pad_top_ == pad_left_ && pad_top_ == pad_bottom_ && pad_top_ == pad_right_;
+      throw ShapeError(
+          "a " + std::to_string(kernel_h_) + "x" + std::to_string(kernel_w_) + " kernel (dilation " +
+          (square_dilation ? std::to_string(dilation_h_)
+                           : std::to_string(dilation_h_) + "x" + std::to_string(dilation_w_)) +
+          ", pad " +
+          (same_pads ? std::to_string(pad_top_)
+                     : std::to_string(pad_top_) + "," + std::to_string(pad_left_) + "," +
+                           std::to_string(pad_bottom_) + "," + std::to_string(pad_right_) +
+                           " (top, left, bottom, right)") +
+          ") does not fit the input " + in[0].str());
     }
     return {out_c_, g.out_h, g.out_w};
   }

@@ -1,5 +1,6 @@
 // fc OUT [bias=true]: fully connected over the flattened sample, one GEMM for the whole batch.
 // weight [OUT, C*H*W].
+#include "footprint/error.hpp"
 #include "kernels/gemm/gemm.hpp"
 #include "core/thread_pool.hpp"
 #include "layers/attr_reader.hpp"
@@ -17,7 +18,13 @@ class FullyConnected final : public Layer {
     r.finish();
   }
   std::string_view op() const override { return "fc"; }
-  Shape infer_shape(std::span<const Shape>) const override { return {out_, 1, 1}; }
+  Shape infer_shape(std::span<const Shape> in) const override {
+    if (static_cast<double>(in[0].n_elems()) * static_cast<double>(out_) > 0x1p40) {
+      throw ShapeError(std::to_string(in[0].n_elems()) + " inputs x " + std::to_string(out_) +
+                       " outputs is more than 2^40 weights");
+    }
+    return {out_, 1, 1};
+  }
 
   std::vector<ParamSpec> params(std::span<const Shape> in) const override {
     const int64_t fan_in = in[0].n_elems();

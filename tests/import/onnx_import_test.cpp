@@ -331,3 +331,42 @@ TEST(OnnxImport, LargeModelPlansWithinItsFileSize) {
 
 }  // namespace
 }  // namespace footprint
+
+namespace footprint {
+namespace {
+
+// `footprint run` reads float32 C-order .npy only, and says what it found otherwise.
+TEST(Npy, RoundTripsAndRefusesOtherLayouts) {
+  const fs::path path = temp_path("a.npy");
+  const std::vector<float> values = {1.5f, -2.0f, 3.25f, 0.0f, 7.0f, 8.0f};
+  write_npy(path.string(), {2, 3}, values.data());
+  const NpyArray a = read_npy(path.string());
+  EXPECT_EQ(a.shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(a.data, values);
+  auto write_header = [&](const std::string& dict) {
+    std::string header = dict;
+    header.append(128 - 10 - header.size() - 1, ' ');
+    header += '\n';
+    std::ofstream out(path, std::ios::binary);
+    out << std::string("\x93NUMPY\x01\x00", 8) << static_cast<char>(header.size()) << '\0' << header
+        << std::string(48, '\0');
+  };
+  auto error = [&]() -> std::string {
+    try {
+      (void)read_npy(path.string());
+    } catch (const IoError& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  write_header("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }");
+  EXPECT_NE(error().find("dtype '<f8' is not supported"), std::string::npos) << error();
+  write_header("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }");
+  EXPECT_NE(error().find("Fortran"), std::string::npos) << error();
+  write_header("{'descr': '<f4', 'fortran_order': False, 'shape': (20, 3), }");
+  EXPECT_NE(error().find("truncated"), std::string::npos) << error();
+  fs::remove(path);
+}
+
+}  // namespace
+}  // namespace footprint

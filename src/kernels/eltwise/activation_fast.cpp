@@ -1,6 +1,7 @@
 // Cephes-style float exp and tanh without calls or branches, so every loop below vectorises.
-// The target_clones attribute builds each loop twice (AVX2+FMA and the x86-64 baseline) and
-// picks one when the program loads: the binary never assumes an instruction set.
+// The target_clones attribute builds each loop twice (AVX2 and the x86-64 baseline) and
+// picks one by CPU feature when the program loads (not "arch=haswell", which GCC dispatches by
+// CPU model, so an AMD Zen would get the baseline): the binary never assumes an instruction set.
 #include "kernels/eltwise/activation_fast.hpp"
 
 #include <algorithm>
@@ -9,7 +10,7 @@ namespace footprint {
 namespace {
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FP_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#define FP_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define FP_CLONES
 #endif

@@ -1,6 +1,6 @@
 // Element-wise activations over arrays, written so the compiler vectorises them: tanh and
 // sigmoid from a polynomial exp in float (within about 2e-7 of std::tanh / the exact sigmoid,
-// tested in tests/kernels/activation_test.cpp), with an AVX2+FMA clone picked at run time and a
+// tested in tests/kernels/activation_test.cpp), with an AVX2 clone picked at run time and a
 // plain SSE2 one otherwise. The layers' scalar std:: versions stay as the reference.
 #pragma once
 

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the fuzz targets with clang (libFuzzer + ASan + UBSan) in build-fuzz/ and runs each for
+# SECONDS (default 60), starting from the seed corpus in fuzz/corpus/<target>/. New inputs go to
+# a scratch directory, crashes to build-fuzz/crashes/; any crash fails the script.
+# Usage: fuzz/run.sh [SECONDS] [TARGET ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[[ ${#targets[@]} -gt 0 ]] || targets=(net_parser model_file idx npy onnx)
+scripts/setup.sh
+if ! command -v clang++ >/dev/null || ! dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1; then
+  as_root=(); [[ $(id -u) -eq 0 ]] || as_root=(sudo)
+  "${as_root[@]}" apt-get install -y -qq clang libclang-rt-14-dev >/dev/null
+fi
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DFOOTPRINT_BUILD_FUZZ=ON -DFOOTPRINT_BUILD_TESTS=OFF -DFOOTPRINT_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}")
+mkdir -p build-fuzz/crashes
+for target in "${targets[@]}"; do
+  scratch=$(mktemp -d)
+  mkdir -p "$scratch/new"
+  seeds=()
+  if [[ $target == onnx && -d /usr/share/libonnx-testdata/data/node ]]; then
+    # Debian's ONNX node tests make a varied seed corpus without copying them into the repo.
+    seeds=("$scratch/seeds")
+    mkdir -p "$scratch/seeds"
+    i=0
+    for model in /usr/share/libonnx-testdata/data/node/*/model.onnx; do
+      cp "$model" "$scratch/seeds/$((i++)).onnx"
+    done
+  fi
+  echo "== fuzz_$target for ${seconds}s" >&2
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    "build-fuzz/fuzz/fuzz_$target" "$scratch/new" "fuzz/corpus/$target" "${seeds[@]}" \
+    -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
+    -artifact_prefix="build-fuzz/crashes/${target}-" -print_final_stats=1 2>&1 |
+    grep -E "^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb|cov:|==[0-9]+==ERROR|SUMMARY)" | tail -4
+  rm -rf "$scratch"
+done
+if compgen -G "build-fuzz/crashes/*" >/dev/null; then
+  echo "fuzz: crashes found in build-fuzz/crashes/" >&2
+  exit 1
+fi
