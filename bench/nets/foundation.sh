@@ -26,7 +26,10 @@ run() {  # name, then footprint train arguments
 
 run six-block-512-t1 "$nets/six-block-512.net" --data synthetic --batch 1 --steps 3 --threads 1
 run six-block-512-t2 "$nets/six-block-512.net" --data synthetic --batch 1 --steps 3 --threads 2
-run lenet-1-epoch "$nets/lenet.net" --data fashion-mnist --epochs 1 --batch 32 --optimizer momentum \
+run lenet-1-epoch-b16 "$nets/lenet.net" --data fashion-mnist --epochs 1 --batch 16 --optimizer momentum \
+  --lr 0.02 --threads 2
+# PyTorch's settings in the foundation issue (SGD momentum, lr 0.01, batch 32), for comparison.
+run lenet-1-epoch-b32 "$nets/lenet.net" --data fashion-mnist --epochs 1 --batch 32 --optimizer momentum \
   --lr 0.01 --threads 2
 if [[ ${1:-} != --quick ]]; then
   run fashion-cnn-5-epochs "$nets/fashion-cnn.net" --data fashion-mnist --epochs 5 --batch 64 \
