@@ -31,4 +31,10 @@ std::string format_count(int64_t n) {
   return n < 0 ? "-" + out : out;
 }
 
+std::string pad(const std::string& text, size_t width, bool right_align) {
+  if (text.size() >= width) return text;
+  const std::string fill(width - text.size(), ' ');
+  return right_align ? fill + text : text + fill;
+}
+
 }  // namespace footprint

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/thread_pool.hpp"
+#include "kernels/eltwise/sum_lanes.hpp"
 #include "layers/attr_reader.hpp"
 #include "layers/layer.hpp"
 
@@ -53,15 +54,17 @@ class BatchNorm final : public Layer {
       for (int64_t c = begin; c < end; ++c) {
         float mean, inv_std;
         if (a.training) {
+          // Float sums per plane (vectorised), added across planes in double.
           double sum = 0.0, sum_sq = 0.0;
           for (int64_t n = 0; n < a.batch; ++n) {
             const float* x = a.src[0] + (n * channels + c) * plane;
-            for (int64_t i = 0; i < plane; ++i) sum += x[i];
+            sum += sum_lanes(plane, [&](int64_t i) { return x[i]; });
           }
           const double m = sum / static_cast<double>(count);
+          const float m_f = static_cast<float>(m);
           for (int64_t n = 0; n < a.batch; ++n) {
             const float* x = a.src[0] + (n * channels + c) * plane;
-            for (int64_t i = 0; i < plane; ++i) sum_sq += (x[i] - m) * (x[i] - m);
+            sum_sq += sum_lanes(plane, [&](int64_t i) { return (x[i] - m_f) * (x[i] - m_f); });
           }
           const double var = sum_sq / static_cast<double>(count);
           mean = static_cast<float>(m);
@@ -98,11 +101,10 @@ class BatchNorm final : public Layer {
         for (int64_t n = 0; n < a.batch; ++n) {
           const float* x = a.src[0] + (n * channels + c) * plane;
           const float* dy = a.d_dst + (n * channels + c) * plane;
-          for (int64_t i = 0; i < plane; ++i) {
-            sum_dy += dy[i];
-            sum_dy_xhat += dy[i] * (x[i] - mean) * inv_std;
-          }
+          sum_dy += sum_lanes(plane, [&](int64_t i) { return dy[i]; });
+          sum_dy_xhat += sum_lanes(plane, [&](int64_t i) { return dy[i] * (x[i] - mean); });
         }
+        sum_dy_xhat *= inv_std;
         if (a.d_params[0]) a.d_params[0][c] = static_cast<float>(sum_dy_xhat);
         if (a.d_params[1]) a.d_params[1][c] = static_cast<float>(sum_dy);
         if (!a.d_src[0]) continue;
@@ -113,10 +115,12 @@ class BatchNorm final : public Layer {
           const float* x = a.src[0] + (n * channels + c) * plane;
           const float* dy = a.d_dst + (n * channels + c) * plane;
           float* dx = a.d_src[0] + (n * channels + c) * plane;
-          for (int64_t i = 0; i < plane; ++i) {
-            const float xhat = (x[i] - mean) * inv_std;
-            const float g = k * (dy[i] - mean_dy - xhat * mean_dy_xhat);
-            dx[i] = a.d_src_accumulate[0] ? dx[i] + g : g;
+          if (a.d_src_accumulate[0]) {  // two loops, so each vectorises
+            for (int64_t i = 0; i < plane; ++i)
+              dx[i] += k * (dy[i] - mean_dy - (x[i] - mean) * inv_std * mean_dy_xhat);
+          } else {
+            for (int64_t i = 0; i < plane; ++i)
+              dx[i] = k * (dy[i] - mean_dy - (x[i] - mean) * inv_std * mean_dy_xhat);
           }
         }
       }

@@ -7,16 +7,6 @@
 #include "footprint/explain.hpp"
 
 namespace footprint {
-namespace {
-
-std::string pad(const std::string& text, size_t width, bool right = false) {
-  if (text.size() >= width) return text;
-  std::string fill(width - text.size(), ' ');
-  return right ? fill + text : text + fill;
-}
-
-}  // namespace
-
 Explanation explain_plan(const Net& net, const PlanOptions& options) {
   PlanOptions o = options;
   o.reuse = false;

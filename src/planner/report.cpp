@@ -9,12 +9,6 @@
 namespace footprint {
 namespace {
 
-std::string pad(const std::string& text, size_t width, bool right = false) {
-  if (text.size() >= width) return text;
-  std::string fill(width - text.size(), ' ');
-  return right ? fill + text : text + fill;
-}
-
 std::string bytes_or_dash(int64_t bytes) { return bytes == 0 ? "-" : format_bytes(bytes); }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "core/thread_pool.hpp"
 #include "kernels/conv/im2col.hpp"
+#include "kernels/eltwise/sum_lanes.hpp"
 #include "kernels/gemm/gemm.hpp"
 
 namespace footprint {
@@ -13,20 +14,6 @@ namespace {
 // Channels per thread below which one thread takes them all (about 16K values).
 int64_t channel_grain(int64_t plane_elems) {
   return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, plane_elems));
-}
-
-// A float sum in eight interleaved lanes, added pairwise at the end: the compiler keeps the lanes
-// in one vector register (a single running sum cannot vectorise without reordering), and the
-// order is fixed, so the result does not depend on the thread count.
-float sum_floats(const float* x, int64_t n) {
-  float lanes[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int l = 0; l < 8; ++l) lanes[l] += x[i + l];
-  float sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) +
-              ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-  for (; i < n; ++i) sum += x[i];
-  return sum;
 }
 
 }  // namespace
@@ -129,7 +116,8 @@ void conv_backward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, 
       for (int64_t oc = begin; oc < end; ++oc) {
         double sum = 0.0;
         for (int64_t n = 0; n < batch; ++n) {
-          sum += sum_floats(d_dst + (n * g.out_c + oc) * out_plane, out_plane);
+          const float* plane = d_dst + (n * g.out_c + oc) * out_plane;
+          sum += sum_lanes(out_plane, [&](int64_t i) { return plane[i]; });
         }
         d_bias[oc] = static_cast<float>(sum);
       }

@@ -6,6 +6,10 @@
 #include "core/thread_pool.hpp"
 
 namespace footprint {
+namespace {
+// Below this many column values a copy is not split over threads (waking one costs more).
+constexpr int64_t kMinFloatsPerThread = 16384;
+}  // namespace
 
 void im2col_rows(ThreadPool& pool, const ConvGeometry& g, const float* src, int64_t out_row_begin,
                  int64_t out_row_end, float* col) {
@@ -43,7 +47,7 @@ void im2col_rows(ThreadPool& pool, const ConvGeometry& g, const float* src, int6
         }
       }
     }
-  });
+  }, /*min_grain=*/std::max<int64_t>(1, kMinFloatsPerThread / col_w));
 }
 
 void col2im_rows_add(ThreadPool& pool, const ConvGeometry& g, const float* col,
@@ -79,7 +83,7 @@ void col2im_rows_add(ThreadPool& pool, const ConvGeometry& g, const float* col,
         }
       }
     }
-  });
+  }, /*min_grain=*/std::max<int64_t>(1, kMinFloatsPerThread / (kernel_area * col_w)));
 }
 
 }  // namespace footprint

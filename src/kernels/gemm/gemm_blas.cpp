@@ -1,5 +1,7 @@
 #include <cblas.h>
 
+#include <algorithm>
+
 #include "core/thread_pool.hpp"
 #include "kernels/gemm/gemm.hpp"
 
@@ -25,11 +27,16 @@ void sgemm(const GemmShape& s, int64_t m, int64_t n, float alpha, const float* a
 void gemm_blas(ThreadPool& pool, const GemmShape& s, float alpha, const float* a, const float* b,
                float beta, float* c) {
   if (s.m == 0 || s.n == 0) return;
-  // Split the larger side of C; a slice narrower than 16 wastes the BLAS micro-kernel.
+  // Split the larger side of C; a slice narrower than 16 wastes the BLAS micro-kernel, and a
+  // slice of fewer than kMinMacsPerThread multiply-adds (a few microseconds) costs less to do
+  // than to hand to another thread.
+  constexpr int64_t kMinMacsPerThread = int64_t{1} << 18;
   const int threads = pool.size();
   const bool split_n = s.n >= s.m;
   const int64_t side = split_n ? s.n : s.m;
-  const int64_t chunks = std::min<int64_t>(threads, std::max<int64_t>(1, side / 16));
+  const int64_t macs = s.m * s.n * s.k;
+  const int64_t chunks = std::min<int64_t>({threads, std::max<int64_t>(1, side / 16),
+                                            std::max<int64_t>(1, macs / kMinMacsPerThread)});
   if (chunks <= 1) {
     sgemm(s, s.m, s.n, alpha, a, b, beta, c);
     return;
