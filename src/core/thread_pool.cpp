@@ -19,11 +19,13 @@ inline void cpu_relax(int round) {
   }
 }
 
+inline uint32_t generation_of(uint64_t claim) { return static_cast<uint32_t>(claim >> 32); }
+
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) : threads_(threads) {
-  FP_CHECK(threads >= 1, "threads=%d", threads);
-  for (int t = 1; t < threads; ++t) workers_.emplace_back([this, t] { worker(t); });
+  FP_CHECK(threads >= 1 && threads < (1 << 15), "threads=%d", threads);
+  for (int t = 1; t < threads; ++t) workers_.emplace_back([this] { worker(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -35,55 +37,66 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
-void ThreadPool::run_share(int thread) {
-  if (thread >= active_) return;
-  int64_t chunk = n_ / active_;
-  int64_t extra = n_ % active_;
-  int64_t begin = thread * chunk + (thread < extra ? thread : extra);
-  int64_t end = begin + chunk + (thread < extra ? 1 : 0);
-  if (begin < end) call_(ctx_, begin, end, thread);
-}
-
-void ThreadPool::run(int64_t n, int active, Trampoline call, void* ctx) {
-  n_ = n;
-  active_ = active;
-  call_ = call;
-  ctx_ = ctx;
-  pending_.store(threads_ - 1, std::memory_order_relaxed);
-  {
-    // Under the lock, so a worker about to sleep cannot miss the new generation.
-    std::lock_guard<std::mutex> lock(mutex_);
-    generation_.fetch_add(1, std::memory_order_release);
-  }
-  work_ready_.notify_all();
-  run_share(0);
-  for (int i = 0; i < kSpinRounds && pending_.load(std::memory_order_acquire) != 0; ++i) cpu_relax(i);
-  if (pending_.load(std::memory_order_acquire) != 0) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    work_done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
-  }
-}
-
-void ThreadPool::worker(int thread) {
-  uint64_t seen = 0;
+void ThreadPool::run_chunks(uint32_t generation) {
+  uint64_t claim = claim_.load(std::memory_order_acquire);
   for (;;) {
-    for (int i = 0; i < kSpinRounds && generation_.load(std::memory_order_acquire) == seen; ++i) {
-      if (stopping_.load(std::memory_order_relaxed)) return;
-      cpu_relax(i);
-    }
-    if (generation_.load(std::memory_order_acquire) == seen) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      work_ready_.wait(lock, [&] {
-        return stopping_.load() || generation_.load(std::memory_order_acquire) != seen;
-      });
-    }
-    if (stopping_.load()) return;
-    seen = generation_.load(std::memory_order_acquire);
-    run_share(thread);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    if (generation_of(claim) != generation) return;
+    const int chunks = static_cast<int>((claim >> 16) & 0xffff);
+    const int chunk = static_cast<int>(claim & 0xffff);
+    if (chunk >= chunks) return;
+    if (!claim_.compare_exchange_weak(claim, claim + 1, std::memory_order_acq_rel)) continue;
+    // Claimed: the run cannot return before this chunk completes, so n_, call_, ctx_ hold.
+    const int64_t size = n_ / chunks, extra = n_ % chunks;
+    const int64_t begin = chunk * size + std::min<int64_t>(chunk, extra);
+    const int64_t end = begin + size + (chunk < extra ? 1 : 0);
+    call_(ctx_, begin, end, chunk);
+    if (completed_.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) {
       std::lock_guard<std::mutex> lock(mutex_);
       work_done_.notify_one();
     }
+    claim = claim_.load(std::memory_order_acquire);
+  }
+}
+
+void ThreadPool::run(int64_t n, int chunks, Trampoline call, void* ctx) {
+  n_ = n;
+  call_ = call;
+  ctx_ = ctx;
+  completed_.store(0, std::memory_order_relaxed);
+  ++generation_;
+  {
+    // Under the lock, so a worker about to sleep cannot miss the new generation.
+    std::lock_guard<std::mutex> lock(mutex_);
+    claim_.store(uint64_t{generation_} << 32 | uint64_t(chunks) << 16, std::memory_order_release);
+  }
+  work_ready_.notify_all();
+  run_chunks(generation_);
+  for (int i = 0; i < kSpinRounds && completed_.load(std::memory_order_acquire) != chunks; ++i) {
+    cpu_relax(i);
+  }
+  if (completed_.load(std::memory_order_acquire) != chunks) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    work_done_.wait(lock, [&] { return completed_.load(std::memory_order_acquire) == chunks; });
+  }
+}
+
+void ThreadPool::worker() {
+  uint32_t seen = 0;
+  for (;;) {
+    for (int i = 0; i < kSpinRounds && generation_of(claim_.load(std::memory_order_acquire)) == seen;
+         ++i) {
+      if (stopping_.load(std::memory_order_relaxed)) return;
+      cpu_relax(i);
+    }
+    if (generation_of(claim_.load(std::memory_order_acquire)) == seen) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      work_ready_.wait(lock, [&] {
+        return stopping_.load() || generation_of(claim_.load(std::memory_order_acquire)) != seen;
+      });
+    }
+    if (stopping_.load()) return;
+    seen = generation_of(claim_.load(std::memory_order_acquire));
+    run_chunks(seen);
   }
 }
 

@@ -1,5 +1,6 @@
-// One pool of worker threads shared by every layer. Work is split statically, so results are
-// the same for the same thread count. The pool never allocates while running work.
+// One pool of worker threads shared by every layer. Work is split into fixed chunks (one per
+// taking-part thread), so results are the same for the same thread count whichever thread runs
+// which chunk. The pool never allocates while running work.
 #pragma once
 
 #include <algorithm>
@@ -21,11 +22,14 @@ class ThreadPool {
 
   [[nodiscard]] int size() const { return threads_; }
 
-  // Calls fn(begin, end, thread) once per thread over a static split of [0, n): thread t gets
-  // a contiguous range. Threads with an empty range are not called. Returns when all are done.
-  // min_grain: the fewest items worth handing to a thread; work smaller than two grains runs on
-  // the calling thread alone, since waking a second thread costs more than it saves. The split
-  // depends only on n, min_grain and the thread count, so results stay deterministic.
+  // Calls fn(begin, end, chunk) once per chunk of a static split of [0, n) into at most size()
+  // contiguous chunks; chunk (0, 1, ...) is unique among the calls running at once, so it may
+  // pick a slice of a shared workspace. Chunks go to whichever thread claims them first: a worker
+  // the OS has not scheduled yet costs nothing, the caller runs the chunks itself. Returns when
+  // all are done.
+  // min_grain: the fewest items worth a chunk; work smaller than two grains runs on the calling
+  // thread alone, since waking a second thread costs more than it saves. The split depends only
+  // on n, min_grain and the thread count, so results stay deterministic.
   template <typename Fn>
   void parallel_for(int64_t n, Fn&& fn, int64_t min_grain = 1) {
     if (n <= 0) return;
@@ -35,16 +39,17 @@ class ThreadPool {
       fn(int64_t{0}, n, 0);
       return;
     }
-    run(n, active, [](void* ctx, int64_t begin, int64_t end, int thread) {
-      (*static_cast<Fn*>(ctx))(begin, end, thread);
+    run(n, active, [](void* ctx, int64_t begin, int64_t end, int chunk) {
+      (*static_cast<Fn*>(ctx))(begin, end, chunk);
     }, &fn);
   }
 
  private:
   using Trampoline = void (*)(void*, int64_t, int64_t, int);
-  void run(int64_t n, int active, Trampoline call, void* ctx);
-  void worker(int thread);
-  void run_share(int thread);
+  void run(int64_t n, int chunks, Trampoline call, void* ctx);
+  void worker();
+  // Claims and runs chunks of run `generation` until none is left.
+  void run_chunks(uint32_t generation);
 
   int threads_;
   std::vector<std::thread> workers_;
@@ -53,11 +58,14 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable work_ready_;
   std::condition_variable work_done_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  // generation << 32 | chunks << 16 | next unclaimed chunk. Claiming is a compare-and-swap on
+  // the whole word, so a worker that wakes late can never claim a chunk of a later run.
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int> completed_{0};  // chunks of the current run finished
   std::atomic<bool> stopping_{false};
+  uint32_t generation_ = 0;  // written by the calling thread only
+  // The current run; written before its generation is published and stable until it returns.
   int64_t n_ = 0;
-  int active_ = 1;  // threads taking part in the current run: [0, active_)
   Trampoline call_ = nullptr;
   void* ctx_ = nullptr;
 };

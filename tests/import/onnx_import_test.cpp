@@ -2,6 +2,8 @@
 // imports, plans, runs (in process and through `footprint run` on .npy files) and fine-tunes;
 // bad files give clear errors; a large model is planned without holding its weights twice.
 #include <gtest/gtest.h>
+
+#include "testing/sanitizers.hpp"
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -293,6 +295,7 @@ TEST(OnnxImport, BadFilesGiveClearErrors) {
 // Peak resident memory of `footprint plan` on a model of ~256 MB of weights stays within 1.2x
 // of the file: the importer streams the file and never converts weights it does not need.
 TEST(OnnxImport, LargeModelPlansWithinItsFileSize) {
+  FP_SKIP_UNDER_ASAN();
   const fs::path path = temp_path("large.onnx");
   {
     ModelBuilder b;

@@ -24,7 +24,7 @@ TEST(Train, LenetLearnsFashionMnistQuickly) {
   const DataSplit data = load_mnist_dir(kFashionMnistDir);
   const Dataset train_part = head(data.train, 4000), test_part = head(data.test, 1000);
   const Net net = load_net_file(testing::shared_net_path("lenet"));
-  const Plan p = plan(net, {.batch = 32, .optimizer = OptimizerKind::momentum, .threads = 2});
+  const Plan p = plan(net, {.batch = 32, .optimizer = OptimizerKind::momentum, .threads = 1});
   Runtime runtime(net, p, 1);
   const EvalResult before = evaluate(runtime, test_part);
   int epochs_seen = 0;

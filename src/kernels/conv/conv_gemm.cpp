@@ -18,11 +18,27 @@ int64_t channel_grain(int64_t plane_elems) {
 
 }  // namespace
 
-
 int64_t conv_gemm_workspace_floats(const ConvGeometry& g, int64_t tile_rows) {
   if (g.is_pointwise()) return 0;
   return g.col_rows() * std::min(tile_rows, g.out_h) * g.out_w;
 }
+
+namespace {
+
+// With several threads and at least as many samples, each thread can take whole samples with
+// its own 1/threads slice of the tile, running serial im2col and GEMM: no hand-off per tile,
+// which is what small layers (LeNet's) spend their time on. Returns the output rows one slice
+// holds, or 0 when that does not apply (one thread, too few samples, a 1x1 conv, a slice
+// smaller than one output row). The workspace stays the plan's one tile.
+int64_t rows_per_thread_slice(const ThreadPool& pool, const ConvGeometry& g, int64_t batch,
+                              int64_t tile_rows) {
+  const int64_t threads = pool.size();
+  if (threads == 1 || batch < threads || g.is_pointwise()) return 0;
+  const int64_t slice_floats = conv_gemm_workspace_floats(g, tile_rows) / threads;
+  return slice_floats / (g.col_rows() * g.out_w);
+}
+
+}  // namespace
 
 void conv_forward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, const float* src,
                        const float* weights, const float* bias, float* dst, float* workspace,
@@ -30,6 +46,32 @@ void conv_forward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, c
   const int64_t gic = g.group_in_c(), goc = g.group_out_c();
   const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   const int64_t k = g.col_rows();
+  if (const int64_t slice_rows = rows_per_thread_slice(pool, g, batch, tile_rows); slice_rows > 0) {
+    const int64_t slice_floats = conv_gemm_workspace_floats(g, tile_rows) / pool.size();
+    pool.parallel_for(batch, [&](int64_t n_begin, int64_t n_end, int chunk) {
+      float* col = workspace + chunk * slice_floats;  // no two running chunks share a slice
+      for (int64_t n = n_begin; n < n_end; ++n) {
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          const float* src_g = src + (n * g.in_c + grp * gic) * in_plane;
+          const float* w_g = weights + grp * goc * k;
+          float* dst_g = dst + (n * g.out_c + grp * goc) * out_plane;
+          for (int64_t row = 0; row < g.out_h; row += slice_rows) {
+            const int64_t row_end = std::min(row + slice_rows, g.out_h);
+            const int64_t cols = (row_end - row) * g.out_w;
+            im2col_rows_serial(g, src_g, row, row_end, col);
+            gemm_blas_serial({.m = goc, .n = cols, .k = k, .lda = k, .ldb = cols, .ldc = out_plane},
+                             1.0f, w_g, col, 0.0f, dst_g + row * g.out_w);
+          }
+        }
+        if (!bias) continue;
+        for (int64_t oc = 0; oc < g.out_c; ++oc) {
+          float* plane = dst + (n * g.out_c + oc) * out_plane;
+          for (int64_t i = 0; i < out_plane; ++i) plane[i] += bias[oc];
+        }
+      }
+    });
+    return;
+  }
   for (int64_t n = 0; n < batch; ++n) {
     for (int64_t grp = 0; grp < g.groups; ++grp) {
       const float* src_g = src + (n * g.in_c + grp * gic) * in_plane;
@@ -73,13 +115,19 @@ void conv_backward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, 
   if (d_src && !accumulate_d_src && !g.is_pointwise()) {
     std::memset(d_src, 0, sizeof(float) * batch * g.in_c * in_plane);
   }
+  // d_weights sums over samples into one buffer, so it stays a loop over samples with each
+  // GEMM split over the threads; d_src is per sample and, where it applies, goes one sample
+  // per thread in a second pass below.
+  const int64_t slice_rows = rows_per_thread_slice(pool, g, batch, tile_rows);
   for (int64_t n = 0; n < batch; ++n) {
+    if (!d_weights && (!d_src || slice_rows > 0)) break;
     for (int64_t grp = 0; grp < g.groups; ++grp) {
       const float* src_g = src + (n * g.in_c + grp * gic) * in_plane;
       const float* w_g = weights + grp * goc * k;
       const float* d_dst_g = d_dst + (n * g.out_c + grp * goc) * out_plane;
       float* d_w_g = d_weights ? d_weights + grp * goc * k : nullptr;
-      float* d_src_g = d_src ? d_src + (n * g.in_c + grp * gic) * in_plane : nullptr;
+      float* d_src_g =
+          d_src && slice_rows == 0 ? d_src + (n * g.in_c + grp * gic) * in_plane : nullptr;
       if (g.is_pointwise()) {
         if (d_w_g) {  // [goc, gic] += [goc, plane] x [gic, plane]^T
           gemm_blas(pool, {.trans_b = true, .m = goc, .n = gic, .k = out_plane, .lda = out_plane,
@@ -110,6 +158,28 @@ void conv_backward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, 
         }
       }
     }
+  }
+  if (d_src && slice_rows > 0) {
+    const int64_t slice_floats = conv_gemm_workspace_floats(g, tile_rows) / pool.size();
+    pool.parallel_for(batch, [&](int64_t n_begin, int64_t n_end, int chunk) {
+      float* col = workspace + chunk * slice_floats;  // no two running chunks share a slice
+      for (int64_t n = n_begin; n < n_end; ++n) {
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          const float* w_g = weights + grp * goc * k;
+          const float* d_dst_g = d_dst + (n * g.out_c + grp * goc) * out_plane;
+          float* d_src_g = d_src + (n * g.in_c + grp * gic) * in_plane;
+          for (int64_t row = 0; row < g.out_h; row += slice_rows) {
+            const int64_t row_end = std::min(row + slice_rows, g.out_h);
+            const int64_t cols = (row_end - row) * g.out_w;
+            // [k, cols] = [goc, k]^T x [goc, cols]
+            gemm_blas_serial({.trans_a = true, .m = k, .n = cols, .k = goc, .lda = k,
+                              .ldb = out_plane, .ldc = cols},
+                             1.0f, w_g, d_dst_g + row * g.out_w, 0.0f, col);
+            col2im_rows_add_serial(g, col, row, row_end, d_src_g);
+          }
+        }
+      }
+    });
   }
   if (d_bias) {
     pool.parallel_for(g.out_c, [&](int64_t begin, int64_t end, int) {

@@ -18,4 +18,11 @@ void im2col_rows(ThreadPool& pool, const ConvGeometry& g, const float* src, int6
 void col2im_rows_add(ThreadPool& pool, const ConvGeometry& g, const float* col,
                      int64_t out_row_begin, int64_t out_row_end, float* d_src);
 
+// The same two on the calling thread alone, for callers that split the work over threads
+// themselves (one sample per thread, each with its own slice of the workspace).
+void im2col_rows_serial(const ConvGeometry& g, const float* src, int64_t out_row_begin,
+                        int64_t out_row_end, float* col);
+void col2im_rows_add_serial(const ConvGeometry& g, const float* col, int64_t out_row_begin,
+                            int64_t out_row_end, float* d_src);
+
 }  // namespace footprint

@@ -19,6 +19,9 @@ struct GemmShape {
 void gemm_ref(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c);
 void gemm_blas(ThreadPool& pool, const GemmShape& s, float alpha, const float* a, const float* b,
                float beta, float* c);
+// The same on the calling thread alone (from inside a pool task).
+void gemm_blas_serial(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
+                      float* c);
 // Called once per process before the first gemm_blas: OpenBLAS's own threads stay off.
 void gemm_blas_init();
 

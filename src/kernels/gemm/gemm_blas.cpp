@@ -24,6 +24,12 @@ void sgemm(const GemmShape& s, int64_t m, int64_t n, float alpha, const float* a
 
 }  // namespace
 
+void gemm_blas_serial(const GemmShape& s, float alpha, const float* a, const float* b, float beta,
+                      float* c) {
+  if (s.m == 0 || s.n == 0) return;
+  sgemm(s, s.m, s.n, alpha, a, b, beta, c);
+}
+
 void gemm_blas(ThreadPool& pool, const GemmShape& s, float alpha, const float* a, const float* b,
                float beta, float* c) {
   if (s.m == 0 || s.n == 0) return;

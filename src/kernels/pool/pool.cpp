@@ -33,6 +33,7 @@ inline float avg_taps(const ConvGeometry& g, const AvgPoolDivisor& d, const Wind
 
 void maxpool_forward(ThreadPool& pool, const ConvGeometry& g, int64_t planes, const float* src,
                      float* dst, uint8_t* argmax) {
+  if (pool_2x2_applies(g)) return maxpool_2x2_forward(pool, g, planes, src, dst, argmax);
   const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   pool.parallel_for(planes, [&](int64_t begin, int64_t end, int) {
     for (int64_t p = begin; p < end; ++p) {
@@ -58,6 +59,9 @@ void maxpool_forward(ThreadPool& pool, const ConvGeometry& g, int64_t planes, co
 
 void maxpool_backward(ThreadPool& pool, const ConvGeometry& g, int64_t planes,
                       const uint8_t* argmax, const float* d_dst, float* d_src, bool accumulate) {
+  if (pool_2x2_applies(g)) {
+    return maxpool_2x2_backward(pool, g, planes, argmax, d_dst, d_src, accumulate);
+  }
   const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   pool.parallel_for(planes, [&](int64_t begin, int64_t end, int) {
     for (int64_t p = begin; p < end; ++p) {

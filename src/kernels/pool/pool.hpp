@@ -35,5 +35,10 @@ void avgpool_2x2_forward(ThreadPool& pool, const ConvGeometry& g, int64_t planes
                          float* dst);
 void avgpool_2x2_backward(ThreadPool& pool, const ConvGeometry& g, int64_t planes,
                           const float* d_dst, float* d_src, bool accumulate);
+void maxpool_2x2_forward(ThreadPool& pool, const ConvGeometry& g, int64_t planes,
+                         const float* src, float* dst, uint8_t* argmax);
+void maxpool_2x2_backward(ThreadPool& pool, const ConvGeometry& g, int64_t planes,
+                          const uint8_t* argmax, const float* d_dst, float* d_src,
+                          bool accumulate);
 
 }  // namespace footprint
