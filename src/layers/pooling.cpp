@@ -46,7 +46,7 @@ PoolWindow PoolWindow::parse(const LayerSpec& spec, AttrReader& r) {
   if (w.pad_right >= w.kernel_w) r.fail("pad_right", "padding must be less than the window");
   w.ceil_mode = r.get_bool("ceil", false);
   // maxpool saves the winning tap as one byte.
-  if (w.kernel_h * w.kernel_w > 256) {
+  if (int64_t{w.kernel_h} * w.kernel_w > 256) {  // in 64 bits: a fuzzed window overflowed int
     r.fail(spec.attrs.count("k") ? "k" : "kh", "windows larger than 16x16 are not supported");
   }
   return w;

@@ -94,6 +94,12 @@ TEST(NetParser, ShapeErrorsNameBothLayersAndShapes) {
             "'maxpool2' (layer 2) gives 3x1x1");
 }
 
+// Inputs the fuzzer (fuzz/fuzz_net_parser) found; each once crashed or overflowed.
+TEST(NetParser, FuzzerFindingsAreCleanErrors) {
+  EXPECT_EQ(error_of("input 1 28 22\navgpool k=299999999\n"),
+            "bad.net:2: avgpool: k=299999999: windows larger than 16x16 are not supported");
+}
+
 TEST(NetParser, MissingFileIsAnIoError) {
   EXPECT_THROW((void)load_net_file("/nonexistent/x.net"), IoError);
 }
