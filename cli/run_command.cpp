@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/common.hpp"
+#include "footprint/image.hpp"
 #include "footprint/npy.hpp"
 
 namespace footprint::cli {
@@ -21,6 +22,36 @@ std::string shape_text(const std::vector<int64_t>& dims) {
   return text + (dims.size() == 1 ? ",)" : ")");
 }
 
+bool is_image(const std::string& path) {
+  for (const char* ext : {".png", ".PNG", ".jpg", ".JPG", ".jpeg", ".JPEG"}) {
+    const std::string e = ext;
+    if (path.size() > e.size() && path.compare(path.size() - e.size(), e.size(), e) == 0) return true;
+  }
+  return false;
+}
+
+// One image as a batch of one: decoded, resized to the net's input, normalised.
+template <typename Flags>
+NpyArray read_image_as_batch(const Flags& f, const Shape& input) {
+  if (input.c != 1 && input.c != 3) {
+    throw ShapeError(f.input + ": images give 1 or 3 channels, the net takes " + std::to_string(input.c));
+  }
+  if (f.mean.size() != f.std.size() || (f.mean.size() != 1 && f.mean.size() != 3)) {
+    throw Error("--mean and --std: give 1 or 3 values each, as many of one as of the other");
+  }
+  ImagePreprocess pre;
+  for (size_t c = 0; c < 3; ++c) {
+    pre.mean[c] = f.mean[f.mean.size() == 1 ? 0 : c];
+    pre.std[c] = f.std[f.std.size() == 1 ? 0 : c];
+    if (!(pre.std[c] > 0)) throw Error("--std: values must be greater than 0");
+  }
+  const Image image = load_image(f.input, static_cast<int>(input.c), parse_bytes(f.max_pixels));
+  NpyArray x{.shape = {1, input.c, input.h, input.w}};
+  x.data.resize(input.n_elems());
+  image_to_input(image, input, pre, x.data.data());
+  return x;
+}
+
 }  // namespace
 
 void add_run_command(CLI::App& app) {
@@ -28,11 +59,22 @@ void add_run_command(CLI::App& app) {
     std::string net_path, input, output;
     int threads = 0;
     uint64_t seed = 1;
+    std::vector<float> mean = {0.485f, 0.456f, 0.406f}, std = {0.229f, 0.224f, 0.225f};
+    std::string max_pixels = "100M";
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("run", "Run a net or ONNX model on a NumPy .npy batch (inference)");
   cmd->add_option("net", f->net_path, "ONNX model (.onnx) or net file (.net, seeded weights)")->required();
-  cmd->add_option("--input", f->input, "float32 .npy: [N, C, H, W] (or one sample without N)")->required();
+  cmd->add_option("--input", f->input,
+                  "float32 .npy: [N, C, H, W] (or one sample without N), or a .png/.jpg image")
+      ->required();
+  cmd->add_option("--mean", f->mean,
+                  "Image preprocessing: per-channel mean of p/255, R G B (default ImageNet's)")
+      ->expected(1, 3);
+  cmd->add_option("--std", f->std, "Image preprocessing: per-channel std, R G B (default ImageNet's)")
+      ->expected(1, 3);
+  cmd->add_option("--max-pixels", f->max_pixels,
+                  "Refuse images larger than this many pixels before decoding (default 100M)");
   cmd->add_option("--output", f->output, "Where to write the output as float32 .npy")->required();
   cmd->add_option("--threads", f->threads, "Worker threads (default: the number of cores)")
       ->check(CLI::Range(1, 256));
@@ -40,7 +82,7 @@ void add_run_command(CLI::App& app) {
   cmd->callback([f] {
     LoadedNet loaded = load_any_net(f->net_path, /*with_weights=*/true);
     const Net& net = loaded.net;
-    NpyArray x = read_npy(f->input);
+    NpyArray x = is_image(f->input) ? read_image_as_batch(*f, net.input_shape()) : read_npy(f->input);
     const std::vector<int64_t> dims = sample_dims(net.input_shape());
     int64_t batch = 1;
     std::vector<int64_t> sample(x.shape);

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(net_parser model_file idx npy onnx)
+[[ ${#targets[@]} -gt 0 ]] || targets=(net_parser model_file idx npy onnx image)
 scripts/setup.sh
 if ! command -v clang++ >/dev/null || ! dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1; then
   as_root=(); [[ $(id -u) -eq 0 ]] || as_root=(sudo)

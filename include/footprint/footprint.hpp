@@ -4,6 +4,7 @@
 #include "footprint/data.hpp"
 #include "footprint/error.hpp"
 #include "footprint/explain.hpp"
+#include "footprint/image.hpp"
 #include "footprint/memory_guard.hpp"
 #include "footprint/model_io.hpp"
 #include "footprint/net.hpp"

@@ -12,7 +12,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "footprint/npy.hpp"
 #include "testing/shared_nets.hpp"
+
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#include <stb/stb_image_write.h>
+#pragma GCC diagnostic pop
 
 namespace {
 
@@ -171,6 +178,21 @@ TEST(Cli, DivergingRunStopsNamingStepAndLayerAndKeepsTheLastCheckpoint) {
                           "output of 'c2' (layer 2)"), std::string::npos) << r.output;
   const Result eval = run("eval " + model + " --data synthetic --batch 4");
   EXPECT_EQ(eval.status, 0) << eval.output;  // step 1's checkpoint is intact
+}
+
+TEST(Cli, RunTakesAPngImage) {
+  const std::string net = temp_path("tiny_rgb.net"), png = temp_path("x.png"), out = temp_path("y.npy");
+  write(net, "input 3 8 8\nconv 4 k=3 pad=1\nrelu\nglobalavgpool\n");
+  std::vector<unsigned char> rgb(12 * 10 * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<unsigned char>(i * 5);
+  ASSERT_TRUE(stbi_write_png(png.c_str(), 12, 10, 3, rgb.data(), 12 * 3));  // resized to 8x8
+  const Result r = run("run " + net + " --input " + png + " --output " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const footprint::NpyArray y = footprint::read_npy(out);
+  EXPECT_EQ(y.shape, (std::vector<int64_t>{1, 4}));  // C x 1 x 1 outputs are written as [N, C]
+  const Result bad = run("run " + net + " --input " + temp_path("missing.png") + " --output " + out);
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.output.find("missing.png"), std::string::npos) << bad.output;
 }
 
 TEST(Cli, TrainWithoutLossIsRefused) {

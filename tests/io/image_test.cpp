@@ -1,0 +1,69 @@
+// Images as inputs: decoding, resizing, normalisation, and refusal of oversized headers.
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#include <stb/stb_image_write.h>
+#pragma GCC diagnostic pop
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "footprint/footprint.hpp"
+
+namespace footprint {
+namespace {
+
+std::string temp_file(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("footprint_image_test_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+TEST(Image, PngRoundTripAndNormalisation) {
+  const int w = 5, h = 4;
+  std::vector<uint8_t> rgb(w * h * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>(i * 7);
+  const std::string path = temp_file("small.png");
+  ASSERT_TRUE(stbi_write_png(path.c_str(), w, h, 3, rgb.data(), w * 3));
+  const Image image = load_image(path, 3, kDefaultMaxImagePixels);
+  EXPECT_EQ(image.width, w);
+  EXPECT_EQ(image.height, h);
+  EXPECT_EQ(image.pixels, rgb);
+  std::vector<float> input(3 * h * w);
+  image_to_input(image, Shape{3, h, w}, {.mean = {0, 0, 0}, .std = {1, 1, 1}}, input.data());
+  // [C, H, W] from [H, W, C]: channel 1 of pixel (row 2, column 3).
+  EXPECT_FLOAT_EQ(input[1 * h * w + 2 * w + 3], rgb[(2 * w + 3) * 3 + 1] / 255.0f);
+  std::vector<float> resized(3 * 8 * 10);
+  image_to_input(image, Shape{3, 8, 10}, {}, resized.data());
+  for (float v : resized) EXPECT_TRUE(v > -2.2f && v < 2.7f) << v;  // ImageNet-normalised range
+}
+
+TEST(Image, OversizedHeaderIsRefusedBeforeDecoding) {
+  // A PNG signature and an IHDR chunk declaring 15000 x 15000 pixels, and nothing else.
+  const unsigned char header[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',  // signature
+                                  0, 0, 0, 13, 'I', 'H', 'D', 'R',              // IHDR, 13 bytes
+                                  0, 0, 0x3a, 0x98, 0, 0, 0x3a, 0x98,          // 15000 x 15000
+                                  8, 2, 0, 0, 0,                                // 8-bit RGB
+                                  0, 0, 0, 0};                                  // CRC (unchecked)
+  const std::string path = temp_file("bomb.png");
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(header), sizeof header);
+  try {
+    (void)load_image(path, 3, kDefaultMaxImagePixels);
+    FAIL() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("15000x15000 = 225000000 pixels, more than the limit of 104857600"),
+              std::string::npos) << e.what();
+  }
+}
+
+TEST(Image, GarbageAndMissingFilesAreIoErrors) {
+  const std::string path = temp_file("garbage.png");
+  std::ofstream(path) << "not an image at all";
+  EXPECT_THROW((void)load_image(path, 3, kDefaultMaxImagePixels), IoError);
+  EXPECT_THROW((void)load_image(temp_file("missing.png"), 3, kDefaultMaxImagePixels), IoError);
+}
+
+}  // namespace
+}  // namespace footprint
