@@ -3,6 +3,13 @@
 // bad files give clear errors; a large model is planned without holding its weights twice.
 #include <gtest/gtest.h>
 
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#include <stb/stb_image_write.h>
+#pragma GCC diagnostic pop
+
+#include "footprint/image.hpp"
 #include "testing/sanitizers.hpp"
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -156,7 +163,7 @@ std::vector<float> random_values(int64_t n, uint32_t seed) {
   return v;
 }
 
-TEST(OnnxImport, VggStyleModelImportsPlansRunsAndFineTunes) {
+TEST(OnnxImport, VggStyleModelImportsPlansRunsOnAPngAndFineTunes) {
   const fs::path path = temp_path("vgg.onnx");
   vgg_style().save(path);
   OnnxModel m = import_onnx(path.string());
@@ -193,6 +200,25 @@ TEST(OnnxImport, VggStyleModelImportsPlansRunsAndFineTunes) {
   EXPECT_EQ(y.shape, (std::vector<int64_t>{batch, 10}));
   ASSERT_EQ(y.data.size(), logits.size());
   for (size_t i = 0; i < logits.size(); ++i) EXPECT_NEAR(y.data[i], logits[i], 1e-5f) << i;
+
+  // The same model on a PNG (a 20x24 RGB image, resized to 16x16): the CLI gives the output of
+  // the preprocessed image through the library.
+  const fs::path png_path = temp_path("x.png"), png_out = temp_path("png_y.npy");
+  std::vector<unsigned char> rgb(24 * 20 * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<unsigned char>(i * 11 % 256);
+  ASSERT_TRUE(stbi_write_png(png_path.c_str(), 24, 20, 3, rgb.data(), 24 * 3));
+  const std::string png_command = std::string(FOOTPRINT_CLI) + " run " + path.string() +
+                                  " --input " + png_path.string() + " --output " +
+                                  png_out.string() + " --threads 2 2>/dev/null";
+  ASSERT_EQ(std::system(png_command.c_str()), 0) << png_command;
+  const Image image = load_image(png_path.string(), 3, kDefaultMaxImagePixels);
+  image_to_input(image, Shape{3, 16, 16}, {}, runtime.input());
+  runtime.forward(1, false);
+  const NpyArray png_y = read_npy(png_out.string());
+  ASSERT_EQ(png_y.shape, (std::vector<int64_t>{1, 10}));
+  for (int i = 0; i < 10; ++i) EXPECT_NEAR(png_y.data[i], runtime.output()[i], 1e-5f) << i;
+  fs::remove(png_path);
+  fs::remove(png_out);
 
   // Fine-tune on one fixed batch with a loss added: the loss falls.
   Net trainable = m.net;
