@@ -15,11 +15,7 @@
 #include "footprint/npy.hpp"
 #include "testing/shared_nets.hpp"
 
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#include <stb/stb_image_write.h>
-#pragma GCC diagnostic pop
+#include "testing/png_writer.hpp"
 
 namespace {
 

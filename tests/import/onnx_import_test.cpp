@@ -3,11 +3,7 @@
 // bad files give clear errors; a large model is planned without holding its weights twice.
 #include <gtest/gtest.h>
 
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#include <stb/stb_image_write.h>
-#pragma GCC diagnostic pop
+#include "testing/png_writer.hpp"
 
 #include "footprint/image.hpp"
 #include "testing/sanitizers.hpp"

@@ -1,9 +1,5 @@
 // Images as inputs: decoding, resizing, normalisation, and refusal of oversized headers.
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#include <stb/stb_image_write.h>
-#pragma GCC diagnostic pop
+#include "testing/png_writer.hpp"
 
 #include <gtest/gtest.h>
 
