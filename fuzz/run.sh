@@ -12,6 +12,7 @@ targets=("$@")
 scripts/setup.sh
 if ! command -v clang++ >/dev/null || ! dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1; then
   as_root=(); [[ $(id -u) -eq 0 ]] || as_root=(sudo)
+  "${as_root[@]}" apt-get update -qq
   "${as_root[@]}" apt-get install -y -qq clang libclang-rt-14-dev >/dev/null
 fi
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
