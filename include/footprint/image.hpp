@@ -1,4 +1,4 @@
-// PNG and JPEG images as net inputs (stb from Debian's libstb-dev). Dimensions are checked
+// PNG and JPEG images as net inputs (decoded by stb from Debian's libstb-dev). Dimensions are checked
 // from the header before anything is decoded, so a decompression bomb is refused cheaply.
 #pragma once
 

@@ -1,8 +1,10 @@
 // Image loading and preprocessing; stb does the decoding and the resizing.
 #include "footprint/image.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include <stb/stb_image.h>
-#include <stb/stb_image_resize.h>
 
 #include "footprint/error.hpp"
 
@@ -13,6 +15,10 @@ Image load_image(const std::string& path, int channels, int64_t max_pixels) {
   // The header alone: a 100000 x 100000 PNG is refused before it is inflated.
   if (!stbi_info(path.c_str(), &width, &height, &stored_channels)) {
     throw IoError(path + ": not a readable PNG or JPEG image (" + stbi_failure_reason() + ")");
+  }
+  if (width < 1 || height < 1) {
+    throw IoError(path + ": the image is " + std::to_string(width) + "x" + std::to_string(height) +
+                  " pixels; expected at least 1x1");
   }
   const int64_t pixels = int64_t{width} * height;
   if (pixels > max_pixels) {
@@ -31,19 +37,50 @@ Image load_image(const std::string& path, int channels, int64_t max_pixels) {
   return image;
 }
 
+namespace {
+
+// Bilinear resampling at pixel centres (what torchvision's resize does without antialiasing).
+// Written here rather than taken from stb_image_resize, whose filter arithmetic overflows on
+// extreme size ratios (a fuzzer finding).
+Image resize_bilinear(const Image& in, int64_t out_w, int64_t out_h) {
+  Image out{.width = out_w, .height = out_h, .channels = in.channels};
+  out.pixels.resize(out_w * out_h * in.channels);
+  auto source = [](int64_t i, int64_t in_size, int64_t out_size, int64_t& i0, int64_t& i1, float& t) {
+    const double s = std::clamp((i + 0.5) * static_cast<double>(in_size) / static_cast<double>(out_size) - 0.5,
+                                0.0, static_cast<double>(in_size - 1));
+    i0 = static_cast<int64_t>(s);
+    i1 = std::min(i0 + 1, in_size - 1);
+    t = static_cast<float>(s - static_cast<double>(i0));
+  };
+  for (int64_t y = 0; y < out_h; ++y) {
+    int64_t y0, y1;
+    float ty;
+    source(y, in.height, out_h, y0, y1, ty);
+    for (int64_t x = 0; x < out_w; ++x) {
+      int64_t x0, x1;
+      float tx;
+      source(x, in.width, out_w, x0, x1, tx);
+      for (int64_t c = 0; c < in.channels; ++c) {
+        auto at = [&](int64_t yy, int64_t xx) {
+          return static_cast<float>(in.pixels[(yy * in.width + xx) * in.channels + c]);
+        };
+        const float top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * tx;
+        const float bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * tx;
+        out.pixels[(y * out_w + x) * in.channels + c] =
+            static_cast<uint8_t>(std::lround(std::clamp(top + (bottom - top) * ty, 0.0f, 255.0f)));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 void image_to_input(const Image& image, const Shape& input, const ImagePreprocess& pre, float* dst) {
   const Image* source = &image;
   Image resized;
   if (image.width != input.w || image.height != input.h) {
-    resized = {.width = input.w, .height = input.h, .channels = image.channels};
-    resized.pixels.resize(input.w * input.h * image.channels);
-    if (!stbir_resize_uint8(image.pixels.data(), static_cast<int>(image.width),
-                            static_cast<int>(image.height), 0, resized.pixels.data(),
-                            static_cast<int>(input.w), static_cast<int>(input.h), 0,
-                            static_cast<int>(image.channels))) {
-      throw IoError("cannot resize the image to " + std::to_string(input.w) + "x" +
-                    std::to_string(input.h));
-    }
+    resized = resize_bilinear(image, input.w, input.h);
     source = &resized;
   }
   const int64_t plane = input.h * input.w;

@@ -54,6 +54,23 @@ TEST(Image, OversizedHeaderIsRefusedBeforeDecoding) {
   }
 }
 
+// Found by fuzz/fuzz_image: a PPM header with no size once reached the resizer.
+TEST(Image, FuzzerFindingsAreCleanErrors) {
+  const std::string path = temp_file("ppm");
+  std::ofstream(path, std::ios::binary).write("P6\0\0\0\0", 6);
+  EXPECT_THROW((void)load_image(path, 3, kDefaultMaxImagePixels), IoError);
+}
+
+TEST(Image, ExtremeSizeRatiosResize) {
+  for (const auto& [w, h] : {std::pair{1, 4000}, {4000, 1}, {1, 1}}) {
+    Image image{.width = w, .height = h, .channels = 3};
+    image.pixels.assign(static_cast<size_t>(w) * h * 3, 200);
+    std::vector<float> input(3 * 16 * 16);
+    image_to_input(image, Shape{3, 16, 16}, {.mean = {0, 0, 0}, .std = {1, 1, 1}}, input.data());
+    for (float v : input) EXPECT_NEAR(v, 200.0f / 255.0f, 1e-6f);  // a flat image stays flat
+  }
+}
+
 TEST(Image, GarbageAndMissingFilesAreIoErrors) {
   const std::string path = temp_file("garbage.png");
   std::ofstream(path) << "not an image at all";
