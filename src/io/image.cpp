@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 
 #include <stb/stb_image.h>
 
@@ -10,10 +12,46 @@
 
 namespace footprint {
 
+namespace {
+
+std::vector<unsigned char> read_all(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw IoError(path + ": cannot open the image");
+  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (bytes.size() > (size_t{1} << 30)) throw IoError(path + ": more than 1 GiB; not an image we read");
+  return bytes;
+}
+
+// stb sizes its buffers from PNG chunk lengths before reading them, so a 100-byte file whose
+// IDAT claims 2 GiB would allocate 2 GiB (found by fuzz_image). Every chunk must fit in the file.
+void check_png_chunks(const std::string& path, const std::vector<unsigned char>& bytes) {
+  static const unsigned char kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (bytes.size() < 8 || !std::equal(kSignature, kSignature + 8, bytes.begin())) return;  // not PNG
+  size_t at = 8;
+  while (at + 8 <= bytes.size()) {
+    const uint64_t length = (uint64_t{bytes[at]} << 24) | (uint64_t{bytes[at + 1]} << 16) |
+                            (uint64_t{bytes[at + 2]} << 8) | bytes[at + 3];
+    const std::string type(bytes.begin() + static_cast<std::ptrdiff_t>(at + 4),
+                           bytes.begin() + static_cast<std::ptrdiff_t>(at + 8));
+    if (at + 12 + length > bytes.size()) {
+      throw IoError(path + ": PNG chunk '" + type + "' claims " + std::to_string(length) +
+                    " bytes, the file has " + std::to_string(bytes.size() - at - 8) +
+                    " left (truncated or corrupt file?)");
+    }
+    if (type == "IEND") return;
+    at += 12 + length;
+  }
+}
+
+}  // namespace
+
 Image load_image(const std::string& path, int channels, int64_t max_pixels) {
+  const std::vector<unsigned char> bytes = read_all(path);
+  check_png_chunks(path, bytes);
+  const int n_bytes = static_cast<int>(bytes.size());
   int width = 0, height = 0, stored_channels = 0;
   // The header alone: a 100000 x 100000 PNG is refused before it is inflated.
-  if (!stbi_info(path.c_str(), &width, &height, &stored_channels)) {
+  if (!stbi_info_from_memory(bytes.data(), n_bytes, &width, &height, &stored_channels)) {
     throw IoError(path + ": not a readable PNG or JPEG image (" + stbi_failure_reason() + ")");
   }
   if (width < 1 || height < 1) {
@@ -27,7 +65,7 @@ Image load_image(const std::string& path, int channels, int64_t max_pixels) {
                   std::to_string(max_pixels) + " (--max-pixels raises it)");
   }
   int w = 0, h = 0, n = 0;
-  stbi_uc* data = stbi_load(path.c_str(), &w, &h, &n, channels);
+  stbi_uc* data = stbi_load_from_memory(bytes.data(), n_bytes, &w, &h, &n, channels);
   if (data == nullptr) {
     throw IoError(path + ": cannot decode the image (" + stbi_failure_reason() + ")");
   }

@@ -61,6 +61,22 @@ TEST(Image, FuzzerFindingsAreCleanErrors) {
   EXPECT_THROW((void)load_image(path, 3, kDefaultMaxImagePixels), IoError);
 }
 
+// Found by fuzz_image: a tiny PNG whose chunk length claims gigabytes made stb allocate them.
+TEST(Image, PngChunkLongerThanTheFileIsRefused) {
+  const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                               0, 0, 0, 4, 0, 0, 0, 3, 8, 2, 0, 0, 0, 0x3b, 0x96, 0x39, 0x91,
+                               0x7f, 0xff, 0xff, 0xff, 'I', 'D', 'A', 'T', 0x78, 0x9c};
+  const std::string path = temp_file("liar.png");
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(png), sizeof png);
+  try {
+    (void)load_image(path, 3, kDefaultMaxImagePixels);
+    FAIL() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("PNG chunk 'IDAT' claims 2147483647 bytes"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Image, ExtremeSizeRatiosResize) {
   for (const auto& [w, h] : {std::pair{1, 4000}, {4000, 1}, {1, 1}}) {
     Image image{.width = w, .height = h, .channels = 3};
