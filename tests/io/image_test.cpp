@@ -77,6 +77,13 @@ TEST(Image, PngChunkLongerThanTheFileIsRefused) {
   }
 }
 
+// Found by fuzz_image: stb wrote past its Huffman table for a DHT declaring 3424 codes.
+TEST(Image, JpegHuffmanTableWithTooManyCodesIsRefused) {
+  EXPECT_THROW((void)load_image("fuzz/corpus/image/regression-jpeg-dht-overflow", 3,
+                                kDefaultMaxImagePixels),
+               IoError);
+}
+
 TEST(Image, ExtremeSizeRatiosResize) {
   for (const auto& [w, h] : {std::pair{1, 4000}, {4000, 1}, {1, 1}}) {
     Image image{.width = w, .height = h, .channels = 3};
