@@ -2,7 +2,7 @@
 # Builds the fuzz targets with clang (libFuzzer + ASan + UBSan) in build-fuzz/ and runs each for
 # SECONDS (default 60), starting from the seed corpus in fuzz/corpus/<target>/. New inputs go to
 # a scratch directory, crashes to build-fuzz/crashes/; any crash fails the script.
-# Usage: fuzz/run.sh [SECONDS] [TARGET ...]
+# Usage: fuzz/run.sh [SECONDS] [TARGET ...]     (FUZZ_RUNS=N for a fixed amount of work)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -19,6 +19,13 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo 
   -DFOOTPRINT_BUILD_FUZZ=ON -DFOOTPRINT_BUILD_TESTS=OFF -DFOOTPRINT_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}")
 mkdir -p build-fuzz/crashes
+# FUZZ_RUNS=N: exactly N inputs from a fixed seed instead of SECONDS of time, so a smoke run in
+# CI does the same work every time (it replays the corpus and the same mutations).
+if [[ -n ${FUZZ_RUNS:-} ]]; then
+  limit=(-runs="$FUZZ_RUNS" -seed=1)
+else
+  limit=(-max_total_time="$seconds")
+fi
 for target in "${targets[@]}"; do
   scratch=$(mktemp -d)
   mkdir -p "$scratch/new"
@@ -36,7 +43,7 @@ for target in "${targets[@]}"; do
   ASAN_OPTIONS=detect_leaks=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions="$PWD/fuzz/ubsan.supp" \
     "build-fuzz/fuzz/fuzz_$target" "$scratch/new" "fuzz/corpus/$target" "${seeds[@]}" \
-    -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
+    "${limit[@]}" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
     -artifact_prefix="build-fuzz/crashes/${target}-" -print_final_stats=1 2>&1 |
     grep -E "^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb|cov:|==[0-9]+==ERROR|SUMMARY)" | tail -4 ||
     true  # a crash stops that target only; the check below fails the run

@@ -1,4 +1,5 @@
-// PNG and JPEG images as net inputs (decoded by stb from Debian's libstb-dev). Dimensions are checked
+// PNG images as net inputs (decoded by stb from Debian's libstb-dev; JPEG is refused: its
+// decoder there has a memory-safety bug that fuzzing found). Dimensions are checked
 // from the header before anything is decoded, so a decompression bomb is refused cheaply.
 #pragma once
 
