@@ -39,7 +39,7 @@ for target in "${targets[@]}"; do
       cp "$model" "$scratch/seeds/$((i++)).onnx"
     done
   fi
-  echo "== fuzz_$target: ${FUZZ_RUNS:+$FUZZ_RUNS inputs}${FUZZ_RUNS:-${seconds}s}" >&2
+  echo "== fuzz_$target: ${limit[*]}" >&2
   ASAN_OPTIONS=detect_leaks=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions="$PWD/fuzz/ubsan.supp" \
     "build-fuzz/fuzz/fuzz_$target" "$scratch/new" "fuzz/corpus/$target" "${seeds[@]}" \
