@@ -40,6 +40,14 @@ struct PlanOptions {
   // of only what each backward reads (shows what saving only that saves).
   bool save_all = false;
   int64_t conv_tile_bytes = 1 << 20;  // budget for one im2col tile; 0: whole layer (no tiling)
+  // false: parameters are constants (no gradients, no optimizer state), and backward computes
+  // only activation gradients, e.g. the input gradient of a frozen feature net.
+  bool train_params = true;
+  // Feature taps (train mode): values (0 = input, i + 1 = layer i's output) whose gradients the
+  // caller writes at the loss step (Runtime::backward_from_taps) instead of a loss layer, e.g.
+  // the style and content layers of style transfer. Each tapped value stays readable from its
+  // forward step until the loss step.
+  std::vector<int> taps;
 };
 
 enum class StepKind { forward, loss, backward, update };
@@ -105,6 +113,8 @@ struct Plan {
   int output_buffer = kNoBuffer;       // the net's last value
   int output_grad_buffer = kNoBuffer;  // written by the loss step
   int input_grad_buffer = kNoBuffer;   // only with options.input_grad
+  std::vector<int> tap_value_buffers;  // per options.taps entry: its value's buffer
+  std::vector<int> tap_grad_buffers;   // per options.taps entry: its gradient's buffer
 
   int64_t arena_bytes = 0;
   int64_t persistent_bytes = 0;

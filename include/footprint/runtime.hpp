@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,12 +62,23 @@ class Runtime {
   // Valid until the next forward, which may reuse its bytes.
   [[nodiscard]] const float* input_grad() const;
 
+  // Feature taps (PlanOptions::taps), after forward(batch, true): fill(t, value, grad) is called
+  // for each tap t in order with that value's floats and its gradient buffer (same size), which
+  // it must overwrite with d(objective)/d(value); then every backward step runs, down to the
+  // input gradient. grad is nullptr when no gradient flows through that value.
+  using TapGradientFn = std::function<void(int tap, const float* value, float* grad)>;
+  void backward_from_taps(int batch, const TapGradientFn& fill);
+  // A tapped value's floats, readable from its forward step until backward_from_taps.
+  [[nodiscard]] const float* tap_value(int tap) const;
+
   // The steps run on the first `batch` samples (batch <= the planned batch), so a last, short
   // batch of an epoch runs on the same plan.
   void forward(int batch, bool training);
   // Loss of the current output against the target (mean over the batch); in train mode also
   // runs every backward step. Returns the loss.
   double loss_and_backward(int batch);
+  // Runs every backward step of the plan (after the output gradient has been written).
+  void run_backward(int batch);
   [[nodiscard]] double loss(int batch) const;
   // One step of the plan's optimizer (PlanOptions::optimizer) on every trainable parameter.
   void update(const OptimizerParams& params);
@@ -88,6 +100,8 @@ class Runtime {
   void set_forward_calls(int64_t calls) { forward_calls_ = calls; }
   [[nodiscard]] const Plan& plan() const { return plan_; }
   [[nodiscard]] const Net& net() const { return net_; }
+  // The runtime's thread pool, for callers that work on its buffers between steps.
+  [[nodiscard]] ThreadPool& pool() { return *pool_; }
 
  private:
   void run_forward_step(int layer, int batch, bool training);

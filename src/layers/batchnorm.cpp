@@ -23,6 +23,7 @@ class BatchNorm final : public Layer {
     if (momentum_ < 0.0f || momentum_ > 1.0f) r.fail("momentum", "momentum must be in [0, 1]");
   }
   std::string_view op() const override { return "batchnorm"; }
+  SpatialWindow window() const override { return {.local = false}; }
   Shape infer_shape(std::span<const Shape> in) const override { return in[0]; }
 
   std::vector<ParamSpec> params(std::span<const Shape> in) const override {

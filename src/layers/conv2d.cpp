@@ -40,6 +40,12 @@ class Conv2d final : public Layer {
   }
 
   std::string_view op() const override { return "conv"; }
+  SpatialWindow window() const override {
+    return {.h = {.kernel = kernel_h_, .stride = stride_h_, .pad_before = pad_top_,
+                  .dilation = dilation_h_},
+            .w = {.kernel = kernel_w_, .stride = stride_w_, .pad_before = pad_left_,
+                  .dilation = dilation_w_}};
+  }
 
   ConvGeometry geometry(const Shape& in) const {
     ConvGeometry g;
@@ -101,7 +107,7 @@ class Conv2d final : public Layer {
       tile_rows = std::clamp<int64_t>(ctx.conv_tile_bytes / row_bytes, 1, g.out_h);
     }
     LayerNeeds needs;
-    needs.saves_input = true;  // d_weights needs the input
+    needs.saves_input = ctx.param_grads;  // only d_weights reads the input
     needs.tile = tile_rows;
     needs.workspace_bytes =
         conv_gemm_workspace_floats(g, tile_rows) * static_cast<int64_t>(sizeof(float));

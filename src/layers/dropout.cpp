@@ -21,6 +21,7 @@ class Dropout final : public Layer {
     if (p_ < 0.0f || p_ >= 1.0f) r.fail("p", "drop probability must be in [0, 1)");
   }
   std::string_view op() const override { return "dropout"; }
+  SpatialWindow window() const override { return {.local = false}; }
   Shape infer_shape(std::span<const Shape> in) const override { return in[0]; }
 
   LayerNeeds describe(const PlanContext& ctx) const override {

@@ -18,6 +18,7 @@ class FullyConnected final : public Layer {
     r.finish();
   }
   std::string_view op() const override { return "fc"; }
+  SpatialWindow window() const override { return {.local = false}; }
   Shape infer_shape(std::span<const Shape> in) const override {
     if (static_cast<double>(in[0].n_elems()) * static_cast<double>(out_) > 0x1p40) {
       throw ShapeError(std::to_string(in[0].n_elems()) + " inputs x " + std::to_string(out_) +

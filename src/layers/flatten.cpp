@@ -17,6 +17,7 @@ class Flatten final : public Layer {
     r.finish();
   }
   std::string_view op() const override { return "flatten"; }
+  SpatialWindow window() const override { return {.local = false}; }
   Shape infer_shape(std::span<const Shape> in) const override { return {in[0].n_elems(), 1, 1}; }
   LayerNeeds describe(const PlanContext&) const override { return {.may_run_in_place = true}; }
 

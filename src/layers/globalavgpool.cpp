@@ -14,6 +14,7 @@ class GlobalAvgPool final : public Layer {
     r.finish();
   }
   std::string_view op() const override { return "globalavgpool"; }
+  SpatialWindow window() const override { return {.local = false}; }
   Shape infer_shape(std::span<const Shape> in) const override { return {in[0].c, 1, 1}; }
   LayerNeeds describe(const PlanContext&) const override { return {}; }
 

@@ -46,6 +46,7 @@ struct PlanContext {
   int threads = 1;
   Mode mode = Mode::train;
   int64_t conv_tile_bytes = 0;
+  bool param_grads = true;  // train mode: backward computes parameter gradients
 };
 
 struct LayerNeeds {
@@ -78,6 +79,18 @@ struct StepArgs {
   ThreadPool* pool = nullptr;
 };
 
+// How an output position depends on input positions along one axis, for exact tiling (style
+// transfer): output o reads inputs o * stride - pad_before + [0, (kernel - 1) * dilation].
+struct AxisWindow {
+  int kernel = 1, stride = 1, pad_before = 0, dilation = 1;
+};
+struct SpatialWindow {
+  AxisWindow h, w;
+  // false: an output position depends on every input position or on the batch (fc, flatten,
+  // softmax, global pooling, batch statistics, random masks), so the layer cannot be tiled.
+  bool local = true;
+};
+
 class Layer {
  public:
   virtual ~Layer() = default;
@@ -89,6 +102,8 @@ class Layer {
     return {};
   }
   [[nodiscard]] virtual LayerNeeds describe(const PlanContext& ctx) const = 0;
+  // Position by position unless a layer says otherwise.
+  [[nodiscard]] virtual SpatialWindow window() const { return {}; }
   virtual void forward(const StepArgs& args) const = 0;
   virtual void backward(const StepArgs& args) const = 0;
 };

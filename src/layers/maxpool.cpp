@@ -16,6 +16,10 @@ class MaxPool final : public Layer {
     r.finish();
   }
   std::string_view op() const override { return "maxpool"; }
+  SpatialWindow window() const override {
+    return {.h = {.kernel = window_.kernel_h, .stride = window_.stride_h, .pad_before = window_.pad_top},
+            .w = {.kernel = window_.kernel_w, .stride = window_.stride_w, .pad_before = window_.pad_left}};
+  }
 
   Shape infer_shape(std::span<const Shape> in) const override {
     ConvGeometry g = window_.geometry(in[0]);

@@ -17,6 +17,7 @@ class Softmax final : public Layer {
     r.finish();
   }
   std::string_view op() const override { return "softmax"; }
+  SpatialWindow window() const override { return {.local = false}; }
   Shape infer_shape(std::span<const Shape> in) const override { return in[0]; }
   LayerNeeds describe(const PlanContext&) const override {
     return {.saves_output = true, .may_run_in_place = true};

@@ -62,7 +62,14 @@ class Planner {
     if (opt_.threads < 1 || opt_.threads > 256) {
       throw PlanError("threads " + std::to_string(opt_.threads) + ": must be between 1 and 256");
     }
-    if (opt_.mode == Mode::train && net_.loss_kind() == LossKind::none) {
+    for (int v : opt_.taps) {
+      if (opt_.mode != Mode::train) throw PlanError("feature taps need train mode");
+      if (v < 0 || v > net_.n_layers()) {
+        throw PlanError("tap " + std::to_string(v) + ": no such value (0.." +
+                        std::to_string(net_.n_layers()) + ")");
+      }
+    }
+    if (opt_.mode == Mode::train && net_.loss_kind() == LossKind::none && opt_.taps.empty()) {
       throw PlanError("training needs a loss: add a last line 'loss mse' or 'loss softmax_xent'");
     }
     if (opt_.mode == Mode::train && net_.loss_kind() == LossKind::softmax_xent &&
@@ -83,7 +90,8 @@ class Planner {
       std::vector<Shape> in = in_shapes(i);
       PlanContext ctx{.in = in, .out = net_.node(i).out_shape, .batch = opt_.batch,
                       .threads = opt_.threads, .mode = opt_.mode,
-                      .conv_tile_bytes = opt_.conv_tile_bytes};
+                      .conv_tile_bytes = opt_.conv_tile_bytes,
+                      .param_grads = opt_.train_params};
       needs_.push_back(net_.node(i).layer->describe(ctx));
       if (opt_.save_all) needs_.back().saves_input = needs_.back().saves_output = true;
       params_.push_back(net_.node(i).layer->params(in));
@@ -97,7 +105,8 @@ class Planner {
     if (!train_) return;
     needs_grad_[0] = opt_.input_grad;
     for (int i = 0; i < n_layers; ++i) {
-      bool trained = std::any_of(params_[i].begin(), params_[i].end(),
+      bool trained = opt_.train_params &&
+                     std::any_of(params_[i].begin(), params_[i].end(),
                                  [](const ParamSpec& p) { return p.trainable; });
       for (int v : net_.node(i).inputs) trained = trained || needs_grad_[v];
       needs_grad_[i + 1] = trained;
@@ -124,6 +133,10 @@ class Planner {
 
   [[nodiscard]] int last_step() const { return static_cast<int>(plan_.steps.size()) - 1; }
 
+  [[nodiscard]] bool tapped(int value) const {
+    return std::find(opt_.taps.begin(), opt_.taps.end(), value) != opt_.taps.end();
+  }
+
   [[nodiscard]] bool value_saved_for_backward(int value) const {
     if (!train_) return false;
     if (value > 0 && needs_[value - 1].saves_output) return true;
@@ -137,8 +150,9 @@ class Planner {
     if (!opt_.inplace) return;
     for (int i = 0; i < net_.n_layers(); ++i) {
       const int v = net_.node(i).inputs[0];
+      // A tapped value must still hold its own numbers at the loss step.
       in_place_[i] = needs_[i].may_run_in_place && v != 0 && consumers_[v].size() == 1 &&
-                     !value_saved_for_backward(v);
+                     !value_saved_for_backward(v) && !tapped(v);
       plan_.layers[i].in_place = in_place_[i];
     }
   }
@@ -167,6 +181,7 @@ class Planner {
     if (train_ && value > 0 && needs_[value - 1].saves_output)
       last = std::max(last, plan_.layers[value - 1].backward_step);
     if (value == net_.n_layers()) last = train_ ? std::max(last, loss_step_) : last_step();
+    if (tapped(value)) last = std::max(last, loss_step_);
     return last;
   }
 
@@ -196,6 +211,7 @@ class Planner {
       }
     }
     plan_.output_buffer = value_buffer_[n_layers];
+    for (int v : opt_.taps) plan_.tap_value_buffers.push_back(value_buffer_[v]);
     // Inference keeps a target too when the net has a loss, so evaluation can report it.
     if (net_.loss_kind() != LossKind::none) {
       const int64_t target_bytes = net_.loss_kind() == LossKind::softmax_xent
@@ -213,16 +229,20 @@ class Planner {
     // From the output back, so an in-place layer's input gradient can share its output's.
     for (int v = n_layers; v >= 0; --v) {
       if (!needs_grad_[v]) continue;
-      if (v != n_layers && consumers_[v].empty()) continue;  // read by nobody: no gradient flows
+      // Read by nobody: no gradient flows, unless the caller writes one.
+      if (v != n_layers && consumers_[v].empty() && !tapped(v)) continue;
       // Writers in step order: the loss (for the output) or the backward steps of consumers.
       std::vector<std::pair<int, Consumer>> writers;
       for (const Consumer& c : consumers_[v])
         writers.push_back({plan_.layers[c.layer].backward_step, c});
       std::sort(writers.begin(), writers.end(),
                 [](const auto& a, const auto& b) { return a.first < b.first; });
-      const int first = v == n_layers ? loss_step_ : writers.front().first;
+      // A tap's gradient is written first by the caller at the loss step; consumers add to it.
+      const bool from_loss = v == n_layers || tapped(v);
+      const int first = from_loss ? loss_step_ : writers.front().first;
       const int last = v == 0 ? last_step() : plan_.layers[v - 1].backward_step;
-      const bool shares = writers.size() == 1 && in_place_[writers[0].second.layer];
+      const bool shares =
+          !tapped(v) && writers.size() == 1 && in_place_[writers[0].second.layer];
       if (shares) {
         grad_buffer_[v] = grad_buffer_[writers[0].second.layer + 1];
         extend(grad_buffer_[v], first, last);
@@ -238,11 +258,12 @@ class Planner {
         lb.d_src.resize(net_.node(writers[w].second.layer).inputs.size(), kNoBuffer);
         lb.d_src_accumulate.resize(lb.d_src.size(), false);
         lb.d_src[slot] = grad_buffer_[v];
-        lb.d_src_accumulate[slot] = w > 0;
+        lb.d_src_accumulate[slot] = w > 0 || tapped(v);
       }
     }
     plan_.output_grad_buffer = grad_buffer_[n_layers];
     plan_.input_grad_buffer = grad_buffer_[0];
+    for (int v : opt_.taps) plan_.tap_grad_buffers.push_back(grad_buffer_[v]);
   }
 
   void request_layer_buffers() {
@@ -264,7 +285,7 @@ class Planner {
                                         .persistent = true}));
         if (!train_) continue;
         std::vector<int> states;
-        if (p.trainable) {
+        if (p.trainable && opt_.train_params) {
           lb.param_grads.push_back(add_buffer({.name = param + ".grad",
                                                .category = Category::weight_grads,
                                                .size_bytes = p.n_elems * 4, .owner_layer = i,
@@ -330,7 +351,7 @@ class Planner {
       LayerReport r{.name = net_.node(i).spec.name, .op = net_.node(i).spec.op,
                     .output_shape = net_.node(i).out_shape, .in_place = lb.in_place};
       for (const ParamSpec& p : params_[i])
-        if (p.trainable) r.params += p.n_elems;
+        if (p.trainable && opt_.train_params) r.params += p.n_elems;
       if (!lb.in_place) r.activation_bytes = plan_.buffers[lb.dst].size_bytes;
       for (int s : lb.saved) r.saved_bytes += plan_.buffers[s].size_bytes;
       if (lb.workspace != kNoBuffer) r.workspace_bytes = plan_.buffers[lb.workspace].size_bytes;

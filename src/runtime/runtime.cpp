@@ -3,6 +3,7 @@
 // forward, backward or update.
 #include "footprint/runtime.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -45,7 +46,8 @@ Runtime::Runtime(const Net& net, const Plan& plan, uint64_t seed)
         }
       }
       ParamView view{.name = plan.buffers[lb.params[p]].name, .data = data,
-                     .n_elems = specs[p].n_elems, .trainable = specs[p].trainable};
+                     .n_elems = specs[p].n_elems,
+                     .trainable = specs[p].trainable && plan.options.train_params};
       if (p < lb.param_grads.size()) view.grad = reinterpret_cast<float*>(ptr(lb.param_grads[p]));
       if (p < lb.optimizer_state.size()) {
         for (int s : lb.optimizer_state[p]) {
@@ -153,12 +155,37 @@ double Runtime::loss(int batch) const {
 
 double Runtime::loss_and_backward(int batch) {
   FP_CHECK(plan_.options.mode == Mode::train, "backward on an inference plan");
+  FP_CHECK(plan_.options.taps.empty(), "a plan with feature taps runs backward_from_taps");
   const double value =
       loss_forward_backward(net_.loss_kind(), batch, net_.output_shape().n_elems(), output(),
                             ptr(plan_.target_buffer), as_floats(ptr(plan_.output_grad_buffer)));
+  run_backward(batch);
+  return value;
+}
+
+void Runtime::run_backward(int batch) {
   for (const Step& step : plan_.steps)
     if (step.kind == StepKind::backward) run_backward_step(step.layer, batch);
-  return value;
+}
+
+const float* Runtime::tap_value(int tap) const {
+  return as_floats(ptr(plan_.tap_value_buffers.at(static_cast<size_t>(tap))));
+}
+
+void Runtime::backward_from_taps(int batch, const TapGradientFn& fill) {
+  FP_CHECK(plan_.options.mode == Mode::train && !plan_.options.taps.empty(),
+           "backward_from_taps needs a train plan with feature taps");
+  const std::vector<int>& taps = plan_.options.taps;
+  const bool output_tapped =
+      std::find(taps.begin(), taps.end(), net_.n_layers()) != taps.end();
+  if (!output_tapped && plan_.output_grad_buffer != kNoBuffer) {
+    std::fill_n(as_floats(ptr(plan_.output_grad_buffer)),
+                int64_t{batch} * net_.output_shape().n_elems(), 0.0f);
+  }
+  for (size_t t = 0; t < taps.size(); ++t)
+    fill(static_cast<int>(t), tap_value(static_cast<int>(t)),
+         as_floats(ptr(plan_.tap_grad_buffers[t])));
+  run_backward(batch);
 }
 
 void Runtime::update(const OptimizerParams& params) {
