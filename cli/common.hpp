@@ -46,6 +46,7 @@ void add_plan_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_run_command(CLI::App& app);
+void add_style_command(CLI::App& app);
 
 // A .net file or an ONNX model (told apart by extension or content). An ONNX model brings its
 // weights when with_weights is set; a .net file has none (parameters start from the seed).

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libopenblas-dev zlib1g-dev
   libcli11-dev nlohmann-json3-dev
-  libgtest-dev libstb-dev
+  libgtest-dev libstb-dev libjpeg-dev
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   dataset-fashion-mnist
 )

@@ -12,4 +12,5 @@
 #include "footprint/report.hpp"
 #include "footprint/runtime.hpp"
 #include "footprint/shape.hpp"
+#include "footprint/style.hpp"
 #include "footprint/train.hpp"

@@ -1,6 +1,7 @@
-// PNG images as net inputs (decoded by stb from Debian's libstb-dev; JPEG is refused: its
-// decoder there has a memory-safety bug that fuzzing found). Dimensions are checked
-// from the header before anything is decoded, so a decompression bomb is refused cheaply.
+// PNG and JPEG images as net inputs, and saved as files. PNG is decoded by stb (Debian's
+// libstb-dev), JPEG by libjpeg-turbo (stb's JPEG decoder there has a memory-safety bug that
+// fuzzing found); both are written by stb_image_write. Dimensions are checked from the header
+// before anything is decoded, so a decompression bomb is refused cheaply.
 #pragma once
 
 #include <array>
@@ -19,9 +20,15 @@ struct Image {
   std::vector<uint8_t> pixels;                   // [height, width, channels], row-major
 };
 
-// Decodes to `channels` (1 or 3). IoError for a missing, unreadable or corrupt file, or one
-// whose header declares more than max_pixels pixels.
+// Decodes a PNG or JPEG (told apart by their first bytes, whatever the file's name) to
+// `channels` (1 or 3). IoError for a missing, unreadable, truncated or corrupt file, a CMYK JPEG,
+// or one whose header declares more than max_pixels pixels.
 [[nodiscard]] Image load_image(const std::string& path, int channels, int64_t max_pixels);
+
+// Writes a PNG, or a JPEG (quality 95) when the path ends in .jpg or .jpeg (any case). Atomic:
+// NAME.tmp is written, flushed to the disk and renamed over NAME, so a failed save leaves the old
+// file. IoError naming the path for an image that cannot be written or a failed write.
+void save_image(const std::string& path, const Image& image);
 
 // How pixels become a net's input: resized to the net's H x W when they differ (bilinear), then
 // (p / 255 - mean[c]) / std[c] per channel, written as [C, H, W] floats.

@@ -15,7 +15,7 @@ struct NpyArray {
 // IoError naming the file for a missing, truncated or foreign file, a dtype other than float32
 // ('<f4'), or Fortran order.
 [[nodiscard]] NpyArray read_npy(const std::string& path);
-// Writes format version 1.0 atomically (NAME.tmp, then rename).
+// Writes format version 1.0 atomically (NAME.tmp, fsync, then rename).
 void write_npy(const std::string& path, const std::vector<int64_t>& shape, const float* data);
 
 }  // namespace footprint

@@ -1,9 +1,7 @@
 // Saved models (format in include/footprint/model_io.hpp): streams parameters straight from the
 // runtime to NAME.tmp with a running CRC-32 and renames it into place; reads a file back with a
 // bounds check at every field. Which net to build from the text is left to the caller.
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -17,6 +15,7 @@
 #include "core/check.hpp"
 #include "footprint/error.hpp"
 #include "footprint/model_io.hpp"
+#include "io/atomic_file.hpp"
 
 namespace footprint {
 namespace {
@@ -70,33 +69,14 @@ T from_little_endian(const unsigned char* bytes) {
 
 std::string errno_text(int error) { return std::strerror(error); }
 
-// NAME.tmp while it is being written: closed and removed unless commit() renamed it into place,
-// so an exception anywhere in save_model leaves no half-written file behind. It removes only a
-// file it created itself (a directory squatting on NAME.tmp is not ours to delete).
+// The model file being written: an AtomicFile (NAME.tmp renamed into place by commit(), removed
+// if an exception ends save_model first) that also keeps a running CRC of the payload bytes.
 class TmpFile {
  public:
-  TmpFile(const std::string& path, const std::string& tmp_path) : path_(path), tmp_path_(tmp_path) {
-    file_ = std::fopen(tmp_path_.c_str(), "wb");
-    if (file_ == nullptr) {
-      const int error = errno;
-      std::string hint;
-      if (error == ENOENT) hint = " (does the directory exist?)";
-      fail("cannot create " + tmp_path_ + ": " + errno_text(error) + hint);
-    }
-  }
-  ~TmpFile() {
-    if (file_ != nullptr) std::fclose(file_);
-    if (!committed_) std::remove(tmp_path_.c_str());
-  }
-  TmpFile(const TmpFile&) = delete;
-  TmpFile& operator=(const TmpFile&) = delete;
+  explicit TmpFile(const std::string& path) : file_(path, "saving model") {}
 
   void write(const void* data, size_t n_bytes) {
-    if (n_bytes == 0) return;
-    errno = 0;
-    if (std::fwrite(data, 1, n_bytes, file_) != n_bytes) {
-      fail("cannot write " + tmp_path_ + ": " + errno_text(errno != 0 ? errno : EIO));
-    }
+    file_.write(data, n_bytes);
     bytes_written_ += static_cast<int64_t>(n_bytes);
   }
   // Payload bytes also feed the checksum; the header and the checksum itself do not.
@@ -119,44 +99,13 @@ class TmpFile {
     put_payload(static_cast<uint32_t>(text.size()));
     write_payload(text.data(), text.size());
   }
-
-  // Flushed to the disk before the rename, so a crash cannot leave NAME renamed but empty.
-  void commit() {
-    if (std::fflush(file_) != 0 || fsync(fileno(file_)) != 0) {
-      fail("cannot flush " + tmp_path_ + ": " + errno_text(errno));
-    }
-    const int close_result = std::fclose(file_);
-    file_ = nullptr;
-    if (close_result != 0) fail("cannot close " + tmp_path_ + ": " + errno_text(errno));
-    if (std::rename(tmp_path_.c_str(), path_.c_str()) != 0) {
-      fail("cannot rename " + tmp_path_ + " to " + path_ + ": " + errno_text(errno));
-    }
-    committed_ = true;
-    sync_directory();
-  }
+  void commit() { file_.commit(); }
 
   [[nodiscard]] uint32_t crc() const { return crc_; }
   [[nodiscard]] int64_t bytes_written() const { return bytes_written_; }
 
  private:
-  [[noreturn]] void fail(const std::string& what) const {
-    throw IoError("saving model " + path_ + ": " + what);
-  }
-  // Makes the rename itself durable. Best effort: the new file is complete either way, and some
-  // file systems refuse to open or sync a directory.
-  void sync_directory() const {
-    const size_t slash = path_.find_last_of('/');
-    const std::string dir = slash == std::string::npos ? "." : path_.substr(0, slash + 1);
-    const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return;
-    (void)fsync(fd);
-    close(fd);
-  }
-
-  std::string path_;
-  std::string tmp_path_;
-  std::FILE* file_ = nullptr;
-  bool committed_ = false;
+  AtomicFile file_;
   uint32_t crc_ = 0;
   int64_t bytes_written_ = 0;
 };
@@ -265,7 +214,7 @@ void save_model(const std::string& path, const Runtime& runtime,
   const std::vector<ParamView>& params = runtime.parameters();
   const uint64_t n_payload_bytes = payload_bytes(net_text, params) + kTrainStateBytes;
 
-  TmpFile out(path, path + ".tmp");
+  TmpFile out(path);
   out.write(kMagic.data(), kMagic.size());
   out.put(kVersion);
   out.put(n_payload_bytes);

@@ -3,11 +3,11 @@
 #include "footprint/npy.hpp"
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 
 #include "footprint/error.hpp"
+#include "io/atomic_file.hpp"
 
 namespace footprint {
 namespace {
@@ -111,16 +111,10 @@ void write_npy(const std::string& path, const std::vector<int64_t>& shape, const
   bytes += static_cast<char>(header.size() & 0xff);
   bytes += static_cast<char>(header.size() >> 8);
   bytes += header;
-  const std::string tmp = path + ".tmp";
-  std::FILE* file = std::fopen(tmp.c_str(), "wb");
-  if (!file) throw IoError(path + ": cannot write (" + std::strerror(errno) + ")");
-  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size() &&
-                  std::fwrite(data, sizeof(float), n, file) == static_cast<size_t>(n) &&
-                  std::fflush(file) == 0;
-  if (std::fclose(file) != 0 || !ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw IoError(path + ": write failed (" + std::strerror(errno) + ")");
-  }
+  AtomicFile file(path, "saving .npy");
+  file.write(bytes.data(), bytes.size());
+  file.write(data, sizeof(float) * static_cast<size_t>(n));
+  file.commit();
 }
 
 }  // namespace footprint

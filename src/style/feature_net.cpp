@@ -68,14 +68,17 @@ FeatureNet::FeatureNet(const Net& net, const std::vector<std::string>& style_lay
     }
     return layer;
   };
-  auto tap_for = [&](int layer) -> FeatureTap& {
+  // Named as asked, with the net's own name beside a VGG name: "relu1_1 (/features/1/Relu)".
+  auto tap_for = [&](const std::string& asked) -> FeatureTap& {
+    const int layer = resolve(asked);
     for (FeatureTap& t : taps_)
       if (t.value == layer + 1) return t;
-    taps_.push_back({.name = net.node(layer).spec.name, .value = layer + 1});
+    const std::string& own = net.node(layer).spec.name;
+    taps_.push_back({.name = own == asked ? own : asked + " (" + own + ")", .value = layer + 1});
     return taps_.back();
   };
-  for (const std::string& name : style_layers) tap_for(resolve(name)).style = true;
-  if (!content_layer.empty()) tap_for(resolve(content_layer)).content = true;
+  for (const std::string& name : style_layers) tap_for(name).style = true;
+  if (!content_layer.empty()) tap_for(content_layer).content = true;
   if (taps_.empty()) throw ParseError("style transfer: no style or content layer given");
   std::sort(taps_.begin(), taps_.end(),
             [](const FeatureTap& a, const FeatureTap& b) { return a.value < b.value; });

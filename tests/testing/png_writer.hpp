@@ -1,9 +1,5 @@
-// stb's PNG writer for tests that need an image file. Include it from one file per test binary:
-// it compiles stb's implementation there.
+// stb's image writer (stbi_write_png and friends) for tests that need an image file made by
+// other code than save_image. The library compiles its implementation (src/io/stb_implementation.cpp).
 #pragma once
 
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #include <stb/stb_image_write.h>
-#pragma GCC diagnostic pop

@@ -1,0 +1,204 @@
+// footprint style --content C --style S --model M --out OUT: neural style transfer at any size,
+// tiled exactly when the whole image does not fit --memory-budget. --plan prints the memory
+// plan without running; --fit BYTES the largest output that fits.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "cli/common.hpp"
+#include "core/units.hpp"
+#include "footprint/image.hpp"
+#include "footprint/style.hpp"
+
+namespace footprint::cli {
+namespace {
+
+struct Flags {
+  std::string content, style, model, out, size, init = "content", optimizer = "lbfgs";
+  std::string preprocess = "torch", memory_budget, fit, max_pixels = "100M";
+  std::string style_layers = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1", content_layer = "conv4_2";
+  int64_t long_side = 0;
+  int save_every = 0;
+  bool plan_only = false, json = false;
+  int threads = 0;
+  StyleOptions options;
+};
+
+const char* kModelHelp =
+    "Footprint does not ship VGG-19 weights. Export torchvision's with\n"
+    "  python3 scripts/export_vgg19_onnx.py vgg19.onnx\n"
+    "(needs python3-torch and python3-torchvision, and the weights once from the internet), or\n"
+    "pass a .net file such as ../shared/nets/vgg19-style.net to run with seeded random weights.\n"
+    "See README.md, 'Style transfer'.";
+
+StyleModel load_model_for_style(const Flags& f) {
+  if (!std::filesystem::exists(f.model)) {
+    throw IoError(f.model + ": no such model file.\n" + kModelHelp);
+  }
+  LoadedNet loaded = load_any_net(f.model, /*with_weights=*/true);
+  std::vector<SavedTensor> weights;
+  if (loaded.weights) weights = std::move(loaded.weights->tensors);
+  return make_style_model(loaded.net, std::move(weights), f.options);
+}
+
+std::vector<std::string> split_names(const std::string& text) {
+  std::vector<std::string> names;
+  size_t begin = 0;
+  while (begin <= text.size()) {
+    const size_t end = std::min(text.find(',', begin), text.size());
+    if (end > begin) names.push_back(text.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return names;
+}
+
+// "WxH" -> {height, width}.
+std::pair<int64_t, int64_t> parse_size(const std::string& text) {
+  int64_t w = 0, h = 0;
+  char x = 0, extra = 0;
+  if (std::sscanf(text.c_str(), "%ld%c%ld%c", &w, &x, &h, &extra) != 3 || (x != 'x' && x != 'X') ||
+      w < 1 || h < 1) {
+    throw Error("--size " + text + ": expected WIDTHxHEIGHT, e.g. 1920x1080");
+  }
+  return {h, w};
+}
+
+void print_plan(const StyleMemoryPlan& p, bool json) {
+  if (json) {
+    nlohmann::json j = {{"width", p.width}, {"height", p.height},
+                        {"style_width", p.style_width}, {"style_height", p.style_height},
+                        {"crop_width", p.crop_w}, {"crop_height", p.crop_h}, {"tiles", p.tiles},
+                        {"buffer_bytes", p.buffer_bytes},
+                        {"tile_runtime_bytes", p.tile_runtime_bytes},
+                        {"style_phase_bytes", p.style_phase_bytes}, {"peak_bytes", p.peak_bytes},
+                        {"bytes_per_megapixel",
+                         static_cast<double>(p.peak_bytes) / (p.width * p.height / 1e6)}};
+    for (const auto& [name, bytes] : p.buffers) j["buffers"].push_back({{"name", name}, {"bytes", bytes}});
+    std::printf("%s\n", j.dump(2).c_str());
+    return;
+  }
+  std::printf("style transfer %ldx%ld (style image %ldx%ld)\n", p.width, p.height, p.style_width,
+              p.style_height);
+  for (const auto& [name, bytes] : p.buffers)
+    std::printf("  %-48s %12s\n", name.c_str(), format_bytes(bytes).c_str());
+  std::printf("  %-48s %12s\n", ("feature net for one " + std::to_string(p.crop_w) + "x" +
+                                 std::to_string(p.crop_h) + " crop (" + std::to_string(p.tiles) +
+                                 (p.tiles == 1 ? " tile: untiled)" : " tiles)")).c_str(),
+              format_bytes(p.tile_runtime_bytes).c_str());
+  std::printf("  %-48s %12s\n", "while the style image's Grams are taken", format_bytes(p.style_phase_bytes).c_str());
+  std::printf("peak %s (%.1f MiB per megapixel of output)\n", format_bytes(p.peak_bytes).c_str(),
+              static_cast<double>(p.peak_bytes) / (1 << 20) / (p.width * p.height / 1e6));
+}
+
+void run(Flags& f) {
+  StyleOptions& o = f.options;
+  o.style_layers = split_names(f.style_layers);
+  o.content_layer = f.content_layer;
+  o.threads = f.threads > 0 ? f.threads : default_threads();
+  if (f.optimizer != "lbfgs" && f.optimizer != "adam") {
+    throw Error("--optimizer " + f.optimizer + ": expected lbfgs or adam");
+  }
+  o.optimizer = f.optimizer == "adam" ? StyleOptimizer::adam : StyleOptimizer::lbfgs;
+  if (f.preprocess != "torch" && f.preprocess != "caffe") {
+    throw Error("--preprocess " + f.preprocess + ": expected torch or caffe");
+  }
+  o.preprocess = f.preprocess == "caffe" ? StylePreprocess::caffe : StylePreprocess::torch;
+  const int64_t available = available_memory_bytes();
+  o.memory_budget = f.memory_budget.empty() ? available : parse_bytes(f.memory_budget);
+  const StyleModel model = load_model_for_style(f);
+  const int64_t max_pixels = parse_bytes(f.max_pixels);
+  const Image content = load_image(f.content, 3, max_pixels);
+  const Image style = load_image(f.style, 3, max_pixels);
+
+  auto [h, w] = f.size.empty() ? scaled_size(content.height, content.width, f.long_side)
+                               : parse_size(f.size);
+  const double style_aspect = static_cast<double>(style.width) / static_cast<double>(style.height);
+  const double style_long = o.style_scale * static_cast<double>(std::max(h, w));
+  const int64_t sh = std::lround(style_aspect >= 1 ? style_long / style_aspect : style_long);
+  const int64_t sw = std::lround(style_aspect >= 1 ? style_long : style_long * style_aspect);
+  if (!f.fit.empty()) {
+    const int64_t budget = parse_bytes(f.fit);
+    const int64_t best = fit_style_height(model, o, static_cast<double>(w) / static_cast<double>(h),
+                                          style_aspect, budget);
+    if (best == 0) throw PlanError("no output size fits in " + format_bytes(budget));
+    const int64_t bw = std::lround(static_cast<double>(best) * w / h);
+    std::printf("largest output that fits %s: %ldx%ld (%.1f megapixels)\n",
+                format_bytes(budget).c_str(), bw, best, bw * best / 1e6);
+    return;
+  }
+  const StyleMemoryPlan p = plan_style(model, o, h, w, sh, sw);
+  if (f.plan_only) {
+    print_plan(p, f.json);
+    return;
+  }
+  if (f.out.empty()) throw Error("--out: required unless --plan or --fit");
+  std::fprintf(stderr, "style transfer %ldx%ld, %d scale(s) x %d iterations, %s, plan peak %s%s\n",
+               w, h, o.scales, o.iterations, f.optimizer.c_str(), format_bytes(p.peak_bytes).c_str(),
+               p.tiles > 1 ? (", " + std::to_string(p.tiles) + " tiles").c_str() : "");
+
+  std::optional<Image> init;
+  const bool random_init = f.init == "random";
+  if (f.init != "content" && !random_init) init = load_image(f.init, 3, max_pixels);
+  const bool tty = isatty(fileno(stderr));
+  StyleCallbacks callbacks;
+  callbacks.progress = [&](const StyleProgress& s) {
+    std::fprintf(stderr, "%sscale %d/%d %ldx%ld  iter %4d/%d  loss %.4e (content %.3e style %.3e tv %.3e)  %.2f s/it%s",
+                 tty ? "\r" : "", s.scale + 1, s.scales, s.width, s.height, s.iteration,
+                 s.iterations, s.loss, s.content, s.style, s.tv, s.seconds, tty ? "" : "\n");
+    if (tty && s.iteration == s.iterations) std::fprintf(stderr, "\n");
+  };
+  callbacks.save_every = f.save_every;
+  const std::filesystem::path out(f.out);
+  callbacks.save = [&](const StyleProgress& s, const Image& image) {
+    std::filesystem::path path = out;
+    path.replace_filename(out.stem().string() + ".scale" + std::to_string(s.scale + 1) + ".iter" +
+                          std::to_string(s.iteration) + out.extension().string());
+    save_image(path.string(), image);
+  };
+  const Image result = style_transfer(model, o, content, style, h, w, init ? &*init : nullptr,
+                                      random_init, callbacks);
+  save_image(f.out, result);
+  std::fprintf(stderr, "wrote %s\n", f.out.c_str());
+}
+
+}  // namespace
+
+void add_style_command(CLI::App& app) {
+  auto flags = std::make_shared<Flags>();
+  Flags& f = *flags;
+  CLI::App* cmd = app.add_subcommand("style", "Neural style transfer at any size in bounded memory");
+  cmd->add_option("--content", f.content, "Content image (PNG or JPEG)")->required();
+  cmd->add_option("--style", f.style, "Style image (PNG or JPEG)")->required();
+  cmd->add_option("--model", f.model, "VGG-19 as ONNX, or a .net file (seeded random weights)")->required();
+  cmd->add_option("--out", f.out, "Output image (.png, or .jpg); written atomically");
+  cmd->add_option("--size", f.size, "Output WIDTHxHEIGHT (default: the content image's size)");
+  cmd->add_option("--long-side", f.long_side, "Output long side in pixels, keeping the content's aspect");
+  cmd->add_option("--iterations", f.options.iterations, "Iterations per scale")->capture_default_str();
+  cmd->add_option("--optimizer", f.optimizer, "lbfgs or adam")->capture_default_str();
+  cmd->add_option("--lr", f.options.lr, "Adam's learning rate (default 0.02) or L-BFGS's first step (default 1)");
+  cmd->add_option("--history", f.options.lbfgs_history, "L-BFGS history pairs (each 2 images of memory)")->capture_default_str();
+  cmd->add_option("--content-weight", f.options.content_weight, "Weight of the content loss")->capture_default_str();
+  cmd->add_option("--style-weight", f.options.style_weight, "Weight of the style loss")->capture_default_str();
+  cmd->add_option("--tv-weight", f.options.tv_weight, "Weight of total variation (smoothness)")->capture_default_str();
+  cmd->add_option("--style-scale", f.options.style_scale, "Style image long side relative to the output's")->capture_default_str();
+  cmd->add_option("--scales", f.options.scales, "Coarse-to-fine scales, each twice the last")->capture_default_str();
+  cmd->add_option("--init", f.init, "content, random, or an image file")->capture_default_str();
+  cmd->add_option("--style-layers", f.style_layers, "Comma-separated style layers")->capture_default_str();
+  cmd->add_option("--content-layer", f.content_layer, "Content layer")->capture_default_str();
+  cmd->add_option("--preprocess", f.preprocess, "torch (RGB, ImageNet mean/std) or caffe (BGR, mean only)")->capture_default_str();
+  cmd->add_option("--memory-budget", f.memory_budget, "Bytes for the whole run, e.g. 2G (default: available memory); tiles when the image does not fit");
+  cmd->add_option("--save-every", f.save_every, "Write OUT.scaleS.iterN.png every N iterations");
+  cmd->add_option("--seed", f.options.seed, "Seed for random init and for a model without weights")->capture_default_str();
+  cmd->add_option("--threads", f.threads, "Threads (default: the cores)");
+  cmd->add_option("--tile-bytes", f.options.conv_tile_bytes, "Bytes for one convolution im2col tile")->capture_default_str();
+  cmd->add_option("--max-pixels", f.max_pixels, "Largest input image accepted")->capture_default_str();
+  cmd->add_flag("--plan", f.plan_only, "Print the memory plan and stop");
+  cmd->add_flag("--json", f.json, "With --plan: JSON");
+  cmd->add_option("--fit", f.fit, "Print the largest output size (at the output's aspect) that fits BYTES");
+  cmd->callback([flags] { run(*flags); });
+}
+
+}  // namespace footprint::cli

@@ -1,0 +1,318 @@
+// The style-transfer driver: sizes per scale, the memory plan, image conversions, and the loop
+// that runs the optimizer on the tiled objective. The order of allocations within a scale is
+// what plan_style counts:
+//   1. the image at this scale (the previous scale's, resized, is freed right after)
+//   2. the objective's targets (Gram matrices, content features)
+//   3. the style image as floats and a runtime for its crops -> Gram targets; both freed
+//   4. the gradient (first holding the content image while its features are taken), the
+//      runtime for this scale's crops, the optimizer's state
+#include "footprint/style.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include "core/rng.hpp"
+#include "core/tracked_buffer.hpp"
+#include "footprint/error.hpp"
+#include "footprint/plan.hpp"
+#include "style/feature_net.hpp"
+#include "style/image_optimizer.hpp"
+#include "style/style_objective.hpp"
+
+namespace footprint {
+namespace {
+
+constexpr int kChannels = 3;
+
+ImagePreprocess preprocess_of(StylePreprocess kind) {
+  if (kind == StylePreprocess::torch) return {};
+  // Caffe's VGG: 0..255 minus the ImageNet mean, which in [0, 1] units is mean / 255, std 1/255.
+  return {.mean = {123.68f / 255.0f, 116.779f / 255.0f, 103.939f / 255.0f},
+          .std = {1.0f / 255.0f, 1.0f / 255.0f, 1.0f / 255.0f}};
+}
+
+void swap_red_blue(float* planes, int64_t plane) {
+  std::swap_ranges(planes, planes + plane, planes + 2 * plane);
+}
+
+// Image -> [3, h, w] model input (resized when sizes differ).
+void to_input(const Image& image, int64_t h, int64_t w, StylePreprocess kind, float* dst) {
+  image_to_input(image, Shape{kChannels, h, w}, preprocess_of(kind), dst);
+  if (kind == StylePreprocess::caffe) swap_red_blue(dst, h * w);
+}
+
+Image to_image(const float* x, int64_t h, int64_t w, StylePreprocess kind) {
+  const ImagePreprocess pre = preprocess_of(kind);
+  Image image{.width = w, .height = h, .channels = kChannels};
+  image.pixels.resize(static_cast<size_t>(h * w * kChannels));
+  for (int64_t c = 0; c < kChannels; ++c) {
+    // Caffe order is BGR: pixel channel c is plane 2 - c.
+    const int64_t plane = kind == StylePreprocess::caffe ? 2 - c : c;
+    for (int64_t i = 0; i < h * w; ++i) {
+      const float v = (x[plane * h * w + i] * pre.std[c] + pre.mean[c]) * 255.0f;
+      image.pixels[static_cast<size_t>(i * kChannels + c)] =
+          static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 255L));
+    }
+  }
+  return image;
+}
+
+// Bilinear resize of [C, sh, sw] planes to [C, dh, dw] (pixel centres aligned, as image resizes).
+void resize_planes(const float* src, int64_t sh, int64_t sw, float* dst, int64_t dh, int64_t dw) {
+  auto axis = [](int64_t d, int64_t dn, int64_t sn, int64_t& i0, int64_t& i1, float& f) {
+    const double pos = std::clamp((d + 0.5) * sn / dn - 0.5, 0.0, static_cast<double>(sn - 1));
+    i0 = static_cast<int64_t>(pos);
+    i1 = std::min(i0 + 1, sn - 1);
+    f = static_cast<float>(pos - i0);
+  };
+  for (int64_t c = 0; c < kChannels; ++c) {
+    const float* s = src + c * sh * sw;
+    for (int64_t y = 0; y < dh; ++y) {
+      int64_t y0, y1;
+      float fy;
+      axis(y, dh, sh, y0, y1, fy);
+      for (int64_t x = 0; x < dw; ++x) {
+        int64_t x0, x1;
+        float fx;
+        axis(x, dw, sw, x0, x1, fx);
+        const float top = s[y0 * sw + x0] * (1 - fx) + s[y0 * sw + x1] * fx;
+        const float bottom = s[y1 * sw + x0] * (1 - fx) + s[y1 * sw + x1] * fx;
+        dst[(c * dh + y) * dw + x] = top * (1 - fy) + bottom * fy;
+      }
+    }
+  }
+}
+
+FeatureRuntimeOptions runtime_options(const StyleModel& model, const StyleOptions& options) {
+  return {.threads = options.threads, .conv_tile_bytes = options.conv_tile_bytes,
+          .seed = options.seed, .weights = model.weights.empty() ? nullptr : &model.weights};
+}
+
+int64_t optimizer_vectors(const StyleOptions& options) {
+  return options.optimizer == StyleOptimizer::adam
+             ? AdamImageOptimizer::state_vectors()
+             : LbfgsImageOptimizer::state_vectors(options.lbfgs_history);
+}
+
+struct ScaleSize {
+  int64_t h, w, style_h, style_w;
+};
+
+// The style image's size at an output size: long side style_scale times the output's.
+std::pair<int64_t, int64_t> style_size(const StyleOptions& options, int64_t h, int64_t w,
+                                       double style_aspect) {
+  const double long_side = options.style_scale * static_cast<double>(std::max(h, w));
+  if (style_aspect >= 1.0) {  // wider than tall
+    return {std::max<int64_t>(1, std::lround(long_side / style_aspect)),
+            std::max<int64_t>(1, std::lround(long_side))};
+  }
+  return {std::max<int64_t>(1, std::lround(long_side)),
+          std::max<int64_t>(1, std::lround(long_side * style_aspect))};
+}
+
+std::vector<ScaleSize> scale_sizes(const StyleOptions& options, int64_t h, int64_t w,
+                                   double style_aspect) {
+  std::vector<ScaleSize> sizes;
+  for (int s = 0; s < options.scales; ++s) {
+    const double f = std::ldexp(1.0, -(options.scales - 1 - s));
+    const int64_t sh = std::max<int64_t>(1, std::lround(static_cast<double>(h) * f));
+    const int64_t sw = std::max<int64_t>(1, std::lround(static_cast<double>(w) * f));
+    const auto [th, tw] = style_size(options, sh, sw, style_aspect);
+    sizes.push_back({sh, sw, th, tw});
+  }
+  return sizes;
+}
+
+struct Crops {
+  CropChoice main, style;
+};
+
+Crops choose_crops(const FeatureNet& features, const FeatureRuntimeOptions& rt,
+                   const StyleOptions& options, int64_t main_fixed, int64_t style_fixed,
+                   int64_t h, int64_t w, int64_t sh, int64_t sw) {
+  constexpr int64_t kUnlimited = int64_t{1} << 62;
+  const int64_t budget = options.memory_budget > 0 ? options.memory_budget : kUnlimited;
+  Crops c;
+  c.main = choose_crop(features, rt, h, w, budget - main_fixed);
+  c.style = choose_crop(features, rt, sh, sw, budget - style_fixed);
+  if (c.main.crop_h == 0 || c.style.crop_h == 0) {
+    throw PlanError("style transfer at " + std::to_string(w) + "x" + std::to_string(h) +
+                    " does not fit a memory budget of " + std::to_string(options.memory_budget) +
+                    " bytes even with the smallest tiles; lower the size (see --fit)");
+  }
+  return c;
+}
+
+}  // namespace
+
+StyleModel make_style_model(const Net& net, std::vector<SavedTensor> weights,
+                             const StyleOptions& options) {
+  const FeatureNet features(net, options.style_layers, options.content_layer);
+  StyleModel model{.net = net};
+  for (SavedTensor& t : weights) {
+    const std::string layer = t.name.substr(0, t.name.rfind('.'));
+    const int index = net.find_layer(layer);
+    if (index >= 0 && index < features.n_layers()) {
+      t.optimizer_state.clear();
+      model.weights.push_back(std::move(t));
+    }
+  }
+  return model;
+}
+
+std::pair<int64_t, int64_t> scaled_size(int64_t height, int64_t width, int64_t long_side) {
+  if (long_side <= 0) return {height, width};
+  const double f = static_cast<double>(long_side) / static_cast<double>(std::max(height, width));
+  return {std::max<int64_t>(1, std::lround(height * f)), std::max<int64_t>(1, std::lround(width * f))};
+}
+
+StyleMemoryPlan plan_style(const StyleModel& model, const StyleOptions& options, int64_t height,
+                           int64_t width, int64_t style_height, int64_t style_width) {
+  const FeatureNet features(model.net, options.style_layers, options.content_layer);
+  const FeatureRuntimeOptions rt = runtime_options(model, options);
+  StyleMemoryPlan p{.height = height, .width = width, .style_height = style_height,
+                    .style_width = style_width};
+  const int64_t image = tracked_bytes<float>(kChannels * height * width);
+  p.buffers.push_back({"image being optimised", image});
+  p.buffers.push_back({"its gradient", image});
+  p.buffers.push_back({options.optimizer == StyleOptimizer::adam
+                           ? "Adam moments (2 images)"
+                           : "L-BFGS history (" + std::to_string(options.lbfgs_history) +
+                                 " pairs) and direction",
+                       optimizer_vectors(options) * image});
+  int64_t targets = 0;
+  for (const auto& entry : StyleObjective::target_bytes(features, height, width)) {
+    p.buffers.push_back(entry);
+    targets += entry.second;
+  }
+  for (const auto& entry : p.buffers) p.buffer_bytes += entry.second;
+  const int64_t style_floats = tracked_bytes<float>(kChannels * style_height * style_width);
+  const int64_t style_fixed = image + targets + style_floats;
+  const Crops crops = choose_crops(features, rt, options, p.buffer_bytes, style_fixed, height,
+                                   width, style_height, style_width);
+  p.crop_h = crops.main.crop_h;
+  p.crop_w = crops.main.crop_w;
+  p.style_crop_h = crops.style.crop_h;
+  p.style_crop_w = crops.style.crop_w;
+  p.tiles = static_cast<int>(split_image(height, width, p.crop_h, p.crop_w, features).size());
+  p.tile_runtime_bytes = crops.main.runtime_bytes;
+  p.style_phase_bytes = style_fixed + crops.style.runtime_bytes;
+  p.peak_bytes = std::max(p.buffer_bytes + p.tile_runtime_bytes, p.style_phase_bytes);
+  return p;
+}
+
+int64_t fit_style_height(const StyleModel& model, const StyleOptions& options, double aspect,
+                         double style_aspect, int64_t budget_bytes) {
+  StyleOptions o = options;
+  o.memory_budget = budget_bytes;
+  auto fits = [&](int64_t h) {
+    const int64_t w = std::max<int64_t>(1, std::lround(static_cast<double>(h) * aspect));
+    const auto [sh, sw] = style_size(o, h, w, style_aspect);
+    try {
+      return plan_style(model, o, h, w, sh, sw).peak_bytes <= budget_bytes;
+    } catch (const Error&) {
+      return false;  // too small for the net, or no tile fits
+    }
+  };
+  int64_t lo = 0, hi = 1 << 17;
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    (fits(mid) ? lo : hi) = mid;
+  }
+  return lo;
+}
+
+Image style_transfer(const StyleModel& model, const StyleOptions& options, const Image& content,
+                     const Image& style, int64_t height, int64_t width, const Image* init,
+                     bool random_init, const StyleCallbacks& callbacks) {
+  const FeatureNet features(model.net, options.style_layers, options.content_layer);
+  if (features.channels() != kChannels) {
+    throw ShapeError("style transfer needs a model with 3 input channels, this one has " +
+                     std::to_string(features.channels()));
+  }
+  const FeatureRuntimeOptions rt = runtime_options(model, options);
+  const StyleWeights weights{.content = options.content_weight, .style = options.style_weight,
+                             .tv = options.tv_weight};
+  const double style_aspect = static_cast<double>(style.width) / static_cast<double>(style.height);
+  const std::vector<ScaleSize> sizes = scale_sizes(options, height, width, style_aspect);
+
+  TrackedBuffer<float> x;
+  int64_t prev_h = 0, prev_w = 0;
+  for (int s = 0; s < options.scales; ++s) {
+    const auto [h, w, sh, sw] = sizes[s];
+    const int64_t n = kChannels * h * w;
+    const StyleMemoryPlan p = plan_style(model, options, h, w, sh, sw);
+
+    // 1. The image at this scale.
+    TrackedBuffer<float> next(n);
+    if (s > 0) {
+      resize_planes(x.data(), prev_h, prev_w, next.data(), h, w);
+    } else if (random_init) {
+      Rng rng(options.seed);
+      const ImagePreprocess pre = preprocess_of(options.preprocess);
+      for (int64_t c = 0; c < kChannels; ++c)
+        for (int64_t i = 0; i < h * w; ++i)
+          next[c * h * w + i] = (rng.uniform(0.0f, 1.0f) - pre.mean[c]) / pre.std[c];
+    } else {
+      to_input(init ? *init : content, h, w, options.preprocess, next.data());
+    }
+    x = std::move(next);
+    prev_h = h;
+    prev_w = w;
+
+    // 2-3. Targets, then the style image's Gram matrices.
+    StyleObjective objective(features, rt, h, w, p.crop_h, p.crop_w);
+    {
+      TrackedBuffer<float> style_input(kChannels * sh * sw);
+      to_input(style, sh, sw, options.preprocess, style_input.data());
+      objective.set_style(style_input.data(), sh, sw, p.style_crop_h, p.style_crop_w);
+      objective.release_runtime();
+    }
+
+    // 4. The content features (the gradient's bytes hold the content image meanwhile), then
+    // the optimizer.
+    TrackedBuffer<float> grad(n);
+    to_input(content, h, w, options.preprocess, grad.data());
+    objective.set_content(grad.data());
+    const ImageObjective evaluate = [&](const float* at, float* g) {
+      return objective.evaluate(at, g, weights);
+    };
+    std::unique_ptr<ImageOptimizer> optimizer;
+    if (options.optimizer == StyleOptimizer::adam) {
+      optimizer = std::make_unique<AdamImageOptimizer>(n, options.lr > 0 ? options.lr : 0.02);
+    } else {
+      optimizer = std::make_unique<LbfgsImageOptimizer>(n, options.lbfgs_history,
+                                                        options.lr > 0 ? options.lr : 1.0);
+    }
+    double loss = evaluate(x.data(), grad.data());
+    StyleProgress progress{.scale = s, .scales = options.scales, .height = h, .width = w,
+                           .iterations = options.iterations, .tiles = objective.tiles()};
+    for (int it = 1; it <= options.iterations; ++it) {
+      const auto start = std::chrono::steady_clock::now();
+      loss = optimizer->step(x.data(), grad.data(), loss, evaluate);
+      const StyleLossParts& parts = objective.parts();
+      progress.iteration = it;
+      progress.evaluations = optimizer->evaluations() + 1;
+      progress.loss = loss;
+      progress.content = parts.content;
+      progress.style = parts.style;
+      progress.tv = parts.tv;
+      progress.seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (!std::isfinite(loss)) {
+        throw PlanError("style transfer: the loss is not finite at iteration " +
+                        std::to_string(it) + "; lower --lr or the weights");
+      }
+      if (callbacks.progress) callbacks.progress(progress);
+      const bool last = s + 1 == options.scales && it == options.iterations;
+      if (callbacks.save && callbacks.save_every > 0 && it % callbacks.save_every == 0 && !last) {
+        callbacks.save(progress, to_image(x.data(), h, w, options.preprocess));
+      }
+    }
+  }
+  return to_image(x.data(), prev_h, prev_w, options.preprocess);
+}
+
+}  // namespace footprint
