@@ -345,6 +345,24 @@ CropChoice choose_crop(const FeatureNet& features, const FeatureRuntimeOptions& 
     const auto [ch, cw] = crop_at(0.0);
     if (const int64_t b = bytes(ch, cw); b <= budget_bytes) best = {ch, cw, b};
   }
+  if (best.crop_h == 0) return best;
+  // The same number of tiles with the smallest crops: less halo computed twice, fewer bytes.
+  auto shrink = [](int64_t extent, int64_t crop, const AxisReach& reach) {
+    if (crop >= extent) return crop;
+    const size_t tiles = split_axis(extent, crop, reach).size();
+    while (crop - reach.align > 0) {
+      try {
+        if (split_axis(extent, crop - reach.align, reach).size() != tiles) break;
+      } catch (const PlanError&) {
+        break;  // too small to own anything
+      }
+      crop -= reach.align;
+    }
+    return crop;
+  };
+  best.crop_h = shrink(height, best.crop_h, features.reach_h());
+  best.crop_w = shrink(width, best.crop_w, features.reach_w());
+  best.runtime_bytes = bytes(best.crop_h, best.crop_w);
   return best;
 }
 
