@@ -167,6 +167,35 @@ TEST(OnnxImport, VggStyleModelImportsPlansRunsOnAPngAndFineTunes) {
   for (const fs::path& f : {path, x_path, y_path}) fs::remove(f);
 }
 
+// PyTorch's exporter deduplicates equal initializers (zero biases of a freshly made model) and
+// reads the copies through Identity nodes: those are the constant under another name.
+TEST(OnnxImport, IdentityOfAnInitializerIsThatConstant) {
+  ModelBuilder b;
+  b.input("image", {1, 3, 8, 8});
+  b.weight("shared.B", {4}, 5, 0.1f);
+  b.node("Identity", {"shared.B"}, "alias.B");
+  for (const char* conv : {"conv1", "conv2"}) {
+    const std::string in = std::string(conv) == "conv1" ? "image" : "relu1";
+    b.weight(std::string(conv) + ".W", {4, std::string(conv) == "conv1" ? 3 : 4, 3, 3}, 7);
+    auto& n = b.node("Conv", {in, std::string(conv) + ".W", std::string(conv) == "conv1" ? "shared.B" : "alias.B"}, conv);
+    ModelBuilder::ints(n, "kernel_shape", {3, 3});
+    ModelBuilder::ints(n, "pads", {1, 1, 1, 1});
+    if (std::string(conv) == "conv1") b.node("Relu", {"conv1"}, "relu1");
+  }
+  b.output("conv2");
+  const fs::path path = temp_path("identity.onnx");
+  b.save(path);
+  const OnnxModel m = import_onnx(path.string());
+  ASSERT_EQ(m.net.n_layers(), 3);
+  std::vector<std::vector<float>> biases;
+  for (const SavedTensor& t : m.weights.tensors)
+    if (t.name.size() > 5 && t.name.compare(t.name.size() - 5, 5, ".bias") == 0) biases.push_back(t.data);
+  ASSERT_EQ(biases.size(), 2u);
+  EXPECT_EQ(biases[0].size(), 4u);
+  EXPECT_EQ(biases[0], biases[1]);  // both read the same bytes, neither released early
+  fs::remove(path);
+}
+
 TEST(OnnxImport, PlanNeedsNoWeights) {
   const fs::path path = temp_path("vgg_plan.onnx");
   vgg_style().save(path);

@@ -186,7 +186,7 @@ class Importer {
     onnx::TensorProto& t = constant(i, role);
     if (!options_.weights) return {};
     std::vector<float> values = onnx_tensor_floats(t, where() + ": " + role + " '" + input_name(i) + "'");
-    if (--constant_uses_[input_name(i)] <= 0) release_tensor_data(t);
+    if (--constant_uses_[canonical(input_name(i))] <= 0) release_tensor_data(t);
     return values;
   }
   std::vector<int64_t> constant_int64s(int i, const char* role) const {
@@ -247,6 +247,17 @@ class Importer {
  private:
   void read_opset();
   void collect_constants();
+  // An Identity of a constant is the constant under another name (PyTorch's exporter writes
+  // them for initializers that were deduplicated, e.g. equal biases): uses count for the original.
+  static bool is_constant_identity(const onnx::NodeProto& n,
+                                   const std::map<std::string, onnx::TensorProto*>& constants) {
+    return n.op_type() == "Identity" && n.input_size() == 1 && n.output_size() == 1 &&
+           constants.count(n.input(0)) > 0;
+  }
+  const std::string& canonical(const std::string& name) const {
+    auto it = constant_alias_.find(name);
+    return it == constant_alias_.end() ? name : it->second;
+  }
   ValueRef read_graph_input(Shape& shape);
   std::string unique_name();
 
@@ -258,6 +269,7 @@ class Importer {
   std::string input_name_;
   std::map<std::string, onnx::TensorProto*> constants_;
   std::map<std::string, int> constant_uses_;
+  std::map<std::string, std::string> constant_alias_;  // Identity output -> original constant
   std::map<std::string, int> readers_;
   std::map<std::string, ValueRef> values_;
   std::set<std::string> names_;
@@ -835,7 +847,12 @@ void Importer::collect_constants() {
   }
   for (int i = 0; i < graph.node_size(); ++i) {
     onnx::NodeProto& n = *graph.mutable_node(i);
-    for (const auto& in : n.input()) ++readers_[in], ++constant_uses_[in];
+    if (is_constant_identity(n, constants_)) {
+      constant_alias_[n.output(0)] = canonical(n.input(0));
+      constants_[n.output(0)] = constants_[n.input(0)];
+      continue;
+    }
+    for (const auto& in : n.input()) ++readers_[in], ++constant_uses_[canonical(in)];
     if (n.op_type() != "Constant") continue;
     if (n.output_size() != 1 || n.attribute_size() != 1 || n.attribute(0).name() != "value" ||
         !n.attribute(0).has_t()) {
@@ -923,7 +940,7 @@ OnnxModel Importer::run() {
   const onnx::GraphProto& graph = model_.graph();
   for (node_index_ = 0; node_index_ < graph.node_size(); ++node_index_) {
     node_ = &graph.node(node_index_);
-    if (node_->op_type() == "Constant") continue;
+    if (node_->op_type() == "Constant" || constant_alias_.count(node_->output_size() ? node_->output(0) : "")) continue;
     if (!node_->domain().empty() && node_->domain() != "ai.onnx") {
       fail("op domain '" + node_->domain() + "' is not supported; supported ops (default domain): " + supported_list());
     }
