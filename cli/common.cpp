@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <span>
 #include <thread>
 
 #include "footprint/onnx.hpp"
+#include "io/atomic_file.hpp"
 
 namespace footprint::cli {
 
@@ -102,15 +104,7 @@ DataSplit load_data(const std::string& spec, const Net& net, int64_t synthetic_s
 }
 
 void write_file_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  std::FILE* file = std::fopen(tmp.c_str(), "wb");
-  if (!file) throw IoError(path + ": cannot write (" + std::strerror(errno) + ")");
-  const bool ok = std::fwrite(text.data(), 1, text.size(), file) == text.size() &&
-                  std::fflush(file) == 0;
-  if (std::fclose(file) != 0 || !ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw IoError(path + ": write failed (" + std::strerror(errno) + ")");
-  }
+  write_file_atomically(path, std::as_bytes(std::span(text.data(), text.size())), "writing");
 }
 
 LoadedNet load_any_net(const std::string& path, bool with_weights) {

@@ -66,7 +66,7 @@ void add_run_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("run", "Run a net or ONNX model on a NumPy .npy batch (inference)");
   cmd->add_option("net", f->net_path, "ONNX model (.onnx) or net file (.net, seeded weights)")->required();
   cmd->add_option("--input", f->input,
-                  "float32 .npy: [N, C, H, W] (or one sample without N), or a .png image")
+                  "float32 .npy: [N, C, H, W] (or one sample without N), or a PNG or JPEG image")
       ->required();
   cmd->add_option("--mean", f->mean,
                   "Image preprocessing: per-channel mean of p/255, R G B (default ImageNet's)")
