@@ -131,15 +131,17 @@ void run_net(const Args& a, bool input_grad, const char* workload) {
   print_line(a, workload, seconds, a.batch, "samples/s", extra);
 }
 
-// 3x3 conv 64->64 at 224x224, batch 1, with the plan's default 1 MiB tile, beside a square sgemm
+// 3x3 conv 64->64 at 224x224, batch 1, with the tile the planner gives it, beside a square sgemm
 // of the same order of work, all on one pool of a.threads threads.
 void run_conv(const Args& a) {
   ThreadPool pool(a.threads);
   gemm_blas_init();
   ConvGeometry g{.in_c = 64, .in_h = 224, .in_w = 224, .out_c = 64, .out_h = 224, .out_w = 224,
                  .kernel_h = 3, .kernel_w = 3, .pad_top = 1, .pad_left = 1};
-  const int64_t row_bytes = g.col_rows() * g.out_w * 4;
-  const int64_t tile_rows = std::clamp<int64_t>((1 << 20) / row_bytes, 1, g.out_h);
+  // The planner's own choice for this layer (--tile-bytes auto).
+  Net layer{Shape{64, 224, 224}};
+  layer << conv(64, {.k = 3, .pad = 1});
+  const int64_t tile_rows = plan(layer, {.mode = Mode::infer, .threads = a.threads}).layers[0].tile;
   Rng rng(3);
   auto random = [&](int64_t n) {
     std::vector<float> v(n);

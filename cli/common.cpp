@@ -37,8 +37,9 @@ void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode) {
   cmd.add_flag("--full-im2col", flags.full_im2col,
                "Build each conv's whole column matrix at once (same as --tile-bytes 0)");
   cmd.add_option("--tile-bytes", flags.tile_bytes,
-                 "Budget for one convolution im2col tile in bytes; 0 = whole layer (no tiling)")
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+                 "Budget for one convolution im2col tile (e.g. 4M); auto = 2048 output positions, "
+                 "1 to 16 MiB; 0 = whole layer (no tiling)")
+      ->capture_default_str();
 }
 
 OptimizerKind parse_optimizer(const std::string& name) {
@@ -57,7 +58,9 @@ PlanOptions to_plan_options(const PlanFlags& flags) {
           .reuse = !flags.no_reuse,
           .inplace = !flags.no_inplace,
           .save_all = flags.save_all,
-          .conv_tile_bytes = flags.full_im2col ? 0 : flags.tile_bytes};
+          .conv_tile_bytes = flags.full_im2col          ? 0
+                             : flags.tile_bytes == "auto" ? kAutoConvTile
+                                                          : parse_bytes(flags.tile_bytes)};
 }
 
 void add_size_flag(CLI::App& cmd, std::string& size) {

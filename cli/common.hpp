@@ -20,7 +20,7 @@ struct PlanFlags {
   bool no_inplace = false;
   bool save_all = false;
   bool full_im2col = false;
-  int64_t tile_bytes = 1 << 20;
+  std::string tile_bytes = "auto";
 };
 
 void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode);

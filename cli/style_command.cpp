@@ -18,7 +18,7 @@ namespace {
 
 struct Flags {
   std::string content, style, model, out, size, init = "content", optimizer = "lbfgs";
-  std::string preprocess = "torch", memory_budget, fit, max_pixels = "100M";
+  std::string preprocess = "torch", memory_budget, fit, max_pixels = "100M", tile_bytes = "auto";
   std::string style_layers = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1", content_layer = "conv4_2";
   int64_t long_side = 0;
   int save_every = 0;
@@ -97,6 +97,7 @@ void run(Flags& f) {
   StyleOptions& o = f.options;
   o.style_layers = split_names(f.style_layers);
   o.content_layer = f.content_layer;
+  o.conv_tile_bytes = f.tile_bytes == "auto" ? kAutoConvTile : parse_bytes(f.tile_bytes);
   o.threads = f.threads > 0 ? f.threads : default_threads();
   if (f.optimizer != "lbfgs" && f.optimizer != "adam") {
     throw Error("--optimizer " + f.optimizer + ": expected lbfgs or adam");
@@ -193,7 +194,7 @@ void add_style_command(CLI::App& app) {
   cmd->add_option("--save-every", f.save_every, "Write OUT.scaleS.iterN.png every N iterations");
   cmd->add_option("--seed", f.options.seed, "Seed for random init and for a model without weights")->capture_default_str();
   cmd->add_option("--threads", f.threads, "Threads (default: the cores)");
-  cmd->add_option("--tile-bytes", f.options.conv_tile_bytes, "Bytes for one convolution im2col tile")->capture_default_str();
+  cmd->add_option("--tile-bytes", f.tile_bytes, "Budget for one convolution im2col tile (auto: 1 to 16 MiB by layer)")->capture_default_str();
   cmd->add_option("--max-pixels", f.max_pixels, "Largest input image accepted")->capture_default_str();
   cmd->add_flag("--plan", f.plan_only, "Print the memory plan and stop");
   cmd->add_flag("--json", f.json, "With --plan: JSON");

@@ -28,6 +28,14 @@ enum class Category {
 inline constexpr int kNumCategories = 8;
 const char* category_name(Category category);
 
+// Auto tile: 4 output positions per output channel, so each tile's GEMM amortises reading the
+// weights (a 512-channel VGG layer with 1 MiB tiles got one 64-wide row per 9 MiB of weights),
+// at least 1 MiB (small layers: the tile stays in cache) and at most 16 MiB.
+inline constexpr int64_t kAutoConvTile = -1;
+inline constexpr int64_t kAutoConvTileMinBytes = int64_t{1} << 20;
+inline constexpr int64_t kAutoConvTileMaxBytes = int64_t{16} << 20;
+inline constexpr int64_t kAutoConvTileColumnsPerOutput = 4;
+
 struct PlanOptions {
   int batch = 1;
   Mode mode = Mode::train;
@@ -39,7 +47,9 @@ struct PlanOptions {
   // Keep every layer's input and output until its backward, as a naive framework does, instead
   // of only what each backward reads (shows what saving only that saves).
   bool save_all = false;
-  int64_t conv_tile_bytes = 1 << 20;  // budget for one im2col tile; 0: whole layer (no tiling)
+  // Budget for one conv's im2col tile: kAutoConvTile (the default) sizes it per layer, a
+  // positive value is a fixed budget, 0 builds the whole layer's column matrix.
+  int64_t conv_tile_bytes = -1;
   // false: parameters are constants (no gradients, no optimizer state), and backward computes
   // only activation gradients, e.g. the input gradient of a frozen feature net.
   bool train_params = true;

@@ -40,7 +40,7 @@ struct StyleOptions {
   StylePreprocess preprocess = StylePreprocess::torch;
   int threads = 1;
   uint64_t seed = 1;     // random init, and weights for a model without them
-  int64_t conv_tile_bytes = 8 << 20;
+  int64_t conv_tile_bytes = kAutoConvTile;
   int64_t memory_budget = 0;  // bytes for the whole run; 0: no limit (untiled)
 };
 

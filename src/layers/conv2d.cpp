@@ -102,10 +102,16 @@ class Conv2d final : public Layer {
   LayerNeeds describe(const PlanContext& ctx) const override {
     ConvGeometry g = geometry(ctx.in[0]);
     int64_t tile_rows = g.out_h;
-    if (ctx.conv_tile_bytes > 0) {
-      const int64_t row_bytes = g.col_rows() * g.out_w * static_cast<int64_t>(sizeof(float));
-      tile_rows = std::clamp<int64_t>(ctx.conv_tile_bytes / row_bytes, 1, g.out_h);
+    const int64_t row_bytes = g.col_rows() * g.out_w * static_cast<int64_t>(sizeof(float));
+    int64_t budget = ctx.conv_tile_bytes;
+    if (budget == kAutoConvTile) {
+      // Each tile's GEMM streams the whole weight matrix [out_c, K] once: enough columns
+      // (a few per output channel) amortise it; 1 MiB tiles stay in cache for small layers.
+      const int64_t columns = kAutoConvTileColumnsPerOutput * g.out_c;
+      budget = std::clamp<int64_t>(g.col_rows() * columns * static_cast<int64_t>(sizeof(float)),
+                                   kAutoConvTileMinBytes, kAutoConvTileMaxBytes);
     }
+    if (budget > 0) tile_rows = std::clamp<int64_t>(budget / row_bytes, 1, g.out_h);
     LayerNeeds needs;
     needs.saves_input = ctx.param_grads;  // only d_weights reads the input
     needs.tile = tile_rows;

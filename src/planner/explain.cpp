@@ -28,11 +28,13 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
            "each GEMM and im2col is split over " + std::to_string(options.threads) +
                " threads; no buffer is copied per thread",
            separate.total_bytes);
-  if (options.conv_tile_bytes > 0) {
+  if (options.conv_tile_bytes != 0) {
     o.conv_tile_bytes = options.conv_tile_bytes;
+    const std::string size = options.conv_tile_bytes == kAutoConvTile
+                                 ? "in tiles of 4 positions per output channel (1 to 16 MiB)"
+                                 : format_bytes(options.conv_tile_bytes) + " at a time";
     add_step("im2col in tiles of output rows",
-             "each conv's column matrix is built " + format_bytes(options.conv_tile_bytes) +
-                 " at a time instead of whole",
+             "each conv's column matrix is built " + size + " instead of whole",
              plan(net, o).total_bytes);
   }
   // Lifetimes only pay once buffers share bytes, so sharing comes before the techniques that

@@ -46,7 +46,7 @@ struct StyleLossParts {
 // (tensors by parameter name; empty: drawn from seed, as for a .net file).
 struct FeatureRuntimeOptions {
   int threads = 1;
-  int64_t conv_tile_bytes = 8 << 20;
+  int64_t conv_tile_bytes = kAutoConvTile;
   uint64_t seed = 1;
   const std::vector<SavedTensor>* weights = nullptr;
 };

@@ -134,7 +134,7 @@ TEST_F(StyleCli, PlanJsonFitAndForcedTiles) {
 
   // A budget below the untiled plan tiles the image, and the run still writes its output.
   const fs::path out = temp_dir() / "tiled.png";
-  r = cli(inputs() + " --size 256x256 --iterations 2 --optimizer adam --memory-budget 12M --out " +
+  r = cli(inputs() + " --size 256x256 --iterations 2 --optimizer adam --memory-budget 8M --out " +
           out.string());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find(" tiles"), std::string::npos) << r.output;
