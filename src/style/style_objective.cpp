@@ -154,23 +154,38 @@ void StyleObjective::set_style(const float* image, int64_t h, int64_t w, int64_t
   }
 }
 
+std::vector<Shape> StyleObjective::full_shapes() const {
+  std::vector<Shape> full;
+  for (const TapState& s : taps_) full.push_back(s.full);
+  return full;
+}
+
+template <typename Fn>
+void StyleObjective::for_each_owned_content_row(const Tile& tile, size_t t, Fn&& fn) {
+  const FeatureTap& tap = features_.taps()[t];
+  const Shape& full = taps_[t].full;
+  const Shape local = runtime_->net->value_shape(tap.value);
+  const FeatureRect r = owned_rect(tile, tap, height_, width_, full.h, full.w);
+  // The crop's feature position 0 is this position of the whole image's features.
+  const int64_t gy = tile.y.crop_begin / tap.jump_h, gx = tile.x.crop_begin / tap.jump_w;
+  for (int64_t c = 0; c < local.c; ++c) {
+    for (int64_t y = r.y0; y < r.y1; ++y) {
+      fn((c * local.h + y) * local.w, taps_[t].content.data() + (c * full.h + gy + y) * full.w + gx,
+         r.x0, r.x1);
+    }
+  }
+}
+
 void StyleObjective::set_content(const float* image) {
-  const std::vector<Shape> full = full_shapes(features_, height_, width_);
   runtime_for(crop_h_, crop_w_);
   for (const Tile& tile : tiles_) {
     forward_tile(image, height_, width_, tile);
     for (size_t t = 0; t < taps_.size(); ++t) {
-      const FeatureTap& tap = features_.taps()[t];
-      if (!tap.content) continue;
-      const Shape local = runtime_->net->value_shape(tap.value);
-      const FeatureRect r = owned_rect(tile, tap, height_, width_, full[t].h, full[t].w);
-      // Owned positions in whole-image coordinates start where the crop does, in features.
-      const int64_t gy = tile.y.crop_begin / tap.jump_h, gx = tile.x.crop_begin / tap.jump_w;
+      if (!features_.taps()[t].content) continue;
       const float* f = runtime_->runtime->tap_value(static_cast<int>(t));
-      for (int64_t c = 0; c < local.c; ++c)
-        for (int64_t y = r.y0; y < r.y1; ++y)
-          std::memcpy(taps_[t].content.data() + (c * full[t].h + gy + y) * full[t].w + gx + r.x0,
-                      f + (c * local.h + y) * local.w + r.x0, sizeof(float) * (r.x1 - r.x0));
+      for_each_owned_content_row(tile, t, [&](int64_t at, float* target, int64_t x0, int64_t x1) {
+        std::memcpy(target + x0, f + at + x0, sizeof(float) * (x1 - x0));
+      });
     }
   }
 }
@@ -208,8 +223,7 @@ double total_variation(const float* x, int64_t c, int64_t h, int64_t w, double s
 }  // namespace
 
 double StyleObjective::evaluate(const float* x, float* grad, const StyleWeights& weights) {
-  std::vector<Shape> full;
-  for (const TapState& s : taps_) full.push_back(s.full);
+  const std::vector<Shape> full = full_shapes();
   Runtime& rt = runtime_for(crop_h_, crop_w_);
   const int n_style = static_cast<int>(
       std::count_if(features_.taps().begin(), features_.taps().end(),
@@ -223,22 +237,15 @@ double StyleObjective::evaluate(const float* x, float* grad, const StyleWeights&
     forward_tile(x, height_, width_, tile);
     accumulate_grams(tile, height_, width_, full);
     for (size_t t = 0; t < taps_.size(); ++t) {
-      const FeatureTap& tap = features_.taps()[t];
-      if (!tap.content) continue;
-      const Shape local = runtime_->net->value_shape(tap.value);
-      const FeatureRect r = owned_rect(tile, tap, height_, width_, full[t].h, full[t].w);
-      const int64_t gy = tile.y.crop_begin / tap.jump_h, gx = tile.x.crop_begin / tap.jump_w;
+      if (!features_.taps()[t].content) continue;
       const float* f = rt.tap_value(static_cast<int>(t));
-      for (int64_t c = 0; c < local.c; ++c) {
-        for (int64_t y = r.y0; y < r.y1; ++y) {
-          const float* fr = f + (c * local.h + y) * local.w;
-          const float* pr = taps_[t].content.data() + (c * full[t].h + gy + y) * full[t].w + gx;
-          for (int64_t i = r.x0; i < r.x1; ++i) {
-            const double d = double{fr[i]} - pr[i];
-            content_sum[t] += d * d;
-          }
+      for_each_owned_content_row(tile, t, [&](int64_t at, const float* target, int64_t x0,
+                                              int64_t x1) {
+        for (int64_t i = x0; i < x1; ++i) {
+          const double d = double{f[at + i]} - target[i];
+          content_sum[t] += d * d;
         }
-      }
+      });
     }
   }
 
@@ -279,15 +286,11 @@ double StyleObjective::evaluate(const float* x, float* grad, const StyleWeights&
       if (tap.content) {
         const float scale = static_cast<float>(2.0 * weights.content /
                                                static_cast<double>(full[t].n_elems()));
-        const int64_t gy = tile.y.crop_begin / tap.jump_h, gx = tile.x.crop_begin / tap.jump_w;
-        for (int64_t c = 0; c < local.c; ++c) {
-          for (int64_t y = r.y0; y < r.y1; ++y) {
-            const float* fr = f + (c * local.h + y) * local.w;
-            const float* pr = taps_[t].content.data() + (c * full[t].h + gy + y) * full[t].w + gx;
-            float* dr = d + (c * local.h + y) * local.w;
-            for (int64_t i = r.x0; i < r.x1; ++i) dr[i] += scale * (fr[i] - pr[i]);
-          }
-        }
+        for_each_owned_content_row(tile, static_cast<size_t>(t), [&](int64_t at,
+                                                                     const float* target,
+                                                                     int64_t x0, int64_t x1) {
+          for (int64_t i = x0; i < x1; ++i) d[at + i] += scale * (f[at + i] - target[i]);
+        });
       }
     });
     // The whole crop's pixel gradient: its halo pixels belong to neighbours but feed this

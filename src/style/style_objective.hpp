@@ -95,6 +95,12 @@ class StyleObjective {
   void forward_tile(const float* image, int64_t h, int64_t w, const Tile& tile);
   void accumulate_grams(const Tile& tile, int64_t h, int64_t w,
                         const std::vector<Shape>& full_shapes);
+  // fn(feature_offset, target_row, x0, x1) for each owned row of content tap t in the runtime's
+  // crop of tile: the row's features start at feature_offset in the tap's crop-sized buffers,
+  // and positions [x0, x1) of both rows are the same feature positions.
+  template <typename Fn>
+  void for_each_owned_content_row(const Tile& tile, size_t t, Fn&& fn);
+  [[nodiscard]] std::vector<Shape> full_shapes() const;
   static std::vector<Shape> full_shapes(const FeatureNet& features, int64_t h, int64_t w);
 
   const FeatureNet& features_;
