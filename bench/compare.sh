@@ -18,19 +18,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 # --- what the peers need, from Debian's archive --------------------------------------------------
-scripts/setup.sh
-packages=(python3-torch tiny-dnn libcereal-dev libgemmlowp-dev libstb-dev libopenblas0-pthread)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [[ ${#missing[@]} -gt 0 ]]; then
-  as_root=()
-  [[ $(id -u) -ne 0 ]] && as_root=(sudo)
-  echo "compare: installing ${missing[*]}" >&2
-  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
-fi
+scripts/setup.sh python3-torch tiny-dnn libcereal-dev libgemmlowp-dev libstb-dev libopenblas0-pthread
 
 # --- build -----------------------------------------------------------------------------------------
 build=build-bench

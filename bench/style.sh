@@ -5,19 +5,7 @@
 # Usage: bench/style.sh [--threads T] [--big 3840x2160 [--big-budget 2.5G]] [other style_bench.py flags]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-packages=(python3-torch python3-torchvision libopenblas0-pthread)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [[ ${#missing[@]} -gt 0 ]]; then
-  as_root=()
-  [[ $(id -u) -ne 0 ]] && as_root=(sudo)
-  echo "style bench: installing ${missing[*]}" >&2
-  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
-fi
+scripts/setup.sh python3-torch python3-torchvision libopenblas0-pthread
 build=build-bench
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DFOOTPRINT_BUILD_TESTS=OFF \
   -DFOOTPRINT_BUILD_EXAMPLES=OFF >/dev/null

@@ -49,7 +49,7 @@ def write_png(path, w, h, seed):
                 chunk(b"IDAT", zlib.compress(b"".join(rows), 1)) + chunk(b"IEND", b""))
 
 
-def footprint_run(args, size, iterations, budget, tmp):
+def footprint_run(args, size, iterations, budget, tmp, extra=()):
     w, h = (int(v) for v in size.split("x"))
     content, style = os.path.join(tmp, f"c{size}.png"), os.path.join(tmp, f"s{size}.png")
     write_png(content, w, h, 1)
@@ -60,6 +60,7 @@ def footprint_run(args, size, iterations, budget, tmp):
            "--optimizer", "adam", "--threads", str(args.threads)]
     if budget:
         cmd += ["--memory-budget", budget]
+    cmd += list(extra)
     plan = json.loads(subprocess.run(cmd + ["--plan", "--json"], check=True, capture_output=True,
                                      text=True).stdout)
     out, rss, wall = run_measured(cmd)
@@ -99,6 +100,8 @@ def main():
                     help="extra sizes at which PyTorch's peak RSS is recorded (2 iterations)")
     ap.add_argument("--big", default="", help="also run Footprint at this size, e.g. 3840x2160")
     ap.add_argument("--big-budget", default="2.5G")
+    ap.add_argument("--big-flags", default="--style-scale 0.25",
+                    help="more `footprint style` flags for the big run")
     args = ap.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -111,7 +114,8 @@ def main():
             except SystemExit as e:
                 results.append({"framework": "pytorch", "workload": f"style-vgg19-{size}", "error": str(e)})
         if args.big:
-            results.append(footprint_run(args, args.big, 2, args.big_budget, tmp))
+            results.append(footprint_run(args, args.big, 2, args.big_budget, tmp,
+                                         args.big_flags.split()))
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "results", "style.jsonl"), "a") as f:
         for r in results:

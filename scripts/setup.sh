@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs from Debian's archive what Footprint needs to build, test and run its demo.
 # Idempotent and quiet when everything is already there. Needs root (or sudo).
+# Usage: scripts/setup.sh [PACKAGE ...]   (extra packages, e.g. the benchmarks' peers)
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,7 @@ packages=(
   libgtest-dev libstb-dev libjpeg-dev
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   dataset-fashion-mnist
+  "$@"
 )
 
 missing=()
