@@ -45,6 +45,39 @@ class ProgressLine {
   std::chrono::steady_clock::time_point drawn_{};
 };
 
+// The --profile table: milliseconds per call of each layer's forward and backward, and each
+// layer's share of the time spent in layers (test-set forwards included).
+void print_layer_times(const Net& net, const std::vector<Runtime::LayerTime>& times) {
+  double total = 0.0;
+  for (const Runtime::LayerTime& t : times) total += t.forward_seconds + t.backward_seconds;
+  auto per_call_ms = [](double seconds, int64_t calls) {
+    return calls > 0 ? 1e3 * seconds / static_cast<double>(calls) : 0.0;
+  };
+  std::printf("Time per layer (ms per call; share of the time spent in layers)\n");
+  std::printf("  %-16s %-10s %-14s %10s %10s %7s\n", "layer", "op", "output", "forward", "backward",
+              "share");
+  for (int i = 0; i < net.n_layers(); ++i) {
+    const Runtime::LayerTime& t = times[static_cast<size_t>(i)];
+    const Net::Node& node = net.node(i);
+    std::printf("  %-16s %-10s %-14s %10.3f %10.3f %6.1f%%\n", node.spec.name.c_str(),
+                node.spec.op.c_str(), node.out_shape.str().c_str(),
+                per_call_ms(t.forward_seconds, t.forward_calls),
+                per_call_ms(t.backward_seconds, t.backward_calls),
+                total > 0 ? 100.0 * (t.forward_seconds + t.backward_seconds) / total : 0.0);
+  }
+}
+
+nlohmann::json layer_times_json(const Net& net, const std::vector<Runtime::LayerTime>& times) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (int i = 0; i < net.n_layers(); ++i) {
+    const Runtime::LayerTime& t = times[static_cast<size_t>(i)];
+    rows.push_back({{"layer", net.node(i).spec.name}, {"op", net.node(i).spec.op},
+                    {"forward_seconds", t.forward_seconds}, {"forward_calls", t.forward_calls},
+                    {"backward_seconds", t.backward_seconds}, {"backward_calls", t.backward_calls}});
+  }
+  return rows;
+}
+
 }  // namespace
 
 void add_train_command(CLI::App& app) {
@@ -54,7 +87,7 @@ void add_train_command(CLI::App& app) {
     int epochs = 1;
     int64_t steps = 0;
     float lr = 0.01f, momentum = 0.9f, weight_decay = 0.0f;
-    bool nesterov = false;
+    bool nesterov = false, profile = false;
     uint64_t seed = 1;
     std::string resume;
     int64_t checkpoint_every = 0;
@@ -91,6 +124,9 @@ void add_train_command(CLI::App& app) {
                   "Continue from a file written by --save: net, weights, optimizer, batch, seed "
                   "and data position come from it (use the same --threads for identical results)");
   cmd->add_option("--report", f->report, "Write the memory and speed figures as JSON here");
+  cmd->add_flag("--profile", f->profile,
+                "Time every layer's forward and backward and print where the time went "
+                "(also in --report as layer_times)");
   cmd->callback([f] {
     if (f->net_path.empty() == f->resume.empty()) {
       throw Error("train: give a NET (or MODEL.onnx), or --resume FILE, but not both");
@@ -145,6 +181,7 @@ void add_train_command(CLI::App& app) {
       restore_parameters(*resumed, runtime);
       resumed.reset();  // its weights are in the runtime now
     }
+    runtime.set_layer_timing(f->profile);
     auto save = [&](int64_t steps_done) {
       save_model(f->save, runtime, train_options.optimizer,
                  {.seed = train_options.seed, .steps = steps_done,
@@ -199,6 +236,7 @@ void add_train_command(CLI::App& app) {
     std::printf("  process peak RSS (VmHWM):       %12s B  %s\n", format_count(rss).c_str(),
                 format_bytes(rss).c_str());
     std::printf("  %lld steps, %.4f s per step\n", static_cast<long long>(steps_run), seconds_per_step);
+    if (f->profile) print_layer_times(net, runtime.layer_times());
     if (!f->report.empty()) {
       nlohmann::json report = {{"planned_bytes", p.total_bytes},
                                {"tracked_peak_bytes", tracked.peak_bytes},
@@ -210,6 +248,7 @@ void add_train_command(CLI::App& app) {
                                {"batch", options.batch},
                                {"epochs", epoch_log}};
       if (test_accuracy >= 0) report["test_accuracy"] = test_accuracy;
+      if (f->profile) report["layer_times"] = layer_times_json(net, runtime.layer_times());
       write_file_atomic(f->report, report.dump(2) + "\n");
     }
   });

@@ -103,6 +103,15 @@ class Runtime {
   // The runtime's thread pool, for callers that work on its buffers between steps.
   [[nodiscard]] ThreadPool& pool() { return *pool_; }
 
+  // Per-layer wall time, off by default (two clock reads per step when on): where a step's time
+  // goes, for `footprint train --profile` and for tuning kernels.
+  struct LayerTime {
+    double forward_seconds = 0.0, backward_seconds = 0.0;
+    int64_t forward_calls = 0, backward_calls = 0;
+  };
+  void set_layer_timing(bool on);
+  [[nodiscard]] const std::vector<LayerTime>& layer_times() const { return layer_times_; }
+
  private:
   void run_forward_step(int layer, int batch, bool training);
   void run_backward_step(int layer, int batch);
@@ -117,6 +126,8 @@ class Runtime {
   int64_t forward_calls_ = 0;  // feeds the dropout masks: a fresh mask every training forward
   int64_t optimizer_steps_ = 0;
   std::vector<ParamView> params_;
+  bool time_layers_ = false;
+  std::vector<LayerTime> layer_times_;  // one per layer while timing is on
 };
 
 }  // namespace footprint

@@ -1,10 +1,12 @@
 // conv OUT k=K [stride=1] [pad=0] [dilation=1] [groups=1] [bias=true]: 2-D convolution by GEMM
-// over im2col tiles (src/kernels/conv/conv_gemm.cpp); the planner picks the tile rows.
+// over im2col tiles (src/kernels/conv/conv_gemm.cpp), whose rows the planner picks, or for 3x3
+// stride-1 layers with few channels by direct loops that need no workspace (conv_direct.cpp).
 // Per-axis overrides (kh kw stride_h stride_w dilation_h dilation_w pad_top pad_left pad_bottom
 // pad_right) take what ONNX models use: rectangular kernels and asymmetric (SAME) padding.
 #include <algorithm>
 
 #include "footprint/error.hpp"
+#include "kernels/conv/conv_direct.hpp"
 #include "kernels/conv/conv_gemm.hpp"
 #include "layers/attr_reader.hpp"
 #include "layers/layer.hpp"
@@ -100,7 +102,14 @@ class Conv2d final : public Layer {
   }
 
   LayerNeeds describe(const PlanContext& ctx) const override {
-    ConvGeometry g = geometry(ctx.in[0]);
+    const ConvGeometry g = geometry(ctx.in[0]);
+    const ConvPaths direct = choose_conv_paths(g);
+    const bool train = ctx.mode == Mode::train;
+    const bool gemm_needed = !direct.forward || (train && ctx.param_grads && !direct.weight_grad) ||
+                             (train && ctx.input_grads && !direct.data_grad);
+    LayerNeeds needs;
+    needs.saves_input = ctx.param_grads;  // only d_weights reads the input
+    if (!gemm_needed) return needs;       // every pass runs direct: no workspace at all
     int64_t tile_rows = g.out_h;
     const int64_t row_bytes = g.col_rows() * g.out_w * static_cast<int64_t>(sizeof(float));
     int64_t budget = ctx.conv_tile_bytes;
@@ -112,8 +121,6 @@ class Conv2d final : public Layer {
                                    kAutoConvTileMinBytes, kAutoConvTileMaxBytes);
     }
     if (budget > 0) tile_rows = std::clamp<int64_t>(budget / row_bytes, 1, g.out_h);
-    LayerNeeds needs;
-    needs.saves_input = ctx.param_grads;  // only d_weights reads the input
     needs.tile = tile_rows;
     needs.workspace_bytes =
         conv_gemm_workspace_floats(g, tile_rows) * static_cast<int64_t>(sizeof(float));
@@ -121,16 +128,37 @@ class Conv2d final : public Layer {
   }
 
   void forward(const StepArgs& a) const override {
-    conv_forward_gemm(*a.pool, geometry(a.in_shape[0]), a.batch, a.src[0], a.params[0],
-                      bias_ ? a.params[1] : nullptr, a.dst,
+    const ConvGeometry g = geometry(a.in_shape[0]);
+    const float* bias = bias_ ? a.params[1] : nullptr;
+    if (choose_conv_paths(g).forward) {
+      conv_forward_direct(*a.pool, g, a.batch, a.src[0], a.params[0], bias, a.dst);
+      return;
+    }
+    conv_forward_gemm(*a.pool, g, a.batch, a.src[0], a.params[0], bias, a.dst,
                       reinterpret_cast<float*>(a.workspace.data()), a.tile);
   }
 
   void backward(const StepArgs& a) const override {
-    conv_backward_gemm(*a.pool, geometry(a.in_shape[0]), a.batch, a.src[0], a.params[0], a.d_dst,
-                       a.d_src[0], a.d_src_accumulate[0], a.d_params[0],
-                       bias_ ? a.d_params[1] : nullptr,
-                       reinterpret_cast<float*>(a.workspace.data()), a.tile);
+    const ConvGeometry g = geometry(a.in_shape[0]);
+    const ConvPaths direct = choose_conv_paths(g);
+    float* d_weights = a.d_params[0];
+    float* d_bias = bias_ ? a.d_params[1] : nullptr;
+    float* d_src = a.d_src[0];
+    // Each output goes to the path chosen for it; the bias gradient goes with the first call.
+    float* direct_d_weights = direct.weight_grad ? d_weights : nullptr;
+    float* direct_d_src = direct.data_grad ? d_src : nullptr;
+    if (direct_d_weights || direct_d_src) {
+      conv_backward_direct(*a.pool, g, a.batch, a.src[0], a.params[0], a.d_dst, direct_d_src,
+                           a.d_src_accumulate[0], direct_d_weights, d_bias);
+      d_bias = nullptr;
+    }
+    float* gemm_d_weights = direct.weight_grad ? nullptr : d_weights;
+    float* gemm_d_src = direct.data_grad ? nullptr : d_src;
+    if (gemm_d_weights || gemm_d_src || d_bias) {
+      conv_backward_gemm(*a.pool, g, a.batch, a.src[0], a.params[0], a.d_dst, gemm_d_src,
+                         a.d_src_accumulate[0], gemm_d_weights, d_bias,
+                         reinterpret_cast<float*>(a.workspace.data()), a.tile);
+    }
   }
 
  private:

@@ -47,6 +47,7 @@ struct PlanContext {
   Mode mode = Mode::train;
   int64_t conv_tile_bytes = 0;
   bool param_grads = true;  // train mode: backward computes parameter gradients
+  bool input_grads = true;  // train mode: backward computes the gradient of an input
 };
 
 struct LayerNeeds {

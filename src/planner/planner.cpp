@@ -42,8 +42,9 @@ class Planner {
     for (int i = 0; i < n_layers; ++i)
       for (int slot = 0; slot < static_cast<int>(net_.node(i).inputs.size()); ++slot)
         consumers_[net_.node(i).inputs[slot]].push_back({i, slot});
+    collect_params();
+    mark_gradients();  // before describe: a layer plans its backward by what it must compute
     describe_layers();
-    mark_gradients();
     schedule();
     choose_in_place();
     request_values();
@@ -85,16 +86,22 @@ class Planner {
     return shapes;
   }
 
+  void collect_params() {
+    for (int i = 0; i < net_.n_layers(); ++i) params_.push_back(net_.node(i).layer->params(in_shapes(i)));
+  }
+
   void describe_layers() {
     for (int i = 0; i < net_.n_layers(); ++i) {
       std::vector<Shape> in = in_shapes(i);
+      const std::vector<int>& inputs = net_.node(i).inputs;
       PlanContext ctx{.in = in, .out = net_.node(i).out_shape, .batch = opt_.batch,
                       .threads = opt_.threads, .mode = opt_.mode,
                       .conv_tile_bytes = opt_.conv_tile_bytes,
-                      .param_grads = opt_.train_params};
+                      .param_grads = opt_.train_params,
+                      .input_grads = std::any_of(inputs.begin(), inputs.end(),
+                                                 [&](int v) { return needs_grad_[v]; })};
       needs_.push_back(net_.node(i).layer->describe(ctx));
       if (opt_.save_all) needs_.back().saves_input = needs_.back().saves_output = true;
-      params_.push_back(net_.node(i).layer->params(in));
     }
   }
 

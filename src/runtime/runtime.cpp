@@ -4,6 +4,7 @@
 #include "footprint/runtime.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -107,7 +108,15 @@ void Runtime::run_forward_step(int layer, int batch, bool training) {
   a.seed = mix64(seed_ ^ mix64(static_cast<uint64_t>(layer) * 1000003u +
                                static_cast<uint64_t>(forward_calls_)));
   a.pool = pool_.get();
+  if (!time_layers_) {
+    node.layer->forward(a);
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
   node.layer->forward(a);
+  layer_times_[layer].forward_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ++layer_times_[layer].forward_calls;
 }
 
 void Runtime::run_backward_step(int layer, int batch) {
@@ -137,7 +146,21 @@ void Runtime::run_backward_step(int layer, int batch) {
   }
   a.tile = lb.tile;
   a.pool = pool_.get();
+  if (!time_layers_) {
+    node.layer->backward(a);
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
   node.layer->backward(a);
+  layer_times_[layer].backward_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ++layer_times_[layer].backward_calls;
+}
+
+void Runtime::set_layer_timing(bool on) {
+  time_layers_ = on;
+  // Sized once here, not while stepping: the runtime allocates nothing per step.
+  if (on) layer_times_.assign(static_cast<size_t>(net_.n_layers()), LayerTime{});
 }
 
 void Runtime::forward(int batch, bool training) {

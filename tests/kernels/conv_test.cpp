@@ -1,4 +1,5 @@
-// conv_forward_gemm / conv_backward_gemm (im2col tiles + BLAS over the thread pool) against the
+// conv_forward_gemm / conv_backward_gemm (im2col tiles + BLAS over the thread pool) and the direct
+// 3x3 kernels (AVX2 and plain loops) against the
 // plain-loop conv_ref on awkward shapes: odd channel counts, tiles that do not divide the output,
 // stride, dilation, groups, and padding on one side only. Speed lives in bench/.
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 
 #include "core/rng.hpp"
 #include "core/thread_pool.hpp"
+#include "kernels/conv/conv_direct.hpp"
 #include "kernels/conv/conv_gemm.hpp"
 #include "kernels/conv/conv_ref.hpp"
 #include "kernels/gemm/gemm.hpp"
@@ -241,6 +243,124 @@ TEST_F(ConvTest, GemmMatchesReference) {
     check_case(c, pools, 2);
     if (HasFailure()) return;
   }
+}
+
+// The direct 3x3 kernels, AVX2 and plain: every output is written between guard floats, so a
+// masked store that strays past a row's end, or a read of an overwritten output, shows.
+void check_direct_case(const ConvCase& c, ThreadPool* const* pools, int n_pools) {
+  const ConvGeometry g = c.geometry();
+  ASSERT_TRUE(conv_direct_applies(g)) << describe(c, 1, 1, 0);
+  const int64_t weight_elems = g.out_c * g.in_c * 9;
+  for (int64_t batch : {1, 3}) {
+    const int64_t src_elems = batch * g.in_c * g.in_h * g.in_w;
+    const int64_t dst_elems = batch * g.out_c * g.out_h * g.out_w;
+    const std::vector<float> src = random_floats(src_elems, 11 + src_elems);
+    const std::vector<float> weights = random_floats(weight_elems, 12 + weight_elems);
+    const std::vector<float> bias = random_floats(g.out_c, 13 + g.out_c);
+    const std::vector<float> d_dst = random_floats(dst_elems, 14 + dst_elems);
+    const std::vector<float> d_src_start = random_floats(src_elems, 15 + src_elems);
+    std::vector<float> want_dst(dst_elems), want_d_src(src_elems), want_d_weights(weight_elems),
+        want_d_bias(g.out_c), want_d_src_accumulated(src_elems);
+    conv_forward_ref(g, batch, src.data(), weights.data(), bias.data(), want_dst.data());
+    conv_backward_ref(g, batch, src.data(), weights.data(), d_dst.data(), want_d_src.data(),
+                      want_d_weights.data(), want_d_bias.data());
+    for (int64_t i = 0; i < src_elems; ++i)
+      want_d_src_accumulated[i] = d_src_start[i] + want_d_src[i];
+    const Dims src_dims{batch, g.in_c, g.in_h, g.in_w}, dst_dims{batch, g.out_c, g.out_h, g.out_w},
+        weight_dims{g.out_c, g.in_c, 3, 3}, bias_dims{g.out_c, 1, 1, 1};
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    // A buffer of n floats (filled with `fill`) between guards; view() is its first float.
+    struct Guarded {
+      std::vector<float> all;
+      Guarded(int64_t n, float fill) : all(n + 2 * kGuardFloats, kGuard) {
+        std::fill(all.begin() + kGuardFloats, all.end() - kGuardFloats, fill);
+      }
+      float* view() { return all.data() + kGuardFloats; }
+      [[nodiscard]] std::vector<float> inside() const {
+        return {all.begin() + kGuardFloats, all.end() - kGuardFloats};
+      }
+      [[nodiscard]] bool guards_intact() const {
+        for (int64_t i = 0; i < kGuardFloats; ++i)
+          if (all[i] != kGuard || all[all.size() - 1 - i] != kGuard) return false;
+        return true;
+      }
+    };
+    for (bool portable : {false, true}) {
+      conv_direct_force_portable(portable);
+      for (int p = 0; p < n_pools; ++p) {
+        ThreadPool& pool = *pools[p];
+        SCOPED_TRACE(describe(c, batch, pool.size(), 0) + (portable ? " plain loops" : " avx2"));
+        Guarded dst(dst_elems, nan);
+        conv_forward_direct(pool, g, batch, src.data(), weights.data(), bias.data(), dst.view());
+        EXPECT_TRUE(close("dst", dst_dims, dst.inside(), want_dst));
+        EXPECT_TRUE(dst.guards_intact()) << "dst: wrote outside the buffer";
+
+        Guarded d_src(src_elems, nan), d_weights(weight_elems, nan), d_bias(g.out_c, nan);
+        conv_backward_direct(pool, g, batch, src.data(), weights.data(), d_dst.data(),
+                             d_src.view(), /*accumulate_d_src=*/false, d_weights.view(),
+                             d_bias.view());
+        EXPECT_TRUE(close("d_src", src_dims, d_src.inside(), want_d_src));
+        EXPECT_TRUE(close("d_weights", weight_dims, d_weights.inside(), want_d_weights));
+        EXPECT_TRUE(close("d_bias", bias_dims, d_bias.inside(), want_d_bias));
+        EXPECT_TRUE(d_src.guards_intact() && d_weights.guards_intact() && d_bias.guards_intact())
+            << "backward: wrote outside a buffer";
+
+        std::copy(d_src_start.begin(), d_src_start.end(), d_src.view());
+        conv_backward_direct(pool, g, batch, src.data(), weights.data(), d_dst.data(),
+                             d_src.view(), /*accumulate_d_src=*/true, nullptr, nullptr);
+        EXPECT_TRUE(close("d_src accumulated", src_dims, d_src.inside(), want_d_src_accumulated));
+        if (::testing::Test::HasFailure()) break;
+      }
+      if (::testing::Test::HasFailure()) break;
+    }
+    conv_direct_force_portable(false);
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
+TEST_F(ConvTest, DirectMatchesReference) {
+  ThreadPool one(1), two(2);
+  ThreadPool* const pools[] = {&one, &two};
+  auto same = [](int64_t in_c, int64_t h, int64_t w, int64_t out_c, int64_t pad) {
+    return ConvCase{.in_c = in_c, .in_h = h, .in_w = w, .out_c = out_c, .kernel_h = 3,
+                    .kernel_w = 3, .pad_top = pad, .pad_bottom = pad, .pad_left = pad,
+                    .pad_right = pad};
+  };
+  const ConvCase cases[] = {
+      // Output channels 1 to 13 (register blocks of 4 and every remainder); widths from 1 to
+      // past two whole 24-column strips, so edge, interior and 1-, 2- and 3-vector tails all run.
+      same(1, 5, 1, 1, 1), same(3, 4, 2, 2, 1), same(2, 6, 5, 3, 1), same(3, 7, 8, 4, 1),
+      same(5, 3, 9, 5, 1), same(3, 5, 17, 6, 1), same(4, 4, 24, 7, 1), same(3, 3, 25, 8, 1),
+      same(2, 3, 26, 9, 1), same(3, 4, 50, 13, 1), same(6, 3, 61, 5, 1), same(1, 2, 75, 4, 1),
+      // No padding and padding 2 (the data gradient's offset then differs from the forward's).
+      same(3, 6, 30, 5, 0), same(3, 5, 27, 6, 2), same(2, 3, 3, 3, 0),
+      // Padding on one side only, and SAME-style asymmetric padding.
+      {.in_c = 3, .in_h = 7, .in_w = 29, .out_c = 5, .kernel_h = 3, .kernel_w = 3, .pad_bottom = 2,
+       .pad_right = 1},
+      {.in_c = 3, .in_h = 7, .in_w = 33, .out_c = 5, .kernel_h = 3, .kernel_w = 3, .pad_top = 2,
+       .pad_left = 1},
+      {.in_c = 4, .in_h = 6, .in_w = 28, .out_c = 3, .kernel_h = 3, .kernel_w = 3, .pad_top = 0,
+       .pad_bottom = 1, .pad_left = 1, .pad_right = 0},
+  };
+  for (const ConvCase& c : cases) {
+    check_direct_case(c, pools, 2);
+    if (HasFailure()) return;
+  }
+}
+
+TEST_F(ConvTest, DirectAppliesOnlyTo3x3Stride1) {
+  EXPECT_TRUE(conv_direct_applies(ConvCase{.in_c = 3, .in_h = 5, .in_w = 5, .out_c = 2,
+                                           .kernel_h = 3, .kernel_w = 3}.geometry()));
+  EXPECT_FALSE(conv_direct_applies(ConvCase{.in_c = 3, .in_h = 5, .in_w = 5, .out_c = 2,
+                                            .kernel_h = 3, .kernel_w = 3, .stride_h = 2,
+                                            .stride_w = 2}.geometry()));
+  EXPECT_FALSE(conv_direct_applies(ConvCase{.in_c = 3, .in_h = 5, .in_w = 5, .out_c = 2,
+                                            .kernel_h = 3, .kernel_w = 3, .dilation_h = 2,
+                                            .dilation_w = 2}.geometry()));
+  EXPECT_FALSE(conv_direct_applies(ConvCase{.in_c = 4, .in_h = 5, .in_w = 5, .out_c = 2,
+                                            .kernel_h = 3, .kernel_w = 3, .groups = 2}.geometry()));
+  EXPECT_FALSE(conv_direct_applies(ConvCase{.in_c = 3, .in_h = 5, .in_w = 5, .out_c = 2,
+                                            .kernel_h = 5, .kernel_w = 5}.geometry()));
 }
 
 TEST_F(ConvTest, WorkspaceIsOneTile) {

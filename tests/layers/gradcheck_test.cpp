@@ -147,17 +147,18 @@ TEST(GradCheck, EveryLayerInLayerList) {
 
 // The planner's tile choice shows up as the conv's tile, and the gradients do not depend on it.
 TEST(GradCheck, ConvTilesGiveTheSameGradients) {
-  const char* text = "input 2 9 7\nconv 3 k=3 pad=1\ntanh\nconv 2 k=3 stride=2 pad=1\nloss mse";
+  // 9 input channels, so conv0 goes by im2col + GEMM (fewer would run the direct loops).
+  const char* text = "input 9 9 7\nconv 3 k=3 pad=1\ntanh\nconv 2 k=3 stride=2 pad=1\nloss mse";
   const Net net = parse_net(text, "gradcheck net");
   GradCheckOptions whole;
   whole.plan.conv_tile_bytes = 0;  // no tiling
   const std::vector<test::TensorGrad> want = test::analytic_gradients(net, whole);
-  // conv0: rows of 2*3*3 x 7 floats (504 bytes); conv2: 3*3*3 x 4 floats (432 bytes).
+  // conv0: rows of 9*3*3 x 7 floats (2268 bytes); conv2: 3*3*3 x 4 floats (432 bytes).
   struct Tiling {
     int64_t bytes, conv0_rows, conv2_rows;
   };
-  for (const Tiling& t : {Tiling{0, 9, 5}, Tiling{1, 1, 1}, Tiling{1100, 2, 2}, Tiling{1512, 3, 3},
-                          Tiling{1 << 20, 9, 5}}) {
+  for (const Tiling& t : {Tiling{0, 9, 5}, Tiling{1, 1, 1}, Tiling{1100, 1, 2}, Tiling{1300, 1, 3},
+                          Tiling{5000, 2, 5}, Tiling{7000, 3, 5}, Tiling{1 << 20, 9, 5}}) {
     for (int threads : {1, 2}) {
       GradCheckOptions options;
       options.plan.conv_tile_bytes = t.bytes;

@@ -136,8 +136,12 @@ TEST(Planner, SwitchesShowTheirSaving) {
   EXPECT_GT(no_reuse.total_bytes, base.total_bytes);
   EXPECT_GT(no_inplace.bytes(Category::activations), base.bytes(Category::activations));
   EXPECT_GT(full_im2col.bytes(Category::workspace), base.bytes(Category::workspace));
-  // A full im2col of block 1 is 27 x 512 x 512 floats (27 MiB), as six-block-512.md says.
-  EXPECT_EQ(full_im2col.layer_reports[0].workspace_bytes, int64_t{27} * 512 * 512 * 4);
+  // Blocks 1 and 2 (3 and 6 input channels) run the direct 3x3 loops: no im2col at all, where
+  // a full im2col of block 1 would be 27 x 512 x 512 floats (27 MiB, six-block-512.md).
+  EXPECT_EQ(full_im2col.layer_reports[0].workspace_bytes, 0);
+  EXPECT_EQ(full_im2col.layer_reports[3].workspace_bytes, 0);
+  // Block 3 (12 input channels) goes by GEMM: its full im2col is 108 x 128 x 128 floats.
+  EXPECT_EQ(full_im2col.layer_reports[6].workspace_bytes, int64_t{108} * 128 * 128 * 4);
 }
 
 TEST(Planner, SamePlanEveryTime) {

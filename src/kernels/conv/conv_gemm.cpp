@@ -181,18 +181,22 @@ void conv_backward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, 
       }
     });
   }
-  if (d_bias) {
-    pool.parallel_for(g.out_c, [&](int64_t begin, int64_t end, int) {
-      for (int64_t oc = begin; oc < end; ++oc) {
-        double sum = 0.0;
-        for (int64_t n = 0; n < batch; ++n) {
-          const float* plane = d_dst + (n * g.out_c + oc) * out_plane;
-          sum += sum_lanes(out_plane, [&](int64_t i) { return plane[i]; });
-        }
-        d_bias[oc] = static_cast<float>(sum);
+  if (d_bias) conv_bias_backward(pool, g, batch, d_dst, d_bias);
+}
+
+void conv_bias_backward(ThreadPool& pool, const ConvGeometry& g, int64_t batch,
+                        const float* d_dst, float* d_bias) {
+  const int64_t out_plane = g.out_h * g.out_w;
+  pool.parallel_for(g.out_c, [&](int64_t begin, int64_t end, int) {
+    for (int64_t oc = begin; oc < end; ++oc) {
+      double sum = 0.0;
+      for (int64_t n = 0; n < batch; ++n) {
+        const float* plane = d_dst + (n * g.out_c + oc) * out_plane;
+        sum += sum_lanes(out_plane, [&](int64_t i) { return plane[i]; });
       }
-    }, channel_grain(out_plane));
-  }
+      d_bias[oc] = static_cast<float>(sum);
+    }
+  }, channel_grain(out_plane));
 }
 
 }  // namespace footprint

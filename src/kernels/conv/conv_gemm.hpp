@@ -28,4 +28,8 @@ void conv_backward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, 
                         bool accumulate_d_src, float* d_weights, float* d_bias, float* workspace,
                         int64_t tile_rows);
 
+// d_bias[oc] = the sum of d_dst over the batch and the plane (shared with the direct kernels).
+void conv_bias_backward(ThreadPool& pool, const ConvGeometry& g, int64_t batch,
+                        const float* d_dst, float* d_bias);
+
 }  // namespace footprint
