@@ -406,7 +406,7 @@ bool conv_direct_applies(const ConvGeometry& g) {
 
 ConvPaths choose_conv_paths(const ConvGeometry& g) {
   if (!conv_direct_applies(g)) return {};
-  // Crossovers from bench/conv_paths on the project's 2-core AMD EPYC (AVX2): 3 and 6 input
+  // Crossovers from build-bench/conv_paths (bench/conv_paths.cpp) on the project's 2-core AMD EPYC (AVX2): 3 and 6 input
   // channels run 1.1x to 3.5x faster direct, 12 about even, 24 and more up to 4x slower; the
   // data gradient is faster direct up to 12 output channels and slower from 64.
   constexpr int64_t kMaxDirectDepth = 8;
