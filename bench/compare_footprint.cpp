@@ -2,7 +2,8 @@
 // median seconds per step over several runs (warm-up excluded) and the process's peak RSS.
 // It does not compare anything itself; the script puts the lines of every framework side by side.
 //   compare_footprint six-block NET --batch B --threads T [--runs R]
-//   compare_footprint vgg NET --threads T [--runs R]       (forward + backward to the input, mse on the output)
+//   compare_footprint vgg NET --threads T [--runs R]       (forward + backward to the input, mse on
+//                                                         the output, weights frozen)
 //   compare_footprint conv --threads T [--runs R]          (3x3 conv 64->64 at 224x224 and sgemm)
 #include <sys/resource.h>
 
@@ -101,7 +102,10 @@ void print_line(const Args& a, const char* workload, const std::vector<double>& 
 void run_net(const Args& a, bool input_grad, const char* workload) {
   Net net = load_net_file(a.net_path);
   if (net.loss_kind() == LossKind::none) net.add(loss(LossKind::mse));
-  PlanOptions options{.batch = a.batch, .threads = a.threads, .input_grad = input_grad};
+  // The input-gradient workload is the style-transfer inner loop: weights frozen, so no weight
+  // gradients (PyTorch's side sets requires_grad False on its parameters).
+  PlanOptions options{.batch = a.batch, .threads = a.threads, .input_grad = input_grad,
+                      .train_params = !input_grad};
   Plan p = plan(net, options);
   Runtime runtime(net, p, /*seed=*/1);
   Rng rng(7);
@@ -126,8 +130,8 @@ void run_net(const Args& a, bool input_grad, const char* workload) {
     if (i >= a.warmup) seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
   }
   char extra[128];
-  std::snprintf(extra, sizeof extra, ", \"planned_bytes\": %lld",
-                static_cast<long long>(p.total_bytes));
+  std::snprintf(extra, sizeof extra, ", \"planned_bytes\": %lld%s",
+                static_cast<long long>(p.total_bytes), input_grad ? ", \"frozen_weights\": true" : "");
   print_line(a, workload, seconds, a.batch, "samples/s", extra);
 }
 

@@ -109,14 +109,18 @@ def six_block(args):
 
 def vgg(args):
     model, shape = net_from_file(args.net)
+    # The style-transfer inner loop: frozen weights, the gradient flows to the input only (as
+    # Footprint's plan with train_params=false).
+    for p in model.parameters():
+        p.requires_grad_(False)
     x = (torch.rand(args.batch, *shape) * 2 - 1).requires_grad_(True)
 
-    def step():  # weights keep requires_grad, as Footprint's train plan computes their gradients too
+    def step():
         x.grad = None
-        model.zero_grad(set_to_none=True)
         out = model(x)
         F.mse_loss(out, torch.zeros_like(out)).backward()
-    emit(args, "vgg19-style-512-fwd-bwd-input", timed(args, step), args.batch, "samples/s")
+    emit(args, "vgg19-style-512-fwd-bwd-input", timed(args, step), args.batch, "samples/s",
+         frozen_weights=True)
 
 
 def conv(args):
@@ -159,7 +163,7 @@ def lenet(args):
     test_y = read_idx(f"{d}/t10k-labels-idx1-ubyte.gz").long()
     mean, std = train_x.mean(), train_x.std()  # normalised as Footprint's loader does
     train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
-    torch.manual_seed(1)
+    torch.manual_seed(args.seed)
     model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2),
                           nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(),
                           nn.Linear(400, 120), nn.Tanh(), nn.Linear(120, 84), nn.Tanh(),
@@ -179,7 +183,7 @@ def lenet(args):
     with torch.no_grad():
         acc = (model(test_x).argmax(1) == test_y).float().mean().item()
     emit(args, "lenet-fashion-mnist-epoch", [seconds], len(train_x), "samples/s",
-         test_accuracy=acc, steps=steps, seconds_per_train_step=seconds / steps)
+         test_accuracy=acc, steps=steps, seconds_per_train_step=seconds / steps, seed=args.seed)
 
 
 def main():
@@ -191,6 +195,7 @@ def main():
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
