@@ -66,17 +66,6 @@ int64_t peak_rss_bytes() {
   return static_cast<int64_t>(u.ru_maxrss) * 1024;
 }
 
-std::vector<double> time_runs(const Args& a, const std::function<void()>& fn) {
-  for (int i = 0; i < a.warmup; ++i) fn();
-  std::vector<double> seconds;
-  for (int i = 0; i < a.runs; ++i) {
-    const auto start = Clock::now();
-    fn();
-    seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
-  }
-  return seconds;
-}
-
 std::string list(const std::vector<double>& v) {
   std::string s = "[";
   for (size_t i = 0; i < v.size(); ++i) {
@@ -159,39 +148,50 @@ void run_conv(const Args& a) {
   const double conv_flop = 2.0 * 64 * 576 * 224 * 224;  // one pass; backward is two passes
   char extra[160];
 
-  auto fwd = time_runs(a, [&] {
-    conv_forward_gemm(pool, g, 1, src.data(), w.data(), bias.data(), dst.data(), ws.data(), tile_rows);
-  });
-  std::snprintf(extra, sizeof extra, ", \"gflops\": %.2f, \"tile_rows\": %lld",
-                conv_flop / median(fwd) * 1e-9, static_cast<long long>(tile_rows));
-  print_line(a, "conv3x3-64-224-fwd", fwd, 1, "images/s", extra);
-
-  auto fwd_bwd = time_runs(a, [&] {
-    conv_forward_gemm(pool, g, 1, src.data(), w.data(), bias.data(), dst.data(), ws.data(), tile_rows);
-    conv_backward_gemm(pool, g, 1, src.data(), w.data(), d_dst.data(), d_src.data(),
-                       /*accumulate_d_src=*/false, d_w.data(), d_b.data(), ws.data(), tile_rows);
-  });
-  std::snprintf(extra, sizeof extra, ", \"gflops\": %.2f", 3 * conv_flop / median(fwd_bwd) * 1e-9);
-  print_line(a, "conv3x3-64-224-fwd-bwd", fwd_bwd, 1, "images/s", extra);
-
   // sgemm: the conv's own GEMM shape as one call over the whole image (64 x 50176, k = 576),
   // and a square 1536^3, both split over the pool the way the conv splits its GEMMs.
   std::vector<float> col = random(576 * 224 * 224);
-  auto conv_shaped = time_runs(a, [&] {
-    gemm_blas(pool, {.m = 64, .n = 224 * 224, .k = 576, .lda = 576, .ldb = 224 * 224,
-                     .ldc = 224 * 224}, 1.0f, w.data(), col.data(), 0.0f, dst.data());
-  });
-  std::snprintf(extra, sizeof extra, ", \"gflops\": %.2f", conv_flop / median(conv_shaped) * 1e-9);
-  print_line(a, "sgemm-64x50176x576", conv_shaped, 1, "calls/s", extra);
-
   const int64_t n = 1536;
   std::vector<float> ma = random(n * n), mb = random(n * n), mc(n * n);
-  auto square = time_runs(a, [&] {
-    gemm_blas(pool, {.m = n, .n = n, .k = n, .lda = n, .ldb = n, .ldc = n}, 1.0f, ma.data(),
-              mb.data(), 0.0f, mc.data());
-  });
-  std::snprintf(extra, sizeof extra, ", \"gflops\": %.2f", 2.0 * n * n * n / median(square) * 1e-9);
-  print_line(a, "sgemm-1536", square, 1, "calls/s", extra);
+  const std::function<void()> workloads[] = {
+      [&] {
+        conv_forward_gemm(pool, g, 1, src.data(), w.data(), bias.data(), dst.data(), ws.data(),
+                          tile_rows);
+      },
+      [&] {
+        conv_forward_gemm(pool, g, 1, src.data(), w.data(), bias.data(), dst.data(), ws.data(),
+                          tile_rows);
+        conv_backward_gemm(pool, g, 1, src.data(), w.data(), d_dst.data(), d_src.data(),
+                           /*accumulate_d_src=*/false, d_w.data(), d_b.data(), ws.data(), tile_rows);
+      },
+      [&] {
+        gemm_blas(pool, {.m = 64, .n = 224 * 224, .k = 576, .lda = 576, .ldb = 224 * 224,
+                         .ldc = 224 * 224}, 1.0f, w.data(), col.data(), 0.0f, dst.data());
+      },
+      [&] {
+        gemm_blas(pool, {.m = n, .n = n, .k = n, .lda = n, .ldb = n, .ldc = n}, 1.0f, ma.data(),
+                  mb.data(), 0.0f, mc.data());
+      }};
+  // Interleaved, one run of each in turn, so a slow spell of this shared machine slows the
+  // conv and the sgemm it is compared with alike.
+  std::vector<double> seconds[4];
+  for (int r = 0; r < a.warmup + a.runs; ++r) {
+    for (int k = 0; k < 4; ++k) {
+      const auto start = Clock::now();
+      workloads[k]();
+      if (r >= a.warmup) seconds[k].push_back(std::chrono::duration<double>(Clock::now() - start).count());
+    }
+  }
+  std::snprintf(extra, sizeof extra, ", \"gflops\": %.2f, \"tile_rows\": %lld",
+                conv_flop / median(seconds[0]) * 1e-9, static_cast<long long>(tile_rows));
+  print_line(a, "conv3x3-64-224-fwd", seconds[0], 1, "images/s", extra);
+  std::snprintf(extra, sizeof extra, ", \"gflops\": %.2f", 3 * conv_flop / median(seconds[1]) * 1e-9);
+  print_line(a, "conv3x3-64-224-fwd-bwd", seconds[1], 1, "images/s", extra);
+  std::snprintf(extra, sizeof extra, ", \"gflops\": %.2f", conv_flop / median(seconds[2]) * 1e-9);
+  print_line(a, "sgemm-64x50176x576", seconds[2], 1, "calls/s", extra);
+  std::snprintf(extra, sizeof extra, ", \"gflops\": %.2f",
+                2.0 * n * n * n / median(seconds[3]) * 1e-9);
+  print_line(a, "sgemm-1536", seconds[3], 1, "calls/s", extra);
 }
 
 }  // namespace

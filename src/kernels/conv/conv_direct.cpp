@@ -6,6 +6,7 @@
 
 #include "core/thread_pool.hpp"
 #include "kernels/conv/conv_gemm.hpp"
+#include "kernels/eltwise/sum_lanes.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -84,25 +85,24 @@ void weight_grad_rows_portable(const ConvGeometry& g, const float* src, const fl
                                int64_t o_begin, int64_t o_end, int64_t i, int64_t h_begin,
                                int64_t h_end, float* d_weights) {
   for (int64_t o = o_begin; o < o_end; ++o) {
-  float* d_w_pair = d_weights + (o * g.in_c + i) * 9;
-  float sums[9] = {};
-  for (int64_t h = h_begin; h < h_end; ++h) {
-    const float* d_row = d_dst + (o * g.out_h + h) * g.out_w;
-    for (int kh = 0; kh < 3; ++kh) {
-      const int64_t ih = h + kh - g.pad_top;
-      if (ih < 0 || ih >= g.in_h) continue;
-      const float* in_row = src + (i * g.in_h + ih) * g.in_w;
-      for (int kw = 0; kw < 3; ++kw) {
-        const int64_t shift = kw - g.pad_left;
-        const int64_t lo = std::clamp<int64_t>(-shift, 0, g.out_w);
-        const int64_t hi = std::clamp<int64_t>(g.in_w - shift, lo, g.out_w);
-        float sum = 0.0f;
-        for (int64_t x = lo; x < hi; ++x) sum += d_row[x] * in_row[x + shift];
-        sums[kh * 3 + kw] += sum;
+    float sums[9] = {};
+    for (int64_t h = h_begin; h < h_end; ++h) {
+      const float* d_row = d_dst + (o * g.out_h + h) * g.out_w;
+      for (int kh = 0; kh < 3; ++kh) {
+        const int64_t ih = h + kh - g.pad_top;
+        if (ih < 0 || ih >= g.in_h) continue;
+        const float* in_row = src + (i * g.in_h + ih) * g.in_w;
+        for (int kw = 0; kw < 3; ++kw) {
+          const int64_t shift = kw - g.pad_left;
+          const int64_t lo = std::clamp<int64_t>(-shift, 0, g.out_w);
+          const int64_t hi = std::clamp<int64_t>(g.in_w - shift, lo, g.out_w);
+          sums[kh * 3 + kw] +=
+              sum_lanes(hi - lo, [&](int64_t x) { return d_row[lo + x] * in_row[lo + x + shift]; });
+        }
       }
     }
-  }
-  for (int t = 0; t < 9; ++t) d_w_pair[t] += sums[t];
+    float* d_w = d_weights + (o * g.in_c + i) * 9;
+    for (int t = 0; t < 9; ++t) d_w[t] += sums[t];
   }
 }
 
@@ -357,7 +357,7 @@ void run_sweep(ThreadPool& pool, const Sweep& s, int64_t batch, const float* in,
 }
 
 // Rows per band of the weight gradient: the band's input and output-gradient rows of every
-// channel stay in a core's L2 cache while each (output, input) channel pair sweeps them.
+// channel stay in a core's L2 cache while each (output block, input channel) item sweeps them.
 int64_t weight_grad_band_rows(const ConvGeometry& g) {
   constexpr int64_t kBandBytes = 256 * 1024;
   const int64_t row_bytes = (g.in_c + g.out_c) * std::max(g.in_w, g.out_w) * 4;
