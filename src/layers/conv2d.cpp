@@ -14,6 +14,15 @@
 namespace footprint {
 namespace {
 
+// ConvPaths as the plan's per-layer algorithm number: one bit per pass that runs direct.
+int encode(const ConvPaths& p) {
+  return (p.forward ? 1 : 0) | (p.weight_grad ? 2 : 0) | (p.data_grad ? 4 : 0);
+}
+ConvPaths decode(int algorithm) {
+  return {.forward = (algorithm & 1) != 0, .weight_grad = (algorithm & 2) != 0,
+          .data_grad = (algorithm & 4) != 0};
+}
+
 class Conv2d final : public Layer {
  public:
   explicit Conv2d(const LayerSpec& spec) {
@@ -103,12 +112,13 @@ class Conv2d final : public Layer {
 
   LayerNeeds describe(const PlanContext& ctx) const override {
     const ConvGeometry g = geometry(ctx.in[0]);
-    const ConvPaths direct = choose_conv_paths(g);
+    const ConvPaths direct = ctx.direct_conv ? choose_conv_paths(g) : ConvPaths{};
     const bool train = ctx.mode == Mode::train;
     const bool gemm_needed = !direct.forward || (train && ctx.param_grads && !direct.weight_grad) ||
                              (train && ctx.input_grads && !direct.data_grad);
     LayerNeeds needs;
     needs.saves_input = ctx.param_grads;  // only d_weights reads the input
+    needs.algorithm = encode(direct);     // the runtime follows the plan's choice
     if (!gemm_needed) return needs;       // every pass runs direct: no workspace at all
     int64_t tile_rows = g.out_h;
     const int64_t row_bytes = g.col_rows() * g.out_w * static_cast<int64_t>(sizeof(float));
@@ -130,7 +140,7 @@ class Conv2d final : public Layer {
   void forward(const StepArgs& a) const override {
     const ConvGeometry g = geometry(a.in_shape[0]);
     const float* bias = bias_ ? a.params[1] : nullptr;
-    if (choose_conv_paths(g).forward) {
+    if (decode(a.algorithm).forward) {
       conv_forward_direct(*a.pool, g, a.batch, a.src[0], a.params[0], bias, a.dst);
       return;
     }
@@ -140,7 +150,7 @@ class Conv2d final : public Layer {
 
   void backward(const StepArgs& a) const override {
     const ConvGeometry g = geometry(a.in_shape[0]);
-    const ConvPaths direct = choose_conv_paths(g);
+    const ConvPaths direct = decode(a.algorithm);
     float* d_weights = a.d_params[0];
     float* d_bias = bias_ ? a.d_params[1] : nullptr;
     float* d_src = a.d_src[0];

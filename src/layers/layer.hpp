@@ -48,6 +48,7 @@ struct PlanContext {
   int64_t conv_tile_bytes = 0;
   bool param_grads = true;  // train mode: backward computes parameter gradients
   bool input_grads = true;  // train mode: backward computes the gradient of an input
+  bool direct_conv = true;  // PlanOptions::direct_conv
 };
 
 struct LayerNeeds {
@@ -57,6 +58,7 @@ struct LayerNeeds {
   std::vector<SavedSpec> saved;   // compact values kept for backward (train mode only)
   int64_t workspace_bytes = 0;    // temporary bytes for one forward or backward step
   int64_t tile = 0;               // handed back in StepArgs::tile
+  int algorithm = 0;              // handed back in StepArgs::algorithm (a layer's kernel choice)
 };
 
 // Pointers and sizes for one forward or backward step. Tensors are NCHW float32, batch first.
@@ -76,6 +78,7 @@ struct StepArgs {
   std::array<bool, kMaxInputs> d_src_accumulate{};  // add into d_src instead of overwriting
   float* d_dst = nullptr;
   int64_t tile = 0;
+  int algorithm = 0;
   uint64_t seed = 0;  // differs per layer and per training forward (dropout)
   ThreadPool* pool = nullptr;
 };

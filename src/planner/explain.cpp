@@ -13,6 +13,7 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
   o.inplace = false;
   o.save_all = options.mode == Mode::train;
   o.conv_tile_bytes = 0;
+  o.direct_conv = false;
   const Plan separate = plan(net, o);
   // A naive framework gives each worker thread its own copy of every layer buffer and of the
   // weight gradients (tiny-dnn does); parameters and optimizer state stay shared.
@@ -31,10 +32,16 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
   if (options.conv_tile_bytes != 0) {
     o.conv_tile_bytes = options.conv_tile_bytes;
     const std::string size = options.conv_tile_bytes == kAutoConvTile
-                                 ? "in tiles of 4 positions per output channel (1 to 16 MiB)"
+                                 ? "in tiles of 16 positions per output channel (1 to 16 MiB)"
                                  : format_bytes(options.conv_tile_bytes) + " at a time";
     add_step("im2col in tiles of output rows",
              "each conv's column matrix is built " + size + " instead of whole",
+             plan(net, o).total_bytes);
+  }
+  if (options.direct_conv) {
+    o.direct_conv = true;
+    add_step("direct 3x3 conv, few channels",
+             "3x3 stride-1 convs with up to 8 input channels run direct loops: no im2col at all",
              plan(net, o).total_bytes);
   }
   // Lifetimes only pay once buffers share bytes, so sharing comes before the techniques that

@@ -99,7 +99,8 @@ class Planner {
                       .conv_tile_bytes = opt_.conv_tile_bytes,
                       .param_grads = opt_.train_params,
                       .input_grads = std::any_of(inputs.begin(), inputs.end(),
-                                                 [&](int v) { return needs_grad_[v]; })};
+                                                 [&](int v) { return needs_grad_[v]; }),
+                      .direct_conv = opt_.direct_conv};
       needs_.push_back(net_.node(i).layer->describe(ctx));
       if (opt_.save_all) needs_.back().saves_input = needs_.back().saves_output = true;
     }
@@ -285,6 +286,7 @@ class Planner {
       lb.d_src_accumulate.resize(n_inputs, false);
       if (train_) lb.d_dst = grad_buffer_.empty() ? kNoBuffer : grad_buffer_[i + 1];
       lb.tile = needs_[i].tile;
+      lb.algorithm = needs_[i].algorithm;
       for (const ParamSpec& p : params_[i]) {
         const std::string param = name + "." + p.name;
         lb.params.push_back(add_buffer({.name = param, .category = Category::weights,

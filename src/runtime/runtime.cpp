@@ -105,6 +105,7 @@ void Runtime::run_forward_step(int layer, int batch, bool training) {
     a.workspace = {ptr(lb.workspace), static_cast<size_t>(plan_.buffers[lb.workspace].size_bytes)};
   }
   a.tile = lb.tile;
+  a.algorithm = lb.algorithm;
   a.seed = mix64(seed_ ^ mix64(static_cast<uint64_t>(layer) * 1000003u +
                                static_cast<uint64_t>(forward_calls_)));
   a.pool = pool_.get();
@@ -145,6 +146,7 @@ void Runtime::run_backward_step(int layer, int batch) {
                    static_cast<size_t>(plan_.buffers[lb.backward_workspace].size_bytes)};
   }
   a.tile = lb.tile;
+  a.algorithm = lb.algorithm;
   a.pool = pool_.get();
   if (!time_layers_) {
     node.layer->backward(a);

@@ -51,10 +51,10 @@ TEST(Explain, WaterfallAddsUpFromNaiveToThePlan) {
   }
   EXPECT_EQ(total, plan(net, options).total_bytes);
   EXPECT_EQ(e.plan_bytes, total);
-  ASSERT_EQ(e.steps.size(), 5u);
+  ASSERT_EQ(e.steps.size(), 6u);
   // Per-thread copies: the second thread's copy of every arena buffer and weight gradient.
   const Plan separate = plan(net, {.batch = 1, .threads = 2, .reuse = false, .inplace = false,
-                                   .save_all = true, .conv_tile_bytes = 0});
+                                   .save_all = true, .conv_tile_bytes = 0, .direct_conv = false});
   EXPECT_EQ(e.steps[0].bytes_saved, separate.arena_bytes + separate.bytes(Category::weight_grads));
   // The pre-pool volumes are the six conv outputs: 3,096,576 floats.
   for (const auto& [name, bytes] : e.components) {

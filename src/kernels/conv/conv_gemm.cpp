@@ -25,15 +25,15 @@ int64_t conv_gemm_workspace_floats(const ConvGeometry& g, int64_t tile_rows) {
 
 namespace {
 
-// With several threads and at least as many samples, each thread can take whole samples with
-// its own 1/threads slice of the tile, running serial im2col and GEMM: no hand-off per tile,
-// which is what small layers (LeNet's) spend their time on. Returns the output rows one slice
-// holds, or 0 when that does not apply (one thread, too few samples, a 1x1 conv, a slice
-// smaller than one output row). The workspace stays the plan's one tile.
-int64_t rows_per_thread_slice(const ThreadPool& pool, const ConvGeometry& g, int64_t batch,
-                              int64_t tile_rows) {
+// With several threads, each can take whole pieces of work (output row blocks in the forward
+// pass, whole samples for the data gradient) with its own 1/threads slice of the tile, running
+// serial im2col and GEMM: no hand-off per tile, which is what small layers (LeNet's) spend their
+// time on, and each core's slice stays in its own cache. Returns the output rows one slice
+// holds, or 0 when that does not apply (one thread, a 1x1 conv, a slice smaller than one output
+// row). The workspace stays the plan's one tile.
+int64_t rows_per_thread_slice(const ThreadPool& pool, const ConvGeometry& g, int64_t tile_rows) {
   const int64_t threads = pool.size();
-  if (threads == 1 || batch < threads || g.is_pointwise()) return 0;
+  if (threads == 1 || g.is_pointwise()) return 0;
   const int64_t slice_floats = conv_gemm_workspace_floats(g, tile_rows) / threads;
   return slice_floats / (g.col_rows() * g.out_w);
 }
@@ -48,6 +48,16 @@ float fill_bias(const float* bias, int64_t channels, int64_t out_plane, float* d
   return 1.0f;
 }
 
+// Rows per tile in the backward pass: at most the plan's tile, and at most about 1 MiB. The
+// column gradient is written by one GEMM and read back by col2im, so it pays to stay in the
+// cores' L2 caches; the forward GEMM gains from wider tiles (the plan's auto size), the
+// backward lost 20% with 2 MiB tiles against 1 MiB (64 -> 64 channels at 224x224, 2 threads).
+int64_t backward_tile_rows(const ConvGeometry& g, int64_t tile_rows) {
+  constexpr int64_t kBackwardTileBytes = int64_t{1} << 20;
+  const int64_t row_bytes = g.col_rows() * g.out_w * static_cast<int64_t>(sizeof(float));
+  return std::clamp<int64_t>(kBackwardTileBytes / row_bytes, 1, tile_rows);
+}
+
 }  // namespace
 
 void conv_forward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, const float* src,
@@ -56,24 +66,28 @@ void conv_forward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, c
   const int64_t gic = g.group_in_c(), goc = g.group_out_c();
   const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   const int64_t k = g.col_rows();
-  if (const int64_t slice_rows = rows_per_thread_slice(pool, g, batch, tile_rows); slice_rows > 0) {
+  if (const int64_t slice_rows = rows_per_thread_slice(pool, g, tile_rows); slice_rows > 0) {
+    // Items are (sample, block of slice_rows output rows); each writes only its own rows of dst.
+    // Measured on 64 -> 64 channels at 224x224, batch 1, 2 threads: 5-10% faster than splitting
+    // each tile's im2col and GEMM over the threads.
     const int64_t slice_floats = conv_gemm_workspace_floats(g, tile_rows) / pool.size();
-    pool.parallel_for(batch, [&](int64_t n_begin, int64_t n_end, int chunk) {
+    const int64_t row_blocks = (g.out_h + slice_rows - 1) / slice_rows;
+    pool.parallel_for(batch * row_blocks, [&](int64_t begin, int64_t end, int chunk) {
       float* col = workspace + chunk * slice_floats;  // no two running chunks share a slice
-      for (int64_t n = n_begin; n < n_end; ++n) {
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t n = item / row_blocks;
+        const int64_t row = item % row_blocks * slice_rows;
+        const int64_t row_end = std::min(row + slice_rows, g.out_h);
+        const int64_t cols = (row_end - row) * g.out_w;
         for (int64_t grp = 0; grp < g.groups; ++grp) {
           const float* src_g = src + (n * g.in_c + grp * gic) * in_plane;
           const float* w_g = weights + grp * goc * k;
-          float* dst_g = dst + (n * g.out_c + grp * goc) * out_plane;
-          for (int64_t row = 0; row < g.out_h; row += slice_rows) {
-            const int64_t row_end = std::min(row + slice_rows, g.out_h);
-            const int64_t cols = (row_end - row) * g.out_w;
-            im2col_rows_serial(g, src_g, row, row_end, col);
-            const float beta = fill_bias(bias ? bias + grp * goc : nullptr, goc, out_plane,
-                                         dst_g + row * g.out_w, cols);
-            gemm_blas_serial({.m = goc, .n = cols, .k = k, .lda = k, .ldb = cols, .ldc = out_plane},
-                             1.0f, w_g, col, beta, dst_g + row * g.out_w);
-          }
+          float* dst_tile = dst + (n * g.out_c + grp * goc) * out_plane + row * g.out_w;
+          im2col_rows_serial(g, src_g, row, row_end, col);
+          const float beta =
+              fill_bias(bias ? bias + grp * goc : nullptr, goc, out_plane, dst_tile, cols);
+          gemm_blas_serial({.m = goc, .n = cols, .k = k, .lda = k, .ldb = cols, .ldc = out_plane},
+                           1.0f, w_g, col, beta, dst_tile);
         }
       }
     });
@@ -119,7 +133,10 @@ void conv_backward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, 
   // d_weights sums over samples into one buffer, so it stays a loop over samples with each
   // GEMM split over the threads; d_src is per sample and, where it applies, goes one sample
   // per thread in a second pass below.
-  const int64_t slice_rows = rows_per_thread_slice(pool, g, batch, tile_rows);
+  // The data gradient's col2im adds into rows that neighbouring row blocks share, so threads
+  // take whole samples there, which needs at least one sample per thread.
+  const int64_t slice_rows = batch >= pool.size() ? rows_per_thread_slice(pool, g, tile_rows) : 0;
+  const int64_t backward_rows = backward_tile_rows(g, tile_rows);
   for (int64_t n = 0; n < batch; ++n) {
     if (!d_weights && (!d_src || slice_rows > 0)) break;
     for (int64_t grp = 0; grp < g.groups; ++grp) {
@@ -141,8 +158,8 @@ void conv_backward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, 
         }
         continue;
       }
-      for (int64_t row = 0; row < g.out_h; row += tile_rows) {
-        const int64_t row_end = std::min(row + tile_rows, g.out_h);
+      for (int64_t row = 0; row < g.out_h; row += backward_rows) {
+        const int64_t row_end = std::min(row + backward_rows, g.out_h);
         const int64_t cols = (row_end - row) * g.out_w;
         const float* d_dst_tile = d_dst_g + row * g.out_w;
         if (d_w_g) {
