@@ -183,6 +183,34 @@ TEST(GradCheck, ConvTilesGiveTheSameGradients) {
   }
 }
 
+// The direct 3x3 loops and im2col + GEMM compute the same gradients, and the plan's choice is
+// what runs: only the GEMM plan has workspace.
+TEST(GradCheck, DirectAndGemmConvGiveTheSameGradients) {
+  const char* text = "input 3 9 30\nconv 5 k=3 pad=1\ntanh\nconv 4 k=3 pad=1\nloss mse";
+  const Net net = parse_net(text, "gradcheck net");
+  for (int threads : {1, 2}) {
+    GradCheckOptions direct, gemm;
+    direct.plan.threads = gemm.plan.threads = threads;
+    gemm.plan.direct_conv = false;
+    SCOPED_TRACE(describe(text, direct));
+    PlanOptions direct_plan = direct.plan, gemm_plan = gemm.plan;
+    direct_plan.input_grad = gemm_plan.input_grad = true;
+    EXPECT_EQ(plan(net, direct_plan).bytes(Category::workspace), 0);
+    EXPECT_GT(plan(net, gemm_plan).bytes(Category::workspace), 0);
+    const std::vector<test::TensorGrad> want = test::analytic_gradients(net, gemm);
+    const std::vector<test::TensorGrad> got = test::analytic_gradients(net, direct);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(got[i].name, want[i].name);
+      for (size_t e = 0; e < want[i].values.size(); ++e) {
+        ASSERT_NEAR(got[i].values[e], want[i].values[e],
+                    1e-5 * std::max(1.0f, std::fabs(want[i].values[e])))
+            << want[i].name << "[" << e << "]";
+      }
+    }
+  }
+}
+
 // Running in place changes where values live, never what is computed.
 TEST(GradCheck, InPlaceAndSeparateBuffersGiveTheSameGradients) {
   const char* nets[] = {
