@@ -36,9 +36,13 @@ void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode) {
                "what backward reads saves)");
   cmd.add_flag("--full-im2col", flags.full_im2col,
                "Build each conv's whole column matrix at once (same as --tile-bytes 0)");
+  cmd.add_flag("--no-direct-conv", flags.no_direct_conv,
+               "Run every convolution by im2col + GEMM, also the 3x3 ones with few channels that "
+               "otherwise run direct loops with no workspace (shows what those save)");
   cmd.add_option("--tile-bytes", flags.tile_bytes,
-                 "Budget for one convolution im2col tile (e.g. 4M); auto = 2048 output positions, "
-                 "1 to 16 MiB; 0 = whole layer (no tiling)")
+                 "Budget for one convolution im2col tile (e.g. 4M); auto = 16 output positions per "
+                 "output channel, 1 to 16 MiB, at most a quarter of the layer's column matrix; "
+                 "0 = whole layer (no tiling)")
       ->capture_default_str();
 }
 
@@ -58,9 +62,10 @@ PlanOptions to_plan_options(const PlanFlags& flags) {
           .reuse = !flags.no_reuse,
           .inplace = !flags.no_inplace,
           .save_all = flags.save_all,
-          .conv_tile_bytes = flags.full_im2col          ? 0
-                             : flags.tile_bytes == "auto" ? kAutoConvTile
-                                                          : parse_bytes(flags.tile_bytes)};
+          .conv_tile_bytes = flags.full_im2col || flags.tile_bytes == "0" ? 0
+                             : flags.tile_bytes == "auto"               ? kAutoConvTile
+                                                                        : parse_bytes(flags.tile_bytes),
+          .direct_conv = !flags.no_direct_conv};
 }
 
 void add_size_flag(CLI::App& cmd, std::string& size) {

@@ -20,6 +20,7 @@ struct PlanFlags {
   bool no_inplace = false;
   bool save_all = false;
   bool full_im2col = false;
+  bool no_direct_conv = false;
   std::string tile_bytes = "auto";
 };
 

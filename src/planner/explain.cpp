@@ -32,7 +32,7 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
   if (options.conv_tile_bytes != 0) {
     o.conv_tile_bytes = options.conv_tile_bytes;
     const std::string size = options.conv_tile_bytes == kAutoConvTile
-                                 ? "in tiles of 16 positions per output channel (1 to 16 MiB)"
+                                 ? "in tiles of 16 positions per output channel (1 to 16 MiB, at most a quarter of the whole)"
                                  : format_bytes(options.conv_tile_bytes) + " at a time";
     add_step("im2col in tiles of output rows",
              "each conv's column matrix is built " + size + " instead of whole",

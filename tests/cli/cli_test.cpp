@@ -110,6 +110,26 @@ TEST(Cli, TrainSyntheticReportsTrackedPeakEqualToPlan) {
   EXPECT_NE(eval.output.find("accuracy"), std::string::npos);
 }
 
+TEST(Cli, ProfileTimesEveryLayer) {
+  const std::string report = temp_path("profile.json");
+  const Result r = run("train " + shared_net_path("six-block-512") +
+                       " --data synthetic --batch 1 --steps 2 --threads 2 --profile --report " +
+                       report);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("Time per layer"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("conv0"), std::string::npos) << r.output;
+  std::ifstream in(report);
+  const auto doc = nlohmann::json::parse(in);
+  ASSERT_EQ(doc["layer_times"].size(), 19u);  // six blocks of three layers and the fc
+  // Two training steps (no test set with synthetic data): two forwards and two backwards each
+  // (the first conv's backward computes its weight gradient only).
+  for (const auto& layer : doc["layer_times"]) {
+    EXPECT_EQ(layer["forward_calls"], 2) << layer;
+    EXPECT_EQ(layer["backward_calls"], 2) << layer;
+    EXPECT_GT(layer["forward_seconds"].get<double>(), 0.0) << layer;
+  }
+}
+
 TEST(Cli, PlanOverTheMemoryLimitIsRefusedBeforeAllocating) {
   const Result r = run("train " + shared_net_path("six-block-512") +
                        " --data synthetic --batch 4 --steps 1 --memory-limit 50M");
