@@ -154,13 +154,16 @@ FP_AVX2 void sweep_strip_avx2(const Sweep& s, const float* in, float* out, int64
   const int kh_begin = static_cast<int>(std::max<int64_t>(0, -(h + s.off_h)));
   const int kh_end = static_cast<int>(std::min<int64_t>(3, s.in_h - (h + s.off_h)));
   const int64_t in_plane = s.in_h * s.in_w;
-  const float* in_col = in + (h + s.off_h) * s.in_w;  // row h + off_h of channel 0
-  const float* w_i = s.weights + o0 * s.weight_stride_o;
-  for (int64_t i = 0; i < s.in_c; ++i, in_col += in_plane, w_i += s.weight_stride_i) {
+  // Row h + off_h + kh_begin of channel 0: the first input row that exists (none may, for an
+  // output row wholly in the padding; then the loop below adds nothing to the start values).
+  const int64_t first_row = std::min(h + s.off_h + kh_begin, s.in_h) * s.in_w;
+  for (int64_t i = 0; i < s.in_c; ++i) {
+    const float* in_col = in + i * in_plane + first_row;
+    const float* w_i = s.weights + o0 * s.weight_stride_o + i * s.weight_stride_i;
     for (int kh = kh_begin; kh < kh_end; ++kh) {
       // Column w0 + kw + off_w of the row may lie left of it on an edge strip; the masked loads
       // then skip those lanes, so the address is formed by integers, never dereferenced there.
-      const intptr_t row = reinterpret_cast<intptr_t>(in_col + kh * s.in_w);
+      const intptr_t row = reinterpret_cast<intptr_t>(in_col + (kh - kh_begin) * s.in_w);
 #pragma GCC unroll 3
       for (int kw = 0; kw < 3; ++kw) {
         const intptr_t x = row + static_cast<intptr_t>(sizeof(float)) * (w0 + kw + s.off_w);
