@@ -48,14 +48,18 @@ float fill_bias(const float* bias, int64_t channels, int64_t out_plane, float* d
   return 1.0f;
 }
 
-// Rows per tile in the backward pass: at most the plan's tile, and at most about 1 MiB. The
-// column gradient is written by one GEMM and read back by col2im, so it pays to stay in the
-// cores' L2 caches; the forward GEMM gains from wider tiles (the plan's auto size), the
-// backward lost 20% with 2 MiB tiles against 1 MiB (64 -> 64 channels at 224x224, 2 threads).
+// Rows per tile in the backward pass: at most the plan's tile, and at most about 1 MiB or 4
+// output positions per output channel, whichever is larger. The column gradient is written by
+// one GEMM and read back by col2im, so small layers gain from tiles that stay in the cores' L2
+// caches (2 MiB tiles lost 20% against 1 MiB on 64 -> 64 channels at 224x224, 2 threads), while
+// each tile's GEMM packs the whole weight matrix, so wide layers need enough columns to amortise
+// it (a 512-channel VGG layer with one 64-column row per tile spent 11% of the run packing).
 int64_t backward_tile_rows(const ConvGeometry& g, int64_t tile_rows) {
   constexpr int64_t kBackwardTileBytes = int64_t{1} << 20;
-  const int64_t row_bytes = g.col_rows() * g.out_w * static_cast<int64_t>(sizeof(float));
-  return std::clamp<int64_t>(kBackwardTileBytes / row_bytes, 1, tile_rows);
+  constexpr int64_t kPositionsPerOutput = 4;
+  const int64_t bytes = static_cast<int64_t>(sizeof(float)) * g.col_rows();
+  const int64_t budget = std::max(kBackwardTileBytes, bytes * kPositionsPerOutput * g.group_out_c());
+  return std::clamp<int64_t>(budget / (bytes * g.out_w), 1, tile_rows);
 }
 
 }  // namespace
