@@ -4,19 +4,22 @@
 # (time per step, throughput, peak RSS, ratios) and appends one JSON object per framework and
 # workload to bench/results/compare.jsonl (the format later runs are compared with).
 # Usage: bench/compare.sh [--threads T] [--quick] [--lenet-seeds N]   (default: all cores; --quick
-#        skips vgg19 and the LeNet epochs; LeNet runs N = 3 seeds per framework, medians compared).
+#        skips vgg19 and the LeNet epochs; LeNet runs N = 3 seeds per framework, medians compared;
+#        Footprint and PyTorch take turns for R = 3 rounds of every timed workload, medians compared).
 #        Needs root or sudo the first time, to install the peers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=$(nproc)
 quick=0
 lenet_seeds=3
+rounds=3
 while [[ $# -gt 0 ]]; do
   case $1 in
     --threads) threads=$2; shift 2 ;;
     --quick) quick=1; shift ;;
     --lenet-seeds) lenet_seeds=$2; shift 2 ;;
-    *) echo "usage: bench/compare.sh [--threads T] [--quick] [--lenet-seeds N]" >&2; exit 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    *) echo "usage: bench/compare.sh [--threads T] [--quick] [--lenet-seeds N] [--rounds R]" >&2; exit 2 ;;
   esac
 done
 
@@ -64,19 +67,29 @@ run() {  # label, command...: the command prints JSON lines; a failure is record
 }
 
 fp=$build/compare_footprint
+# Footprint and PyTorch take turns, $rounds rounds of each workload, and the table shows the
+# median over the rounds: this shared machine's speed drifts by tens of percent over minutes,
+# and one run of each, minutes apart, once put either side ahead. tiny-dnn, an order of
+# magnitude behind, runs once.
 for batch in 1 8; do
   runs=$([[ $batch -eq 1 ]] && echo 10 || echo 5)
-  run "six-block-512 batch $batch: footprint" $fp six-block $nets/six-block-512.net --batch $batch --threads "$threads" --runs $runs
-  run "six-block-512 batch $batch: pytorch" torch six-block --net $nets/six-block-512.net --batch $batch --runs $runs
+  for round in $(seq 1 "$rounds"); do
+    run "six-block-512 batch $batch, round $round: footprint" $fp six-block $nets/six-block-512.net --batch $batch --threads "$threads" --runs $runs
+    run "six-block-512 batch $batch, round $round: pytorch" torch six-block --net $nets/six-block-512.net --batch $batch --runs $runs
+  done
   if [[ $tiny_threads_ok -eq 1 ]]; then
     run "six-block-512 batch $batch: tiny-dnn" "$tmp/compare_tinydnn" six-block --batch $batch --runs $([[ $batch -eq 1 ]] && echo 3 || echo 2)
   fi
 done
-run "conv 3x3 64->64 224x224: footprint" $fp conv --threads "$threads" --runs 5
-run "conv 3x3 64->64 224x224: pytorch" torch conv --runs 5
+for round in $(seq 1 "$rounds"); do
+  run "conv 3x3 64->64 224x224, round $round: footprint" $fp conv --threads "$threads" --runs 5
+  run "conv 3x3 64->64 224x224, round $round: pytorch" torch conv --runs 5
+done
 if [[ $quick -eq 0 ]]; then
-  run "vgg19-style 512x512 fwd+bwd: footprint" $fp vgg $nets/vgg19-style.net --threads "$threads" --runs 3
-  run "vgg19-style 512x512 fwd+bwd: pytorch" torch vgg --net $nets/vgg19-style.net --runs 3
+  for round in $(seq 1 "$rounds"); do
+    run "vgg19-style 512x512 fwd+bwd, round $round: footprint" $fp vgg $nets/vgg19-style.net --threads "$threads" --runs 2
+    run "vgg19-style 512x512 fwd+bwd, round $round: pytorch" torch vgg --net $nets/vgg19-style.net --runs 2
+  done
   # LeNet, one epoch of Fashion-MNIST, batch 32, SGD with momentum 0.9, lr 0.01. The accuracy
   # after one epoch moves by more than a point with the seed (Footprint: 83.3% to 85.4% over
   # seeds 1-5), so Footprint and PyTorch each run $lenet_seeds seeds and the table compares
@@ -136,12 +149,15 @@ for r in rows:
     groups.setdefault((key(r), r["framework"]), []).append(r)
 by = {}
 for (k, fw), rs in groups.items():
-    # Several runs of one workload (LeNet's seeds): the median time and the median accuracy.
+    # Several runs of one workload (rounds, LeNet's seeds): the median time, GFLOP/s and accuracy.
     r = dict(rs[0])
     if len(rs) > 1:
         r["seconds_per_step"] = statistics.median(x["seconds_per_step"] for x in rs)
         r["throughput"] = statistics.median(x["throughput"] for x in rs)
         r["peak_rss_bytes"] = max(x["peak_rss_bytes"] for x in rs)
+        if "gflops" in r:
+            r["gflops"] = statistics.median(x["gflops"] for x in rs)
+        r["rounds"] = len(rs)
         accs = [x["test_accuracy"] for x in rs if x.get("test_accuracy") is not None]
         if accs:
             r["test_accuracy"] = statistics.median(accs)
