@@ -409,9 +409,10 @@ bool conv_direct_applies(const ConvGeometry& g) {
 
 ConvPaths choose_conv_paths(const ConvGeometry& g) {
   if (!conv_direct_applies(g)) return {};
-  // Crossovers from build-bench/conv_paths (bench/conv_paths.cpp) on the project's 2-core AMD EPYC (AVX2): 3 and 6 input
-  // channels run 1.1x to 3.5x faster direct, 12 about even, 24 and more up to 4x slower; the
-  // data gradient is faster direct up to 12 output channels and slower from 64.
+  // Crossovers from build-bench/conv_paths (bench/conv_paths.cpp) on the project's 2-core AMD
+  // EPYC (AVX2, 2 threads): with 3 and 6 input channels the direct passes ran 1.05x to 4.7x
+  // faster, with 12 about even, with 24 and more up to 4x slower; the data gradient ran faster
+  // direct up to 12 output channels and slower from 24.
   constexpr int64_t kMaxDirectDepth = 8;
   constexpr int64_t kMaxDirectDataGradDepth = 16;
   return {.forward = g.in_c <= kMaxDirectDepth,
