@@ -412,7 +412,7 @@ ConvPaths choose_conv_paths(const ConvGeometry& g) {
   // Crossovers from build-bench/conv_paths (bench/conv_paths.cpp) on the project's 2-core AMD
   // EPYC (AVX2, 2 threads): with 3 and 6 input channels the direct passes ran 1.05x to 4.7x
   // faster, with 12 about even, with 24 and more up to 4x slower; the data gradient ran faster
-  // direct up to 12 output channels and slower from 24.
+  // direct with 6 and 12 output channels, even with 24, and 4x slower with 64.
   constexpr int64_t kMaxDirectDepth = 8;
   constexpr int64_t kMaxDirectDataGradDepth = 16;
   return {.forward = g.in_c <= kMaxDirectDepth,
