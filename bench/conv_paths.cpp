@@ -11,12 +11,13 @@
 #include <cstring>
 #include <vector>
 
+#include <footprint/footprint.hpp>
+
 #include "core/rng.hpp"
 #include "core/thread_pool.hpp"
 #include "kernels/conv/conv_direct.hpp"
 #include "kernels/conv/conv_gemm.hpp"
 #include "kernels/gemm/gemm.hpp"
-#include "layers/layer.hpp"
 
 using namespace footprint;
 
@@ -59,18 +60,21 @@ int main(int argc, char** argv) {
     const ConvGeometry g{.in_c = s.in_c, .in_h = s.size, .in_w = s.size, .out_c = s.out_c,
                          .out_h = s.size, .out_w = s.size, .kernel_h = 3, .kernel_w = 3,
                          .pad_top = 1, .pad_left = 1};
-    // The GEMM path's tile as the planner sizes it (--tile-bytes auto).
-    const int64_t k = g.col_rows();
-    const int64_t tile_bytes = std::clamp<int64_t>(k * 4 * kAutoConvTileColumnsPerOutput * s.out_c,
-                                                   kAutoConvTileMinBytes, kAutoConvTileMaxBytes);
-    const int64_t tile = std::clamp<int64_t>(tile_bytes / (k * s.size * 4), 1, s.size);
+    // The GEMM path's tile as the planner sizes it (--tile-bytes auto), asked of the planner
+    // with the direct loops off so it plans this layer's GEMM.
+    Net layer{Shape{s.in_c, s.size, s.size}};
+    layer << conv(s.out_c, {.k = 3, .pad = 1});
+    const int64_t tile = plan(layer, {.batch = static_cast<int>(s.batch), .mode = Mode::infer,
+                                      .threads = threads, .direct_conv = false})
+                             .layers[0]
+                             .tile;
     auto random = [&](int64_t n) {
       std::vector<float> v(n);
       for (float& x : v) x = rng.uniform(-1.0f, 1.0f);
       return v;
     };
     const int64_t plane = s.size * s.size;
-    std::vector<float> src = random(s.batch * s.in_c * plane), w = random(s.out_c * k),
+    std::vector<float> src = random(s.batch * s.in_c * plane), w = random(s.out_c * g.col_rows()),
                        b = random(s.out_c), d_dst = random(s.batch * s.out_c * plane);
     std::vector<float> dst(d_dst.size()), d_src(src.size()), d_w(w.size()), d_b(s.out_c),
         ws(conv_gemm_workspace_floats(g, tile));

@@ -41,7 +41,7 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
   if (options.direct_conv) {
     o.direct_conv = true;
     add_step("direct 3x3 conv, few channels",
-             "3x3 stride-1 convs with up to 8 input channels run direct loops: no im2col at all",
+             "3x3 stride-1 convs with few channels run direct loops: no im2col at all",
              plan(net, o).total_bytes);
   }
   // Lifetimes only pay once buffers share bytes, so sharing comes before the techniques that

@@ -104,6 +104,41 @@ class ConvTest : public ::testing::Test {
   static void SetUpTestSuite() { gemm_blas_init(); }
 };
 
+// Random inputs of one case at one batch and every output the plain-loop reference gives for
+// them: what each fast kernel is compared with.
+struct Reference {
+  std::vector<float> src, weights, bias, d_dst, d_src_start;
+  std::vector<float> dst, dst_no_bias, d_src, d_src_accumulated, d_weights, d_bias;
+  Dims src_dims, dst_dims, weight_dims, bias_dims;
+};
+
+Reference reference(const ConvGeometry& g, int64_t batch, uint64_t seed) {
+  const int64_t weight_elems = g.out_c * g.col_rows();
+  const int64_t src_elems = batch * g.in_c * g.in_h * g.in_w;
+  const int64_t dst_elems = batch * g.out_c * g.out_h * g.out_w;
+  Reference r{.src = random_floats(src_elems, seed + src_elems),
+              .weights = random_floats(weight_elems, seed + 1 + weight_elems),
+              .bias = random_floats(g.out_c, seed + 2 + g.out_c),
+              .d_dst = random_floats(dst_elems, seed + 3 + dst_elems),
+              .d_src_start = random_floats(src_elems, seed + 4 + src_elems),
+              .dst = std::vector<float>(dst_elems),
+              .dst_no_bias = std::vector<float>(dst_elems),
+              .d_src = std::vector<float>(src_elems),
+              .d_src_accumulated = std::vector<float>(src_elems),
+              .d_weights = std::vector<float>(weight_elems),
+              .d_bias = std::vector<float>(g.out_c),
+              .src_dims = {batch, g.in_c, g.in_h, g.in_w},
+              .dst_dims = {batch, g.out_c, g.out_h, g.out_w},
+              .weight_dims = {g.out_c, g.group_in_c(), g.kernel_h, g.kernel_w},
+              .bias_dims = {g.out_c, 1, 1, 1}};
+  conv_forward_ref(g, batch, r.src.data(), r.weights.data(), r.bias.data(), r.dst.data());
+  conv_forward_ref(g, batch, r.src.data(), r.weights.data(), nullptr, r.dst_no_bias.data());
+  conv_backward_ref(g, batch, r.src.data(), r.weights.data(), r.d_dst.data(), r.d_src.data(),
+                    r.d_weights.data(), r.d_bias.data());
+  for (int64_t i = 0; i < src_elems; ++i) r.d_src_accumulated[i] = r.d_src_start[i] + r.d_src[i];
+  return r;
+}
+
 // Runs one case at every batch, thread count and tile size, forward and every backward output.
 void check_case(const ConvCase& c, ThreadPool* const* pools, int n_pools) {
   const ConvGeometry g = c.geometry();
@@ -111,25 +146,16 @@ void check_case(const ConvCase& c, ThreadPool* const* pools, int n_pools) {
   ASSERT_GT(g.out_w, 0) << describe(c, 1, 1, 0);
   const int64_t weight_elems = g.out_c * g.col_rows();
   for (int64_t batch : {1, 3}) {
+    const Reference r = reference(g, batch, /*seed=*/1);
     const int64_t src_elems = batch * g.in_c * g.in_h * g.in_w;
     const int64_t dst_elems = batch * g.out_c * g.out_h * g.out_w;
-    const std::vector<float> src = random_floats(src_elems, 1 + src_elems);
-    const std::vector<float> weights = random_floats(weight_elems, 2 + weight_elems);
-    const std::vector<float> bias = random_floats(g.out_c, 3 + g.out_c);
-    const std::vector<float> d_dst = random_floats(dst_elems, 4 + dst_elems);
-    const std::vector<float> d_src_start = random_floats(src_elems, 5 + src_elems);
-
-    std::vector<float> want_dst(dst_elems), want_d_src(src_elems), want_d_weights(weight_elems),
-        want_d_bias(g.out_c);
-    conv_forward_ref(g, batch, src.data(), weights.data(), bias.data(), want_dst.data());
-    conv_backward_ref(g, batch, src.data(), weights.data(), d_dst.data(), want_d_src.data(),
-                      want_d_weights.data(), want_d_bias.data());
-    std::vector<float> want_dst_no_bias(dst_elems), want_d_src_accumulated(src_elems);
-    conv_forward_ref(g, batch, src.data(), weights.data(), nullptr, want_dst_no_bias.data());
-    for (int64_t i = 0; i < src_elems; ++i)
-      want_d_src_accumulated[i] = d_src_start[i] + want_d_src[i];
-    const Dims src_dims{batch, g.in_c, g.in_h, g.in_w}, dst_dims{batch, g.out_c, g.out_h, g.out_w},
-        weight_dims{g.out_c, g.group_in_c(), g.kernel_h, g.kernel_w}, bias_dims{g.out_c, 1, 1, 1};
+    const std::vector<float>&src = r.src, &weights = r.weights, &bias = r.bias, &d_dst = r.d_dst,
+                         &d_src_start = r.d_src_start;
+    const std::vector<float>&want_dst = r.dst, &want_dst_no_bias = r.dst_no_bias,
+                         &want_d_src = r.d_src, &want_d_src_accumulated = r.d_src_accumulated,
+                         &want_d_weights = r.d_weights, &want_d_bias = r.d_bias;
+    const Dims &src_dims = r.src_dims, &dst_dims = r.dst_dims, &weight_dims = r.weight_dims,
+               &bias_dims = r.bias_dims;
 
     // Tiles of 1, 2 and 3 output rows (rarely dividing out_h) and the whole output at once.
     std::vector<int64_t> tiles = {1, 2, 3, g.out_h};
@@ -252,22 +278,16 @@ void check_direct_case(const ConvCase& c, ThreadPool* const* pools, int n_pools)
   ASSERT_TRUE(conv_direct_applies(g)) << describe(c, 1, 1, 0);
   const int64_t weight_elems = g.out_c * g.in_c * 9;
   for (int64_t batch : {1, 3}) {
+    const Reference r = reference(g, batch, /*seed=*/11);
     const int64_t src_elems = batch * g.in_c * g.in_h * g.in_w;
     const int64_t dst_elems = batch * g.out_c * g.out_h * g.out_w;
-    const std::vector<float> src = random_floats(src_elems, 11 + src_elems);
-    const std::vector<float> weights = random_floats(weight_elems, 12 + weight_elems);
-    const std::vector<float> bias = random_floats(g.out_c, 13 + g.out_c);
-    const std::vector<float> d_dst = random_floats(dst_elems, 14 + dst_elems);
-    const std::vector<float> d_src_start = random_floats(src_elems, 15 + src_elems);
-    std::vector<float> want_dst(dst_elems), want_d_src(src_elems), want_d_weights(weight_elems),
-        want_d_bias(g.out_c), want_d_src_accumulated(src_elems);
-    conv_forward_ref(g, batch, src.data(), weights.data(), bias.data(), want_dst.data());
-    conv_backward_ref(g, batch, src.data(), weights.data(), d_dst.data(), want_d_src.data(),
-                      want_d_weights.data(), want_d_bias.data());
-    for (int64_t i = 0; i < src_elems; ++i)
-      want_d_src_accumulated[i] = d_src_start[i] + want_d_src[i];
-    const Dims src_dims{batch, g.in_c, g.in_h, g.in_w}, dst_dims{batch, g.out_c, g.out_h, g.out_w},
-        weight_dims{g.out_c, g.in_c, 3, 3}, bias_dims{g.out_c, 1, 1, 1};
+    const std::vector<float>&src = r.src, &weights = r.weights, &bias = r.bias, &d_dst = r.d_dst,
+                         &d_src_start = r.d_src_start;
+    const std::vector<float>&want_dst = r.dst, &want_d_src = r.d_src,
+                         &want_d_src_accumulated = r.d_src_accumulated,
+                         &want_d_weights = r.d_weights, &want_d_bias = r.d_bias;
+    const Dims &src_dims = r.src_dims, &dst_dims = r.dst_dims, &weight_dims = r.weight_dims,
+               &bias_dims = r.bias_dims;
     const float nan = std::numeric_limits<float>::quiet_NaN();
     // A buffer of n floats (filled with `fill`) between guards; view() is its first float.
     struct Guarded {

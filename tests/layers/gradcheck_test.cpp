@@ -145,6 +145,29 @@ TEST(GradCheck, EveryLayerInLayerList) {
   }
 }
 
+// The same tensors, in the same order, equal to `relative` (of max(1, |want|)) element by element.
+::testing::AssertionResult same_gradients(const std::vector<test::TensorGrad>& got,
+                                          const std::vector<test::TensorGrad>& want,
+                                          double relative) {
+  if (got.size() != want.size()) {
+    return ::testing::AssertionFailure() << got.size() << " tensors, want " << want.size();
+  }
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (got[i].name != want[i].name) {
+      return ::testing::AssertionFailure() << "tensor " << i << " is " << got[i].name << ", want "
+                                           << want[i].name;
+    }
+    for (size_t e = 0; e < want[i].values.size(); ++e) {
+      const double bound = relative * std::max(1.0f, std::fabs(want[i].values[e]));
+      if (!(std::fabs(static_cast<double>(got[i].values[e]) - want[i].values[e]) <= bound)) {
+        return ::testing::AssertionFailure() << want[i].name << "[" << e << "]: "
+                                             << got[i].values[e] << ", want " << want[i].values[e];
+      }
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
 // The planner's tile choice shows up as the conv's tile, and the gradients do not depend on it.
 TEST(GradCheck, ConvTilesGiveTheSameGradients) {
   // 9 input channels, so conv0 goes by im2col + GEMM (fewer would run the direct loops).
@@ -170,15 +193,7 @@ TEST(GradCheck, ConvTilesGiveTheSameGradients) {
       EXPECT_EQ(p.layers[0].tile, t.conv0_rows);
       EXPECT_EQ(p.layers[2].tile, t.conv2_rows);
       const std::vector<test::TensorGrad> got = test::analytic_gradients(net, options);
-      ASSERT_EQ(got.size(), want.size());
-      for (size_t i = 0; i < want.size(); ++i) {
-        ASSERT_EQ(got[i].name, want[i].name);
-        for (size_t e = 0; e < want[i].values.size(); ++e) {
-          ASSERT_NEAR(got[i].values[e], want[i].values[e],
-                      1e-5 * std::max(1.0f, std::fabs(want[i].values[e])))
-              << want[i].name << "[" << e << "]";
-        }
-      }
+      ASSERT_TRUE(same_gradients(got, want, 1e-5));
     }
   }
 }
@@ -199,15 +214,7 @@ TEST(GradCheck, DirectAndGemmConvGiveTheSameGradients) {
     EXPECT_GT(plan(net, gemm_plan).bytes(Category::workspace), 0);
     const std::vector<test::TensorGrad> want = test::analytic_gradients(net, gemm);
     const std::vector<test::TensorGrad> got = test::analytic_gradients(net, direct);
-    ASSERT_EQ(got.size(), want.size());
-    for (size_t i = 0; i < want.size(); ++i) {
-      ASSERT_EQ(got[i].name, want[i].name);
-      for (size_t e = 0; e < want[i].values.size(); ++e) {
-        ASSERT_NEAR(got[i].values[e], want[i].values[e],
-                    1e-5 * std::max(1.0f, std::fabs(want[i].values[e])))
-            << want[i].name << "[" << e << "]";
-      }
-    }
+    ASSERT_TRUE(same_gradients(got, want, 1e-5));
   }
 }
 
@@ -233,15 +240,7 @@ TEST(GradCheck, InPlaceAndSeparateBuffersGiveTheSameGradients) {
       })) << "no layer runs in place, so this compares nothing";
       const std::vector<test::TensorGrad> want = test::analytic_gradients(net, separate);
       const std::vector<test::TensorGrad> got = test::analytic_gradients(net, in_place);
-      ASSERT_EQ(got.size(), want.size());
-      for (size_t i = 0; i < want.size(); ++i) {
-        ASSERT_EQ(got[i].name, want[i].name);
-        for (size_t e = 0; e < want[i].values.size(); ++e) {
-          ASSERT_NEAR(got[i].values[e], want[i].values[e],
-                      1e-6 * std::max(1.0f, std::fabs(want[i].values[e])))
-              << want[i].name << "[" << e << "]";
-        }
-      }
+      ASSERT_TRUE(same_gradients(got, want, 1e-6));
       expect_gradients_match(text, separate);
     }
   }
