@@ -2,7 +2,7 @@
 // (six-block-512 at batch 8, VGG-19 at 512x512 and the 224x224 64->64 layer at batch 1): the
 // measurements behind choose_conv_paths() in src/kernels/conv/conv_direct.cpp. Prints one JSON
 // line per shape with the median milliseconds of each pass by each path, and which path the
-// planner picks for it.
+// planner picks for it; then one line timing the forward GEMM on 2- and 4-row tiles.
 //   conv_paths [--threads T] [--runs R]
 #include <algorithm>
 #include <chrono>
@@ -112,4 +112,20 @@ int main(int argc, char** argv) {
                 picked.data_grad ? "direct" : "gemm");
     std::fflush(stdout);
   }
+  // The forward GEMM on 2- and 4-row tiles of 64 -> 64 channels at 224x224 (the auto tile's
+  // 16 positions per output channel gives 4), taking turns: behind kAutoConvTileColumnsPerOutput.
+  const ConvGeometry g{.in_c = 64, .in_h = 224, .in_w = 224, .out_c = 64, .out_h = 224,
+                       .out_w = 224, .kernel_h = 3, .kernel_w = 3, .pad_top = 1, .pad_left = 1};
+  std::vector<float> src(64 * 224 * 224, 0.5f), w(64 * 576, 0.01f), b(64), dst(src.size()),
+      ws(conv_gemm_workspace_floats(g, 4));
+  std::vector<double> ms[2];
+  for (int turn = 0; turn < 2 * runs; ++turn) {
+    const int64_t tile = turn % 2 ? 4 : 2;
+    ms[turn % 2].push_back(median_ms(1, [&] {
+      conv_forward_gemm(pool, g, 1, src.data(), w.data(), b.data(), dst.data(), ws.data(), tile);
+    }));
+  }
+  for (auto& v : ms) std::sort(v.begin(), v.end());
+  std::printf("{\"forward_tile_rows_ms\": {\"2\": %.3f, \"4\": %.3f}, \"threads\": %d}\n",
+              ms[0][ms[0].size() / 2], ms[1][ms[1].size() / 2], threads);
 }

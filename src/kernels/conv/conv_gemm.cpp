@@ -51,9 +51,10 @@ float fill_bias(const float* bias, int64_t channels, int64_t out_plane, float* d
 // Rows per tile in the backward pass: at most the plan's tile, and at most about 1 MiB or 4
 // output positions per output channel, whichever is larger. The column gradient is written by
 // one GEMM and read back by col2im, so small layers gain from tiles that stay in the cores' L2
-// caches (2 MiB tiles lost 20% against 1 MiB on 64 -> 64 channels at 224x224, 2 threads), while
-// each tile's GEMM packs the whole weight matrix, so wide layers need enough columns to amortise
-// it (a 512-channel VGG layer with one 64-column row per tile spent 11% of the run packing).
+// caches (2 MiB tiles ran slower than 1 MiB on 64 -> 64 channels at 224x224, 2 threads, when the
+// backward still used the whole tile), while each tile's GEMM packs the whole weight matrix, so
+// wide layers need enough columns to amortise it (with one 64-column row per tile, perf showed
+// the vgg19 input-gradient step of compare_footprint spending a tenth of its time packing).
 int64_t backward_tile_rows(const ConvGeometry& g, int64_t tile_rows) {
   constexpr int64_t kBackwardTileBytes = int64_t{1} << 20;
   constexpr int64_t kPositionsPerOutput = 4;
@@ -72,8 +73,8 @@ void conv_forward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, c
   const int64_t k = g.col_rows();
   if (const int64_t slice_rows = rows_per_thread_slice(pool, g, tile_rows); slice_rows > 0) {
     // Items are (sample, block of slice_rows output rows); each writes only its own rows of dst.
-    // Measured on 64 -> 64 channels at 224x224, batch 1, 2 threads: about 5% faster (median of
-    // 6 alternating runs) than splitting each tile's im2col and GEMM over the threads.
+    // Each core keeps its own slice of columns in its cache, and no tile waits for the slowest
+    // thread before the next one starts.
     const int64_t slice_floats = conv_gemm_workspace_floats(g, tile_rows) / pool.size();
     const int64_t row_blocks = (g.out_h + slice_rows - 1) / slice_rows;
     pool.parallel_for(batch * row_blocks, [&](int64_t begin, int64_t end, int chunk) {
