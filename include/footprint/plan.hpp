@@ -30,7 +30,7 @@ const char* category_name(Category category);
 
 // Auto tile: 16 output positions per output channel, so each tile's GEMM amortises reading the
 // weights (a 512-channel VGG layer with 1 MiB tiles got one 64-wide row per 9 MiB of weights;
-// 64 -> 64 channels at 224x224 ran its forward GEMM about 5% faster on 4-row tiles than on
+// 64 -> 64 channels at 224x224 ran its forward GEMM 3 to 7% faster on 4-row tiles than on
 // 2-row: build-bench/conv_paths, last line),
 // at most a quarter of the layer's whole column matrix, at least 1 MiB (small layers: the tile
 // stays in cache) and at most 16 MiB. The backward pass
