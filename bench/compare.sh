@@ -53,7 +53,7 @@ torch() {
 }
 echo "compare: PyTorch runs with LD_LIBRARY_PATH=$openblas_dir (OpenBLAS instead of the reference BLAS)" >&2
 
-nets=../shared/nets
+nets=nets
 data=/usr/share/datasets/fashion-mnist
 lines="$tmp/lines.jsonl"
 : > "$lines"

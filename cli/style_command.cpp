@@ -31,7 +31,7 @@ const char* kModelHelp =
     "Footprint does not ship VGG-19 weights. Export torchvision's with\n"
     "  python3 scripts/export_vgg19_onnx.py vgg19.onnx\n"
     "(needs python3-torch and python3-torchvision, and the weights once from the internet), or\n"
-    "pass a .net file such as ../shared/nets/vgg19-style.net to run with seeded random weights.\n"
+    "pass a .net file such as nets/vgg19-style.net to run with seeded random weights.\n"
     "See README.md, 'Style transfer'.";
 
 StyleModel load_model_for_style(const Flags& f) {

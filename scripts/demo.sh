@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
-nets=../shared/nets
+nets=nets
 echo
 echo "== footprint plan $nets/six-block-512.net --mode train --batch 1"
 build/footprint plan "$nets/six-block-512.net" --mode train --batch 1

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/setup.sh
 scripts/build.sh
-nets=../shared/nets
+nets=nets
 out=bench/results
 mkdir -p "$out"
 results="$out/foundation.jsonl"

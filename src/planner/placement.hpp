@@ -1,5 +1,5 @@
 // Placement: an arena offset for every non-persistent buffer such that two buffers whose
-// lifetimes overlap never share a byte (DESIGN.md invariant 2).
+// lifetimes overlap never share a byte (docs/design.md, invariant 1).
 #pragma once
 
 #include <cstdint>

@@ -13,13 +13,13 @@
 #include <unistd.h>
 
 #include "footprint/npy.hpp"
-#include "testing/shared_nets.hpp"
+#include "testing/nets.hpp"
 
 #include "testing/png_writer.hpp"
 
 namespace {
 
-using footprint::testing::shared_net_path;
+using footprint::testing::net_path;
 
 struct Result {
   int status = -1;
@@ -47,7 +47,7 @@ std::string temp_path(const std::string& name) {
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 TEST(Cli, PlanSixBlockShowsTheParametersAndPeak) {
-  const Result r = run("plan " + shared_net_path("six-block-512") + " --mode train --batch 1");
+  const Result r = run("plan " + net_path("six-block-512") + " --mode train --batch 1");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("Parameters: 344,398"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Peak:"), std::string::npos);
@@ -55,7 +55,7 @@ TEST(Cli, PlanSixBlockShowsTheParametersAndPeak) {
 }
 
 TEST(Cli, PlanJsonHasTheDocumentedFields) {
-  const Result r = run("plan " + shared_net_path("lenet") + " --json --batch 4 --optimizer adam");
+  const Result r = run("plan " + net_path("lenet") + " --json --batch 4 --optimizer adam");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto doc = nlohmann::json::parse(r.output);
   for (const char* key : {"peak_bytes", "params", "categories", "layers"}) EXPECT_TRUE(doc.contains(key)) << key;
@@ -76,10 +76,10 @@ TEST(Cli, BadNetFileExitsWithStatus2AndOneLine) {
 
 TEST(Cli, MissingFilesAndBadFlagsExitWithStatus2) {
   EXPECT_EQ(run("plan /nonexistent.net").status, 2);
-  EXPECT_EQ(run("plan " + shared_net_path("lenet") + " --batch 0").status, 2);
-  EXPECT_EQ(run("plan " + shared_net_path("lenet") + " --optimizer sgdd").status, 2);
-  EXPECT_EQ(run("train " + shared_net_path("lenet") + " --data nowhere").status, 2);
-  EXPECT_EQ(run("train " + shared_net_path("lenet") + " --data mnist:/nonexistent").status, 2);
+  EXPECT_EQ(run("plan " + net_path("lenet") + " --batch 0").status, 2);
+  EXPECT_EQ(run("plan " + net_path("lenet") + " --optimizer sgdd").status, 2);
+  EXPECT_EQ(run("train " + net_path("lenet") + " --data nowhere").status, 2);
+  EXPECT_EQ(run("train " + net_path("lenet") + " --data mnist:/nonexistent").status, 2);
   EXPECT_EQ(run("eval /nonexistent.fpm").status, 2);
   EXPECT_EQ(run("frobnicate").status, 2);
   EXPECT_EQ(run("").status, 2);
@@ -95,7 +95,7 @@ TEST(Cli, HelpOnEverySubcommand) {
 
 TEST(Cli, TrainSyntheticReportsTrackedPeakEqualToPlan) {
   const std::string report = temp_path("report.json"), model = temp_path("model.fpm");
-  const Result r = run("train " + shared_net_path("six-block-512") +
+  const Result r = run("train " + net_path("six-block-512") +
                        " --data synthetic --batch 1 --steps 3 --threads 2 --report " + report +
                        " --save " + model);
   ASSERT_EQ(r.status, 0) << r.output;
@@ -112,7 +112,7 @@ TEST(Cli, TrainSyntheticReportsTrackedPeakEqualToPlan) {
 
 TEST(Cli, ProfileTimesEveryLayer) {
   const std::string report = temp_path("profile.json");
-  const Result r = run("train " + shared_net_path("six-block-512") +
+  const Result r = run("train " + net_path("six-block-512") +
                        " --data synthetic --batch 1 --steps 2 --threads 2 --profile --report " +
                        report);
   ASSERT_EQ(r.status, 0) << r.output;
@@ -131,7 +131,7 @@ TEST(Cli, ProfileTimesEveryLayer) {
 }
 
 TEST(Cli, PlanOverTheMemoryLimitIsRefusedBeforeAllocating) {
-  const Result r = run("train " + shared_net_path("six-block-512") +
+  const Result r = run("train " + net_path("six-block-512") +
                        " --data synthetic --batch 4 --steps 1 --memory-limit 50M");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("error: plan needs"), std::string::npos) << r.output;
@@ -168,7 +168,7 @@ TEST(Cli, KilledDuringCheckpointsLeavesALoadableFile) {
   const std::string model = temp_path("killed.fpm");
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::filesystem::remove(model);
-    const std::string command = std::string(FOOTPRINT_CLI) + " train " + shared_net_path("fashion-cnn") +
+    const std::string command = std::string(FOOTPRINT_CLI) + " train " + net_path("fashion-cnn") +
                                 " --data synthetic --batch 2 --steps 100000 --checkpoint-every 1 "
                                 "--threads 1 --save " + model + " >/dev/null 2>&1 & echo $!";
     FILE* pipe = popen(command.c_str(), "r");
@@ -212,7 +212,7 @@ TEST(Cli, RunTakesAPngImage) {
 }
 
 TEST(Cli, TrainWithoutLossIsRefused) {
-  const Result r = run("train " + shared_net_path("vgg19-style") + " --data synthetic --steps 1");
+  const Result r = run("train " + net_path("vgg19-style") + " --data synthetic --steps 1");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("training needs a loss"), std::string::npos) << r.output;
 }

@@ -3,12 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "footprint/footprint.hpp"
-#include "testing/shared_nets.hpp"
+#include "testing/nets.hpp"
 
 namespace footprint {
 namespace {
 
-using testing::shared_net_path;
+using testing::net_path;
 
 std::string error_of(const std::string& text) {
   try {
@@ -22,10 +22,10 @@ std::string error_of(const std::string& text) {
 TEST(NetParser, EveryReferenceNetParses) {
   for (const char* name : {"six-block-512", "lenet", "fashion-cnn", "vgg19-style"}) {
     SCOPED_TRACE(name);
-    const Net net = load_net_file(shared_net_path(name));
+    const Net net = load_net_file(net_path(name));
     EXPECT_GT(net.n_layers(), 0);
   }
-  const Net vgg = load_net_file(shared_net_path("vgg19-style"));
+  const Net vgg = load_net_file(net_path("vgg19-style"));
   EXPECT_EQ(vgg.node(vgg.find_layer("conv4_2")).out_shape, (Shape{512, 64, 64}));
   EXPECT_EQ(vgg.loss_kind(), LossKind::none);
 }
@@ -38,7 +38,7 @@ TEST(NetParser, UnnamedLayersGetOpAndIndex) {
 }
 
 TEST(NetParser, TextRoundTrips) {
-  const Net net = load_net_file(shared_net_path("fashion-cnn"));
+  const Net net = load_net_file(net_path("fashion-cnn"));
   const Net again = parse_net(net.to_text(), "again");
   EXPECT_EQ(net.to_text(), again.to_text());
   EXPECT_EQ(net.n_params(), again.n_params());
@@ -49,7 +49,7 @@ TEST(NetParser, BuilderMatchesTheFile) {
   for (int block = 0, channels = 6; block < 6; ++block, channels *= 2)
     built << conv(channels, {.k = 3, .pad = 1}) << tanh() << avgpool(2);
   built << fc(10) << loss(LossKind::mse);
-  const Net parsed = load_net_file(shared_net_path("six-block-512"));
+  const Net parsed = load_net_file(net_path("six-block-512"));
   EXPECT_EQ(built.to_text(), parsed.to_text());
 }
 

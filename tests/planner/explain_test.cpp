@@ -4,15 +4,15 @@
 #include <cmath>
 
 #include "footprint/footprint.hpp"
-#include "testing/shared_nets.hpp"
+#include "testing/nets.hpp"
 
 namespace footprint {
 namespace {
 
-using testing::shared_net_path;
+using testing::net_path;
 
 TEST(Floor, SixBlockPlanIsWithinTenPercentOfItsFloor) {
-  const Net net = load_net_file(shared_net_path("six-block-512"));
+  const Net net = load_net_file(net_path("six-block-512"));
   const PlanOptions options{.batch = 1, .threads = 2};
   const Floor floor = plan_floor(net, options);
   const Plan p = plan(net, options);
@@ -23,7 +23,7 @@ TEST(Floor, SixBlockPlanIsWithinTenPercentOfItsFloor) {
 }
 
 TEST(Floor, DoesNotDependOnLayoutSwitches) {
-  const Net net = load_net_file(shared_net_path("fashion-cnn"));
+  const Net net = load_net_file(net_path("fashion-cnn"));
   const int64_t base = plan_floor(net, {.batch = 8}).bytes;
   EXPECT_EQ(plan_floor(net, {.batch = 8, .reuse = false}).bytes, base);
   EXPECT_EQ(plan_floor(net, {.batch = 8, .inplace = false}).bytes, base);
@@ -32,7 +32,7 @@ TEST(Floor, DoesNotDependOnLayoutSwitches) {
 }
 
 TEST(Floor, VggInferenceAt1024IsWithinTenPercentOfItsFloor) {
-  const Net net = with_input_size(load_net_file(shared_net_path("vgg19-style")), 1024, 1024);
+  const Net net = with_input_size(load_net_file(net_path("vgg19-style")), 1024, 1024);
   const PlanOptions options{.batch = 1, .mode = Mode::infer, .threads = 2};
   const Plan p = plan(net, options);
   const Floor floor = plan_floor(net, options);
@@ -40,7 +40,7 @@ TEST(Floor, VggInferenceAt1024IsWithinTenPercentOfItsFloor) {
 }
 
 TEST(Explain, WaterfallAddsUpFromNaiveToThePlan) {
-  const Net net = load_net_file(shared_net_path("six-block-512"));
+  const Net net = load_net_file(net_path("six-block-512"));
   const PlanOptions options{.batch = 1, .threads = 2};
   const Explanation e = explain_plan(net, options);
   int64_t total = e.naive_bytes;
@@ -65,7 +65,7 @@ TEST(Explain, WaterfallAddsUpFromNaiveToThePlan) {
 }
 
 TEST(Fit, LargestBatchFitsAndTheNextDoesNot) {
-  const Net net = load_net_file(shared_net_path("fashion-cnn"));
+  const Net net = load_net_file(net_path("fashion-cnn"));
   const PlanOptions options{.optimizer = OptimizerKind::adam, .threads = 2};
   const int64_t budget = parse_bytes("64M");
   const std::optional<int> batch = fit_batch(net, options, budget);
@@ -79,7 +79,7 @@ TEST(Fit, LargestBatchFitsAndTheNextDoesNot) {
 }
 
 TEST(Fit, LargestInputFitsAndTheNextDoesNot) {
-  const Net net = load_net_file(shared_net_path("vgg19-style"));
+  const Net net = load_net_file(net_path("vgg19-style"));
   const PlanOptions options{.mode = Mode::infer, .threads = 2};
   const int64_t budget = parse_bytes("1G");
   const std::optional<FitSize> size = fit_size(net, options, budget, 16.0 / 9.0);
@@ -91,7 +91,7 @@ TEST(Fit, LargestInputFitsAndTheNextDoesNot) {
 }
 
 TEST(Fit, TheBatchItNamesRunsWithinTheBudget) {
-  const Net net = load_net_file(shared_net_path("lenet"));
+  const Net net = load_net_file(net_path("lenet"));
   const PlanOptions options{.optimizer = OptimizerKind::momentum, .threads = 2};
   const int64_t budget = parse_bytes("4M");
   const std::optional<int> batch = fit_batch(net, options, budget);
@@ -109,7 +109,7 @@ TEST(Fit, TheBatchItNamesRunsWithinTheBudget) {
 }
 
 TEST(Fit, NetsWithFcHaveNoLargestInput) {
-  const Net net = load_net_file(shared_net_path("six-block-512"));
+  const Net net = load_net_file(net_path("six-block-512"));
   EXPECT_THROW((void)fit_size(net, {}, parse_bytes("1G"), 1.0), PlanError);
 }
 
@@ -123,7 +123,7 @@ TEST(Fit, ParseBytes) {
 }
 
 TEST(Size, ResizedNetKeepsItsLayers) {
-  const Net net = load_net_file(shared_net_path("six-block-512"));
+  const Net net = load_net_file(net_path("six-block-512"));
   const Net small = with_input_size(net, 256, 128);
   EXPECT_EQ(small.input_shape(), (Shape{3, 256, 128}));
   EXPECT_EQ(small.n_layers(), net.n_layers());

@@ -1,15 +1,15 @@
-// The planner against its invariants (DESIGN.md) and the exact six-block-512 figures.
+// The planner against its invariants (docs/design.md) and the exact six-block-512 figures.
 #include <gtest/gtest.h>
 
 #include "footprint/footprint.hpp"
-#include "testing/shared_nets.hpp"
+#include "testing/nets.hpp"
 
 namespace footprint {
 namespace {
 
-using testing::shared_net_path;
+using testing::net_path;
 
-Net six_block() { return load_net_file(shared_net_path("six-block-512")); }
+Net six_block() { return load_net_file(net_path("six-block-512")); }
 
 // Invariant 2: two arena buffers alive at the same step never share a byte.
 void expect_no_overlap(const Plan& p) {
@@ -80,7 +80,7 @@ TEST(Planner, OptimizerStateFollowsTheOptimizer) {
 TEST(Planner, NoTwoLiveBuffersOverlapOnAnyReferenceNet) {
   for (const char* name : {"six-block-512", "lenet", "fashion-cnn", "vgg19-style"}) {
     SCOPED_TRACE(name);
-    const Net net = load_net_file(shared_net_path(name));
+    const Net net = load_net_file(net_path(name));
     for (Mode mode : {Mode::train, Mode::infer}) {
       if (mode == Mode::train && net.loss_kind() == LossKind::none) continue;
       for (int batch : {1, 3}) {
@@ -94,7 +94,7 @@ TEST(Planner, NoTwoLiveBuffersOverlapOnAnyReferenceNet) {
 }
 
 TEST(Planner, LifetimesCoverEveryStepThatUsesABuffer) {
-  const Net net = load_net_file(shared_net_path("fashion-cnn"));
+  const Net net = load_net_file(net_path("fashion-cnn"));
   const Plan p = plan(net, {.batch = 4});
   auto covers = [&](int buffer, int step) {
     if (buffer == kNoBuffer) return true;
@@ -145,7 +145,7 @@ TEST(Planner, SwitchesShowTheirSaving) {
 }
 
 TEST(Planner, SamePlanEveryTime) {
-  const Net net = load_net_file(shared_net_path("fashion-cnn"));
+  const Net net = load_net_file(net_path("fashion-cnn"));
   EXPECT_EQ(plan_json(net, plan(net, {.batch = 7})), plan_json(net, plan(net, {.batch = 7})));
 }
 

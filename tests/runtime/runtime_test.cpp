@@ -12,7 +12,7 @@
 
 #include "footprint/footprint.hpp"
 #include "testing/sanitizers.hpp"
-#include "testing/shared_nets.hpp"
+#include "testing/nets.hpp"
 
 // Counts heap allocations in this test binary, to check that steps allocate nothing. Under
 // AddressSanitizer, which owns operator new itself, its malloc hook counts instead.
@@ -48,7 +48,7 @@ namespace footprint {
 namespace {
 
 using testing::read_text;
-using testing::shared_net_path;
+using testing::net_path;
 using testing::with_input;
 
 void fill_inputs(Runtime& rt, const Net& net, const Plan& p, uint32_t seed) {
@@ -70,7 +70,7 @@ TEST(Runtime, TrackedPeakEqualsThePlanToTheByte) {
   for (const char* name : {"six-block-512", "lenet", "fashion-cnn"}) {
     for (int threads : {1, 2}) {
       SCOPED_TRACE(std::string(name) + " threads " + std::to_string(threads));
-      const Net net = load_net_file(shared_net_path(name));
+      const Net net = load_net_file(net_path(name));
       const Plan p = plan(net, {.batch = 2, .optimizer = OptimizerKind::momentum, .threads = threads});
       reset_tracked_peak();
       const int64_t before = tracked_memory().current_bytes;
@@ -97,11 +97,11 @@ int64_t rss_bytes() {
 // process by at most the plan's bytes plus 5% and 4 MiB (thread stacks, OpenBLAS's buffers).
 TEST(Runtime, ResidentMemoryGrowsByThePlanAndLittleMore) {
   FP_SKIP_UNDER_ASAN();
-  const std::string vgg = with_input(read_text(shared_net_path("vgg19-style")), "input 3 64 64");
+  const std::string vgg = with_input(read_text(net_path("vgg19-style")), "input 3 64 64");
   const std::vector<std::pair<std::string, std::string>> nets = {
-      {"six-block-512", read_text(shared_net_path("six-block-512"))},
-      {"lenet", read_text(shared_net_path("lenet"))},
-      {"fashion-cnn", read_text(shared_net_path("fashion-cnn"))},
+      {"six-block-512", read_text(net_path("six-block-512"))},
+      {"lenet", read_text(net_path("lenet"))},
+      {"fashion-cnn", read_text(net_path("fashion-cnn"))},
       {"vgg19-style to conv3_4 at 64x64", vgg.substr(0, vgg.find("maxpool k=2 name=pool3")) + "fc 10\nloss mse\n"},
   };
   for (const auto& [name, text] : nets) {
@@ -123,7 +123,7 @@ TEST(Runtime, ResidentMemoryGrowsByThePlanAndLittleMore) {
 }
 
 TEST(Runtime, StepsAllocateNothing) {
-  const Net net = load_net_file(shared_net_path("fashion-cnn"));
+  const Net net = load_net_file(net_path("fashion-cnn"));
   const Plan p = plan(net, {.batch = 4, .optimizer = OptimizerKind::adam, .threads = 2});
   Runtime rt(net, p, 1);
   fill_inputs(rt, net, p, 2);
@@ -141,11 +141,11 @@ TEST(Runtime, ReuseAndInPlaceChangeNoResult) {
     std::string name, text;
   };
   const std::string vgg_to_pool3 =
-      with_input(read_text(shared_net_path("vgg19-style")), "input 3 32 32");
+      with_input(read_text(net_path("vgg19-style")), "input 3 32 32");
   const std::vector<Case> cases = {
-      {"six-block-512 at 64x64", with_input(read_text(shared_net_path("six-block-512")), "input 3 64 64")},
-      {"lenet", read_text(shared_net_path("lenet"))},
-      {"fashion-cnn", read_text(shared_net_path("fashion-cnn"))},
+      {"six-block-512 at 64x64", with_input(read_text(net_path("six-block-512")), "input 3 64 64")},
+      {"lenet", read_text(net_path("lenet"))},
+      {"fashion-cnn", read_text(net_path("fashion-cnn"))},
       {"vgg19-style to pool3 at 32x32 + loss",
        vgg_to_pool3.substr(0, vgg_to_pool3.find("conv 512")) + "fc 4\nloss mse\n"},
   };
@@ -171,7 +171,7 @@ TEST(Runtime, ReuseAndInPlaceChangeNoResult) {
 }
 
 TEST(Runtime, SameSeedSameThreadsSameWeights) {
-  const Net net = load_net_file(shared_net_path("fashion-cnn"));
+  const Net net = load_net_file(net_path("fashion-cnn"));
   const Plan p = plan(net, {.batch = 3, .optimizer = OptimizerKind::momentum, .threads = 2});
   std::vector<float> first;
   for (int run = 0; run < 2; ++run) {
@@ -186,7 +186,7 @@ TEST(Runtime, SameSeedSameThreadsSameWeights) {
 }
 
 TEST(Runtime, TrainingFitsOneBatch) {
-  const Net net = load_net_file(shared_net_path("lenet"));
+  const Net net = load_net_file(net_path("lenet"));
   const Plan p = plan(net, {.batch = 8, .optimizer = OptimizerKind::adam});
   Runtime rt(net, p, 2);
   fill_inputs(rt, net, p, 6);

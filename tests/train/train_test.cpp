@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "footprint/footprint.hpp"
-#include "testing/shared_nets.hpp"
+#include "testing/nets.hpp"
 
 namespace footprint {
 namespace {
@@ -23,7 +23,7 @@ TEST(Train, LenetLearnsFashionMnistQuickly) {
   if (!std::filesystem::exists(kFashionMnistDir)) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   const DataSplit data = load_mnist_dir(kFashionMnistDir);
   const Dataset train_part = head(data.train, 4000), test_part = head(data.test, 1000);
-  const Net net = load_net_file(testing::shared_net_path("lenet"));
+  const Net net = load_net_file(testing::net_path("lenet"));
   const Plan p = plan(net, {.batch = 32, .optimizer = OptimizerKind::momentum, .threads = 1});
   Runtime runtime(net, p, 1);
   const EvalResult before = evaluate(runtime, test_part);
@@ -42,7 +42,7 @@ TEST(Train, LenetLearnsFashionMnistQuickly) {
 }
 
 TEST(Train, StepsOptionStopsExactly) {
-  const Net net = load_net_file(testing::shared_net_path("lenet"));
+  const Net net = load_net_file(testing::net_path("lenet"));
   const Plan p = plan(net, {.batch = 8});
   Runtime runtime(net, p, 1);
   const Dataset data = synthetic_dataset(net.input_shape(), 10, 50, 3);
@@ -54,7 +54,7 @@ TEST(Train, StepsOptionStopsExactly) {
 }
 
 TEST(Train, DataThatDoesNotFitTheNetIsAShapeError) {
-  const Net net = load_net_file(testing::shared_net_path("lenet"));
+  const Net net = load_net_file(testing::net_path("lenet"));
   const Plan p = plan(net, {.batch = 8});
   Runtime runtime(net, p, 1);
   const Dataset wrong = synthetic_dataset(Shape{3, 28, 28}, 10, 16, 3);

@@ -1,4 +1,5 @@
-// Paths to the reference nets in ../shared/nets, for tests run by ctest or by hand.
+// Paths to the reference nets in the repository's nets/, for tests run by ctest (which sets
+// FOOTPRINT_NETS) or by hand from the repository root.
 #pragma once
 
 #include <cstdlib>
@@ -8,14 +9,12 @@
 
 namespace footprint::testing {
 
-inline std::string shared_dir() {
-  const char* env = std::getenv("FOOTPRINT_SHARED");
-  return env ? env : "../shared";
+inline std::string nets_dir() {
+  const char* env = std::getenv("FOOTPRINT_NETS");
+  return env ? env : "nets";
 }
 
-inline std::string shared_net_path(const std::string& name) {
-  return shared_dir() + "/nets/" + name + ".net";
-}
+inline std::string net_path(const std::string& name) { return nets_dir() + "/" + name + ".net"; }
 
 inline std::string read_text(const std::string& path) {
   std::ifstream file(path);
