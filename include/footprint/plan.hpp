@@ -64,7 +64,7 @@ struct PlanOptions {
   // Feature taps (train mode): values (0 = input, i + 1 = layer i's output) whose gradients the
   // caller writes at the loss step (Runtime::backward_from_taps) instead of a loss layer, e.g.
   // the style and content layers of style transfer. Each tapped value stays readable from its
-  // forward step until the loss step.
+  // forward step until the loss step. With taps, only they start the backward pass.
   std::vector<int> taps;
 };
 
@@ -123,13 +123,18 @@ struct LayerReport {
 
 struct Plan {
   PlanOptions options;
+  uint64_t net_fingerprint = 0;  // Net::fingerprint() of the net planned; runtimes check it
   std::vector<Step> steps;
+  // Index of the loss step in train mode (forward steps come before it; backward steps, and
+  // any forward step a later plan repeats for them, after it); -1 in inference.
+  int loss_step = -1;
   std::vector<Buffer> buffers;
   std::vector<LayerBuffers> layers;
   std::vector<LayerReport> layer_reports;
   int input_buffer = kNoBuffer;
   int target_buffer = kNoBuffer;
-  int output_buffer = kNoBuffer;       // the net's last value
+  std::vector<int> output_buffers;     // per net output (Net::outputs()), in its order
+  int output_buffer = kNoBuffer;       // the first output's (the one the loss reads)
   int output_grad_buffer = kNoBuffer;  // written by the loss step
   int input_grad_buffer = kNoBuffer;   // only with options.input_grad
   std::vector<int> tap_value_buffers;  // per options.taps entry: its value's buffer

@@ -42,11 +42,13 @@ struct ParamView {
 };
 
 class ThreadPool;
+struct StepArgs;
 
 class Runtime {
  public:
   // The net and the plan must outlive the runtime. Parameters are initialised from seed
-  // (uniform +-1/sqrt(fan_in), as PyTorch does; batchnorm scale 1, shift 0).
+  // (uniform +-1/sqrt(fan_in), as PyTorch does; batchnorm scale 1, shift 0). Throws PlanError
+  // when the plan was made for another net.
   Runtime(const Net& net, const Plan& plan, uint64_t seed = 1);
   ~Runtime();
   Runtime(const Runtime&) = delete;
@@ -57,7 +59,10 @@ class Runtime {
   [[nodiscard]] float* input();
   // Loss targets: float [batch, outputs] for mse, int32 class labels [batch] for softmax_xent.
   [[nodiscard]] void* target();
+  // The first output (the one the loss reads), or output k of Net::outputs(); each valid after
+  // forward until the next step that reuses its bytes (training: the loss step).
   [[nodiscard]] const float* output() const;
+  [[nodiscard]] const float* output(int k) const;
   // Gradient of the loss with respect to the input (plan option input_grad), else nullptr.
   // Valid until the next forward, which may reuse its bytes.
   [[nodiscard]] const float* input_grad() const;
@@ -77,7 +82,7 @@ class Runtime {
   // Loss of the current output against the target (mean over the batch); in train mode also
   // runs every backward step. Returns the loss.
   double loss_and_backward(int batch);
-  // Runs every backward step of the plan (after the output gradient has been written).
+  // Runs the plan's backward phase (after the output gradient has been written).
   void run_backward(int batch);
   [[nodiscard]] double loss(int batch) const;
   // One step of the plan's optimizer (PlanOptions::optimizer) on every trainable parameter.
@@ -113,6 +118,15 @@ class Runtime {
   [[nodiscard]] const std::vector<LayerTime>& layer_times() const { return layer_times_; }
 
  private:
+  // A layer's pointers, bound once from the plan (spans of StepArgs point here).
+  struct Binding {
+    std::vector<Shape> in_shape;
+    std::vector<float*> src, d_src, params, d_params;
+    std::vector<uint8_t> d_src_accumulate;
+    std::vector<std::byte*> saved;
+  };
+  void bind_layers();
+  [[nodiscard]] StepArgs step_args(int layer, int batch, bool training, bool backward) const;
   void run_forward_step(int layer, int batch, bool training);
   void run_backward_step(int layer, int batch);
   [[nodiscard]] std::byte* ptr(int buffer) const;
@@ -126,6 +140,7 @@ class Runtime {
   int64_t forward_calls_ = 0;  // feeds the dropout masks: a fresh mask every training forward
   int64_t optimizer_steps_ = 0;
   std::vector<ParamView> params_;
+  std::vector<Binding> bindings_;  // per layer
   bool time_layers_ = false;
   std::vector<LayerTime> layer_times_;  // one per layer while timing is on
 };

@@ -72,4 +72,16 @@ LayerSpec concat(const std::string& from, const std::string& name) {
 
 LayerSpec loss(LossKind kind) { return {.op = "loss", .arg = loss_name(kind)}; }
 
+LayerSpec layer(const std::string& op, Attributes attrs, const std::string& name) {
+  return {.op = op, .attrs = std::move(attrs), .name = name};
+}
+
+LayerSpec add_of(std::vector<std::string> inputs, const std::string& name) {
+  return {.op = "add", .name = name, .inputs = std::move(inputs)};
+}
+
+LayerSpec concat_of(std::vector<std::string> inputs, const std::string& name) {
+  return {.op = "concat", .name = name, .inputs = std::move(inputs)};
+}
+
 }  // namespace footprint

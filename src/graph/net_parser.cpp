@@ -1,5 +1,6 @@
-// The .net format: one layer a line, '#' comments, "op [arg] [key=value ...] [name=ID]".
-// The first non-comment line is "input C H W". Every error reads "FILE:LINE: ...".
+// The .net format: one layer a line, '#' comments, "op [arg] [key=value ...] [in=A,B] [name=ID]".
+// The first non-comment line is "input C H W"; an "output A[,B...]" line names the outputs when
+// they are not just the last layer. Every error reads "FILE:LINE: ...".
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -15,6 +16,19 @@ std::vector<std::string> split_words(const std::string& line) {
   std::vector<std::string> words;
   for (std::string word; in >> word;) words.push_back(word);
   return words;
+}
+
+// "a,b,c" -> {"a", "b", "c"}; empty items are kept, for the caller to refuse.
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items(1);
+  for (char ch : text) {
+    if (ch == ',') {
+      items.emplace_back();
+    } else {
+      items.back() += ch;
+    }
+  }
+  return items;
 }
 
 int64_t parse_dim(const std::string& word, const std::string& where) {
@@ -51,6 +65,17 @@ Net parse_net(const std::string& text, const std::string& source_name) {
       continue;
     }
     if (words[0] == "input") throw ParseError(where + "input: only one input line is allowed");
+    if (words[0] == "output") {
+      if (words.size() != 2) {
+        throw ParseError(where + "output: expected one list of names, e.g. 'output logits,aux'");
+      }
+      try {
+        net->set_outputs(split_list(words[1]));
+      } catch (const Error& e) {
+        throw ParseError(where + e.what());
+      }
+      continue;
+    }
     LayerSpec spec{.op = words[0]};
     for (size_t i = 1; i < words.size(); ++i) {
       const std::string& word = words[i];
@@ -69,6 +94,12 @@ Net parse_net(const std::string& text, const std::string& source_name) {
       }
       if (key == "name") {
         spec.name = value;
+      } else if (key == "in") {
+        if (!spec.inputs.empty()) throw ParseError(where + spec.op + ": option 'in' is given twice");
+        spec.inputs = split_list(value);
+        for (const std::string& input : spec.inputs) {
+          if (input.empty()) throw ParseError(where + spec.op + ": in=" + value + ": an empty name");
+        }
       } else if (!spec.attrs.emplace(key, value).second) {
         throw ParseError(where + spec.op + ": option '" + key + "' is given twice");
       }

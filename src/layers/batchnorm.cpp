@@ -49,7 +49,7 @@ class BatchNorm final : public Layer {
     const int64_t channels = a.in_shape[0].c, plane = a.in_shape[0].h * a.in_shape[0].w;
     const float *gamma = a.params[0], *beta = a.params[1];
     float *running_mean = a.params[2], *running_var = a.params[3];
-    float* stats = reinterpret_cast<float*>(a.saved[0]);
+    float* stats = a.training ? reinterpret_cast<float*>(a.saved[0]) : nullptr;
     const int64_t count = a.batch * plane;
     a.pool->parallel_for(channels, [&](int64_t begin, int64_t end, int) {
       for (int64_t c = begin; c < end; ++c) {

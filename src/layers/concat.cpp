@@ -1,5 +1,6 @@
-// concat FROM: the previous value's channels followed by those of the earlier layer FROM
-// (same height and width). Saves nothing.
+// concat: two or more values joined along the channels, in input order ("concat in=a,b,c", or
+// the old "concat FROM": the previous value's channels, then FROM's). Heights and widths must
+// agree. Saves nothing.
 #include <cstring>
 
 #include "core/thread_pool.hpp"
@@ -14,45 +15,55 @@ class Concat final : public Layer {
  public:
   explicit Concat(const LayerSpec& spec) {
     AttrReader r(spec);
-    (void)r.arg_name("source layer");
     r.finish();
   }
   std::string_view op() const override { return "concat"; }
-  int n_inputs() const override { return 2; }
+  Arity arity() const override { return {.min = 2, .max = kAnyNumber}; }
 
   Shape infer_shape(std::span<const Shape> in) const override {
-    if (in[0].h != in[1].h || in[0].w != in[1].w) {
-      throw ShapeError("cannot concatenate channels of " + in[0].str() + " and " + in[1].str() +
-                       ": heights and widths differ");
+    Shape out = in[0];
+    for (size_t k = 1; k < in.size(); ++k) {
+      if (in[k].h != in[0].h || in[k].w != in[0].w) {
+        throw ShapeError("cannot concatenate channels of " + in[0].str() + " and " + in[k].str() +
+                         ": heights and widths differ");
+      }
+      out.c += in[k].c;
     }
-    return {in[0].c + in[1].c, in[0].h, in[0].w};
+    return out;
   }
   LayerNeeds describe(const PlanContext&) const override { return {}; }
 
+  // One sample of the output is each input's sample in turn.
   void forward(const StepArgs& a) const override {
-    const int64_t size0 = a.in_shape[0].n_elems(), size1 = a.in_shape[1].n_elems();
+    const int64_t out_size = a.out_shape.n_elems();
     a.pool->parallel_for(a.batch, [&](int64_t begin, int64_t end, int) {
       for (int64_t n = begin; n < end; ++n) {
-        float* out = a.dst + n * (size0 + size1);
-        std::memcpy(out, a.src[0] + n * size0, sizeof(float) * size0);
-        std::memcpy(out + size0, a.src[1] + n * size1, sizeof(float) * size1);
+        float* out = a.dst + n * out_size;
+        for (size_t k = 0; k < a.src.size(); ++k) {
+          const int64_t size = a.in_shape[k].n_elems();
+          std::memcpy(out, a.src[k] + n * size, sizeof(float) * size);
+          out += size;
+        }
       }
     });
   }
 
   void backward(const StepArgs& a) const override {
-    const int64_t sizes[2] = {a.in_shape[0].n_elems(), a.in_shape[1].n_elems()};
+    const int64_t out_size = a.out_shape.n_elems();
     a.pool->parallel_for(a.batch, [&](int64_t begin, int64_t end, int) {
       for (int64_t n = begin; n < end; ++n) {
-        const float* d_out = a.d_dst + n * (sizes[0] + sizes[1]);
-        for (int input = 0; input < 2; ++input) {
-          float* d = a.d_src[input];
-          const float* part = d_out + (input == 0 ? 0 : sizes[0]);
-          if (!d) continue;
-          d += n * sizes[input];
-          for (int64_t i = 0; i < sizes[input]; ++i) {
-            d[i] = a.d_src_accumulate[input] ? d[i] + part[i] : part[i];
+        const float* part = a.d_dst + n * out_size;
+        for (size_t k = 0; k < a.d_src.size(); ++k) {
+          const int64_t size = a.in_shape[k].n_elems();
+          if (float* d = a.d_src[k]) {
+            d += n * size;
+            if (a.d_src_accumulate[k]) {
+              for (int64_t i = 0; i < size; ++i) d[i] += part[i];
+            } else {
+              std::memcpy(d, part, sizeof(float) * size);
+            }
           }
+          part += size;
         }
       }
     });

@@ -19,9 +19,12 @@ namespace footprint {
 
 class ThreadPool;
 
-inline constexpr int kMaxInputs = 2;
-inline constexpr int kMaxParams = 4;
-inline constexpr int kMaxSaved = 2;
+// How many values a layer reads: most read one, joins (add, concat, mul) two or more.
+struct Arity {
+  int min = 1;
+  int max = 1;  // kAnyNumber: no upper bound
+};
+inline constexpr int kAnyNumber = 1 << 20;
 
 enum class ParamInit { fan_in_uniform, ones, zeros };
 
@@ -62,20 +65,24 @@ struct LayerNeeds {
 };
 
 // Pointers and sizes for one forward or backward step. Tensors are NCHW float32, batch first.
+// The spans point at storage the runtime binds once, so building a StepArgs allocates nothing.
 struct StepArgs {
   int batch = 0;
   bool training = false;
-  int n_inputs = 1;
-  std::array<Shape, kMaxInputs> in_shape{};
+  std::span<const Shape> in_shape;  // one per input
   Shape out_shape;
-  std::array<float*, kMaxInputs> src{};  // forward inputs (read-only unless in place)
+  std::span<float* const> src;      // forward inputs (read-only unless in place)
   float* dst = nullptr;
-  std::array<float*, kMaxParams> params{};
-  std::array<float*, kMaxParams> d_params{};  // overwritten by backward; nullptr: not needed
-  std::array<std::byte*, kMaxSaved> saved{};
+  std::span<float* const> params;   // in the order params() declares them
+  std::span<float* const> d_params; // overwritten by backward; nullptr: not needed
+  std::span<std::byte* const> saved;
   std::span<std::byte> workspace;
-  std::array<float*, kMaxInputs> d_src{};     // nullptr: that gradient is not needed
-  std::array<bool, kMaxInputs> d_src_accumulate{};  // add into d_src instead of overwriting
+  // Per input: the gradient to write (nullptr: not needed), and whether to add into it
+  // (another reader of that value wrote it first) instead of overwriting it. When one value
+  // is read through several inputs, an earlier input never adds and a later one always does,
+  // so a layer must finish an input's gradient before it adds the next input's.
+  std::span<float* const> d_src;
+  std::span<const uint8_t> d_src_accumulate;
   float* d_dst = nullptr;
   int64_t tile = 0;
   int algorithm = 0;
@@ -99,7 +106,7 @@ class Layer {
  public:
   virtual ~Layer() = default;
   [[nodiscard]] virtual std::string_view op() const = 0;
-  [[nodiscard]] virtual int n_inputs() const { return 1; }
+  [[nodiscard]] virtual Arity arity() const { return {}; }
   // Output shape of one sample; throws ShapeError naming the cause (the caller adds the layer).
   [[nodiscard]] virtual Shape infer_shape(std::span<const Shape> in) const = 0;
   [[nodiscard]] virtual std::vector<ParamSpec> params(std::span<const Shape> /*in*/) const {

@@ -2,11 +2,14 @@
 // Never runs a kernel; a pure function of its inputs.
 //
 // Step by step:
-//  1. Schedule: forward steps in layer order; in training the loss step, backward steps in
-//     reverse order for layers whose output needs a gradient, and one optimizer update step.
+//  1. Schedule: forward steps in layer order (every layer comes after the values it reads); in
+//     training the loss step, backward steps in reverse order for layers whose output gets a
+//     gradient, and one optimizer update step. A value gets a gradient when it depends on
+//     something trained (or is the input, with input_grad) and a path of layers leads from it to
+//     the loss or a tap: a branch that feeds only a second output gets no backward steps.
 //  2. In place: an op that can overwrite its input does so when nothing else reads that input
-//     (one consumer, not kept for anyone's backward). Its output then shares the input's buffer,
-//     and in training its input gradient shares its output gradient's buffer.
+//     (one consumer, not kept for anyone's backward, not a net output). Its output then shares
+//     the input's buffer, and in training its input gradient shares its output gradient's.
 //  3. Requests: every value, gradient, compact saved value and workspace becomes a buffer whose
 //     lifetime runs from the step that writes it first to the last step that reads it.
 //     Parameters, their gradients and optimizer state are persistent.
@@ -38,10 +41,13 @@ class Planner {
     const int n_layers = net_.n_layers();
     plan_.options = opt_;
     train_ = opt_.mode == Mode::train;
+    plan_.net_fingerprint = net_.fingerprint();
     consumers_.assign(n_layers + 1, {});
     for (int i = 0; i < n_layers; ++i)
       for (int slot = 0; slot < static_cast<int>(net_.node(i).inputs.size()); ++slot)
         consumers_[net_.node(i).inputs[slot]].push_back({i, slot});
+    is_output_.assign(n_layers + 1, false);
+    for (int v : net_.outputs()) is_output_[v] = true;
     collect_params();
     mark_gradients();  // before describe: a layer plans its backward by what it must compute
     describe_layers();
@@ -80,19 +86,15 @@ class Planner {
     }
   }
 
-  std::vector<Shape> in_shapes(int layer) const {
-    std::vector<Shape> shapes;
-    for (int v : net_.node(layer).inputs) shapes.push_back(net_.value_shape(v));
-    return shapes;
-  }
-
   void collect_params() {
-    for (int i = 0; i < net_.n_layers(); ++i) params_.push_back(net_.node(i).layer->params(in_shapes(i)));
+    for (int i = 0; i < net_.n_layers(); ++i) {
+      params_.push_back(net_.node(i).layer->params(net_.input_shapes(i)));
+    }
   }
 
   void describe_layers() {
     for (int i = 0; i < net_.n_layers(); ++i) {
-      std::vector<Shape> in = in_shapes(i);
+      const std::vector<Shape> in = net_.input_shapes(i);
       const std::vector<int>& inputs = net_.node(i).inputs;
       PlanContext ctx{.in = in, .out = net_.node(i).out_shape, .batch = opt_.batch,
                       .threads = opt_.threads, .mode = opt_.mode,
@@ -106,10 +108,13 @@ class Planner {
     }
   }
 
-  // A value needs a gradient when something before it is trained (or the input gradient is asked for).
+  // A value needs a gradient when something before it is trained (or the input gradient is
+  // asked for), and the gradient flows when, besides, the value leads to a gradient source:
+  // the loss's output or a tap.
   void mark_gradients() {
     const int n_layers = net_.n_layers();
     needs_grad_.assign(n_layers + 1, false);
+    flows_.assign(n_layers + 1, false);
     if (!train_) return;
     needs_grad_[0] = opt_.input_grad;
     for (int i = 0; i < n_layers; ++i) {
@@ -119,6 +124,18 @@ class Planner {
       for (int v : net_.node(i).inputs) trained = trained || needs_grad_[v];
       needs_grad_[i + 1] = trained;
     }
+    std::vector<bool> reaches(n_layers + 1, false);
+    for (int v = n_layers; v >= 0; --v) {
+      reaches[v] = gradient_source(v);
+      for (const Consumer& c : consumers_[v]) reaches[v] = reaches[v] || reaches[c.layer + 1];
+      flows_[v] = needs_grad_[v] && reaches[v];
+    }
+  }
+
+  // Where backward starts: the loss's output (the net's first output), or the taps.
+  [[nodiscard]] bool gradient_source(int value) const {
+    if (!opt_.taps.empty()) return tapped(value);
+    return value == net_.outputs()[0];
   }
 
   void schedule() {
@@ -130,9 +147,10 @@ class Planner {
     }
     if (!train_) return;
     loss_step_ = static_cast<int>(plan_.steps.size());
+    plan_.loss_step = loss_step_;
     plan_.steps.push_back({StepKind::loss, kNoLayer});
     for (int i = n_layers - 1; i >= 0; --i) {
-      if (!needs_grad_[i + 1]) continue;
+      if (!flows_[i + 1]) continue;
       plan_.layers[i].backward_step = static_cast<int>(plan_.steps.size());
       plan_.steps.push_back({StepKind::backward, i});
     }
@@ -147,9 +165,10 @@ class Planner {
 
   [[nodiscard]] bool value_saved_for_backward(int value) const {
     if (!train_) return false;
-    if (value > 0 && needs_[value - 1].saves_output) return true;
+    if (value > 0 && needs_[value - 1].saves_output && plan_.layers[value - 1].backward_step >= 0)
+      return true;
     for (const Consumer& c : consumers_[value])
-      if (needs_[c.layer].saves_input) return true;
+      if (needs_[c.layer].saves_input && plan_.layers[c.layer].backward_step >= 0) return true;
     return false;
   }
 
@@ -160,7 +179,7 @@ class Planner {
       const int v = net_.node(i).inputs[0];
       // A tapped value must still hold its own numbers at the loss step.
       in_place_[i] = needs_[i].may_run_in_place && v != 0 && consumers_[v].size() == 1 &&
-                     !value_saved_for_backward(v) && !tapped(v);
+                     !value_saved_for_backward(v) && !tapped(v) && !is_output_[v];
       plan_.layers[i].in_place = in_place_[i];
     }
   }
@@ -188,7 +207,8 @@ class Planner {
     }
     if (train_ && value > 0 && needs_[value - 1].saves_output)
       last = std::max(last, plan_.layers[value - 1].backward_step);
-    if (value == net_.n_layers()) last = train_ ? std::max(last, loss_step_) : last_step();
+    // Outputs stay readable until the loss (training) or the end (inference).
+    if (is_output_[value]) last = train_ ? std::max(last, loss_step_) : last_step();
     if (tapped(value)) last = std::max(last, loss_step_);
     return last;
   }
@@ -218,7 +238,8 @@ class Planner {
                                        .last_step = value_last_use(v)});
       }
     }
-    plan_.output_buffer = value_buffer_[n_layers];
+    for (int v : net_.outputs()) plan_.output_buffers.push_back(value_buffer_[v]);
+    plan_.output_buffer = plan_.output_buffers[0];
     for (int v : opt_.taps) plan_.tap_value_buffers.push_back(value_buffer_[v]);
     // Inference keeps a target too when the net has a loss, so evaluation can report it.
     if (net_.loss_kind() != LossKind::none) {
@@ -236,21 +257,21 @@ class Planner {
     grad_buffer_.assign(n_layers + 1, kNoBuffer);
     // From the output back, so an in-place layer's input gradient can share its output's.
     for (int v = n_layers; v >= 0; --v) {
-      if (!needs_grad_[v]) continue;
-      // Read by nobody: no gradient flows, unless the caller writes one.
-      if (v != n_layers && consumers_[v].empty() && !tapped(v)) continue;
-      // Writers in step order: the loss (for the output) or the backward steps of consumers.
+      if (!flows_[v]) continue;
+      // Writers in step order (and input order within a step): the loss or the caller (for a
+      // source), then the backward steps of consumers, the first overwriting, the rest adding.
       std::vector<std::pair<int, Consumer>> writers;
       for (const Consumer& c : consumers_[v])
-        writers.push_back({plan_.layers[c.layer].backward_step, c});
-      std::sort(writers.begin(), writers.end(),
-                [](const auto& a, const auto& b) { return a.first < b.first; });
-      // A tap's gradient is written first by the caller at the loss step; consumers add to it.
-      const bool from_loss = v == n_layers || tapped(v);
+        if (plan_.layers[c.layer].backward_step >= 0)
+          writers.push_back({plan_.layers[c.layer].backward_step, c});
+      std::sort(writers.begin(), writers.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first < b.first : a.second.slot < b.second.slot;
+      });
+      const bool from_loss = gradient_source(v);
       const int first = from_loss ? loss_step_ : writers.front().first;
       const int last = v == 0 ? last_step() : plan_.layers[v - 1].backward_step;
       const bool shares =
-          !tapped(v) && writers.size() == 1 && in_place_[writers[0].second.layer];
+          !from_loss && writers.size() == 1 && in_place_[writers[0].second.layer];
       if (shares) {
         grad_buffer_[v] = grad_buffer_[writers[0].second.layer + 1];
         extend(grad_buffer_[v], first, last);
@@ -266,10 +287,10 @@ class Planner {
         lb.d_src.resize(net_.node(writers[w].second.layer).inputs.size(), kNoBuffer);
         lb.d_src_accumulate.resize(lb.d_src.size(), false);
         lb.d_src[slot] = grad_buffer_[v];
-        lb.d_src_accumulate[slot] = w > 0 || tapped(v);
+        lb.d_src_accumulate[slot] = w > 0 || from_loss;
       }
     }
-    plan_.output_grad_buffer = grad_buffer_[n_layers];
+    plan_.output_grad_buffer = grad_buffer_[net_.outputs()[0]];
     plan_.input_grad_buffer = grad_buffer_[0];
     for (int v : opt_.taps) plan_.tap_grad_buffers.push_back(grad_buffer_[v]);
   }
@@ -284,7 +305,10 @@ class Planner {
       lb.dst = value_buffer_[i + 1];
       lb.d_src.resize(n_inputs, kNoBuffer);
       lb.d_src_accumulate.resize(n_inputs, false);
-      if (train_) lb.d_dst = grad_buffer_.empty() ? kNoBuffer : grad_buffer_[i + 1];
+      if (train_ && lb.backward_step >= 0) lb.d_dst = grad_buffer_[i + 1];
+      // Parameters of a layer with no backward step (a branch that leads to no loss) get no
+      // gradient and are not trained.
+      const bool trains_params = train_ && opt_.train_params && lb.backward_step >= 0;
       lb.tile = needs_[i].tile;
       lb.algorithm = needs_[i].algorithm;
       for (const ParamSpec& p : params_[i]) {
@@ -294,7 +318,7 @@ class Planner {
                                         .persistent = true}));
         if (!train_) continue;
         std::vector<int> states;
-        if (p.trainable && opt_.train_params) {
+        if (p.trainable && trains_params) {
           lb.param_grads.push_back(add_buffer({.name = param + ".grad",
                                                .category = Category::weight_grads,
                                                .size_bytes = p.n_elems * 4, .owner_layer = i,
@@ -360,7 +384,7 @@ class Planner {
       LayerReport r{.name = net_.node(i).spec.name, .op = net_.node(i).spec.op,
                     .output_shape = net_.node(i).out_shape, .in_place = lb.in_place};
       for (const ParamSpec& p : params_[i])
-        if (p.trainable && opt_.train_params) r.params += p.n_elems;
+        if (p.trainable && opt_.train_params) r.params += p.n_elems;  // the net's, trained or not
       if (!lb.in_place) r.activation_bytes = plan_.buffers[lb.dst].size_bytes;
       for (int s : lb.saved) r.saved_bytes += plan_.buffers[s].size_bytes;
       if (lb.workspace != kNoBuffer) r.workspace_bytes = plan_.buffers[lb.workspace].size_bytes;
@@ -377,7 +401,9 @@ class Planner {
   std::vector<std::vector<Consumer>> consumers_;  // per value
   std::vector<LayerNeeds> needs_;                 // per layer
   std::vector<std::vector<ParamSpec>> params_;    // per layer
-  std::vector<bool> needs_grad_;                  // per value
+  std::vector<bool> needs_grad_;                  // per value: depends on something trained
+  std::vector<bool> flows_;                       // per value: gets a gradient
+  std::vector<bool> is_output_;                   // per value
   std::vector<bool> in_place_;                    // per layer
   std::vector<int> value_buffer_;                 // per value
   std::vector<int> grad_buffer_;                  // per value

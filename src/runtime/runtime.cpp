@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/check.hpp"
+#include "footprint/error.hpp"
 #include "core/rng.hpp"
 #include "core/thread_pool.hpp"
 #include "core/tracked_alloc.hpp"
@@ -21,20 +22,25 @@ namespace footprint {
 
 Runtime::Runtime(const Net& net, const Plan& plan, uint64_t seed)
     : net_(net), plan_(plan), seed_(seed) {
-  FP_CHECK(static_cast<int>(plan.layers.size()) == net.n_layers(), "plan of another net");
+  if (plan.net_fingerprint != net.fingerprint() ||
+      static_cast<int>(plan.layers.size()) != net.n_layers()) {
+    throw PlanError("the plan was made for another net (" + std::to_string(plan.layers.size()) +
+                    " layers, fingerprint " + std::to_string(plan.net_fingerprint) +
+                    "); this net has " + std::to_string(net.n_layers()) +
+                    " layers, fingerprint " + std::to_string(net.fingerprint()) +
+                    ": plan this net and run it with that plan");
+  }
   gemm_blas_init();
   arena_ = tracked_alloc(plan.arena_bytes);
   persistent_ = tracked_alloc(plan.persistent_bytes);
-  // All ones bits are a NaN in float32: a buffer read before it is written (invariant 3 broken)
+  // All ones bits are a NaN in float32: a buffer read before it is written (invariant 2 broken)
   // turns results into NaN instead of silently reading whatever was there.
   if (arena_) std::memset(arena_, 0xff, static_cast<size_t>(plan.arena_bytes));
   pool_ = std::make_unique<ThreadPool>(plan.options.threads);
   // Parameters: drawn in layer order from one stream, so the same seed gives the same net.
   Rng rng(seed);
   for (int i = 0; i < net.n_layers(); ++i) {
-    std::vector<Shape> in;
-    for (int v : net.node(i).inputs) in.push_back(net.value_shape(v));
-    const std::vector<ParamSpec> specs = net.node(i).layer->params(in);
+    const std::vector<ParamSpec> specs = net.node(i).layer->params(net.input_shapes(i));
     const LayerBuffers& lb = plan.layers[i];
     for (size_t p = 0; p < specs.size(); ++p) {
       float* data = reinterpret_cast<float*>(ptr(lb.params[p]));
@@ -46,10 +52,11 @@ Runtime::Runtime(const Net& net, const Plan& plan, uint64_t seed)
           case ParamInit::zeros: data[e] = 0.0f; break;
         }
       }
-      ParamView view{.name = plan.buffers[lb.params[p]].name, .data = data,
+      float* grad = p < lb.param_grads.size() ? reinterpret_cast<float*>(ptr(lb.param_grads[p]))
+                                              : nullptr;
+      ParamView view{.name = plan.buffers[lb.params[p]].name, .data = data, .grad = grad,
                      .n_elems = specs[p].n_elems,
-                     .trainable = specs[p].trainable && plan.options.train_params};
-      if (p < lb.param_grads.size()) view.grad = reinterpret_cast<float*>(ptr(lb.param_grads[p]));
+                     .trainable = specs[p].trainable && grad != nullptr};
       if (p < lb.optimizer_state.size()) {
         for (int s : lb.optimizer_state[p]) {
           view.optimizer_state.push_back(reinterpret_cast<float*>(ptr(s)));
@@ -58,6 +65,37 @@ Runtime::Runtime(const Net& net, const Plan& plan, uint64_t seed)
       }
       params_.push_back(std::move(view));
     }
+  }
+  bind_layers();
+}
+
+namespace {
+
+float* as_floats(std::byte* p) { return reinterpret_cast<float*>(p); }
+
+}  // namespace
+
+// Every pointer a step passes to its layer, resolved once: steps then build their StepArgs from
+// spans over this storage and allocate nothing.
+void Runtime::bind_layers() {
+  bindings_.resize(static_cast<size_t>(net_.n_layers()));
+  for (int i = 0; i < net_.n_layers(); ++i) {
+    const LayerBuffers& lb = plan_.layers[i];
+    Binding& b = bindings_[static_cast<size_t>(i)];
+    b.in_shape = net_.input_shapes(i);
+    const size_t n_inputs = b.in_shape.size();
+    for (int buffer : lb.src) b.src.push_back(as_floats(ptr(buffer)));
+    b.d_src.assign(n_inputs, nullptr);
+    b.d_src_accumulate.assign(n_inputs, 0);
+    for (size_t s = 0; s < n_inputs && s < lb.d_src.size(); ++s) {
+      b.d_src[s] = as_floats(ptr(lb.d_src[s]));
+      b.d_src_accumulate[s] = lb.d_src_accumulate[s] ? 1 : 0;
+    }
+    for (size_t p = 0; p < lb.params.size(); ++p) {
+      b.params.push_back(as_floats(ptr(lb.params[p])));
+      b.d_params.push_back(p < lb.param_grads.size() ? as_floats(ptr(lb.param_grads[p])) : nullptr);
+    }
+    for (int saved : lb.saved) b.saved.push_back(ptr(saved));
   }
 }
 
@@ -76,84 +114,67 @@ std::byte* Runtime::ptr(int buffer) const {
 float* Runtime::input() { return reinterpret_cast<float*>(ptr(plan_.input_buffer)); }
 void* Runtime::target() { return ptr(plan_.target_buffer); }
 const float* Runtime::output() const { return reinterpret_cast<float*>(ptr(plan_.output_buffer)); }
+const float* Runtime::output(int k) const {
+  return reinterpret_cast<float*>(ptr(plan_.output_buffers.at(static_cast<size_t>(k))));
+}
 const float* Runtime::input_grad() const {
   return reinterpret_cast<float*>(ptr(plan_.input_grad_buffer));
 }
 
-namespace {
-
-float* as_floats(std::byte* p) { return reinterpret_cast<float*>(p); }
-
-}  // namespace
-
-void Runtime::run_forward_step(int layer, int batch, bool training) {
+StepArgs Runtime::step_args(int layer, int batch, bool training, bool backward) const {
   const Net::Node& node = net_.node(layer);
   const LayerBuffers& lb = plan_.layers[layer];
+  const Binding& b = bindings_[static_cast<size_t>(layer)];
   StepArgs a;
   a.batch = batch;
   a.training = training;
-  a.n_inputs = static_cast<int>(node.inputs.size());
-  for (int s = 0; s < a.n_inputs; ++s) {
-    a.in_shape[s] = net_.value_shape(node.inputs[s]);
-    a.src[s] = as_floats(ptr(lb.src[s]));
-  }
+  a.in_shape = b.in_shape;
   a.out_shape = node.out_shape;
+  a.src = b.src;
   a.dst = as_floats(ptr(lb.dst));
-  for (size_t p = 0; p < lb.params.size(); ++p) a.params[p] = as_floats(ptr(lb.params[p]));
-  for (size_t s = 0; s < lb.saved.size(); ++s) a.saved[s] = ptr(lb.saved[s]);
-  if (lb.workspace != kNoBuffer) {
-    a.workspace = {ptr(lb.workspace), static_cast<size_t>(plan_.buffers[lb.workspace].size_bytes)};
+  a.params = b.params;
+  a.saved = b.saved;
+  const int workspace = backward ? lb.backward_workspace : lb.workspace;
+  if (workspace != kNoBuffer) {
+    a.workspace = {ptr(workspace), static_cast<size_t>(plan_.buffers[workspace].size_bytes)};
+  }
+  if (backward) {
+    a.d_params = b.d_params;
+    a.d_src = b.d_src;
+    a.d_src_accumulate = b.d_src_accumulate;
+    a.d_dst = as_floats(ptr(lb.d_dst));
   }
   a.tile = lb.tile;
   a.algorithm = lb.algorithm;
+  a.pool = pool_.get();
+  return a;
+}
+
+void Runtime::run_forward_step(int layer, int batch, bool training) {
+  StepArgs a = step_args(layer, batch, training, /*backward=*/false);
   a.seed = mix64(seed_ ^ mix64(static_cast<uint64_t>(layer) * 1000003u +
                                static_cast<uint64_t>(forward_calls_)));
-  a.pool = pool_.get();
+  const Layer& l = *net_.node(layer).layer;
   if (!time_layers_) {
-    node.layer->forward(a);
+    l.forward(a);
     return;
   }
   const auto start = std::chrono::steady_clock::now();
-  node.layer->forward(a);
+  l.forward(a);
   layer_times_[layer].forward_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ++layer_times_[layer].forward_calls;
 }
 
 void Runtime::run_backward_step(int layer, int batch) {
-  const Net::Node& node = net_.node(layer);
-  const LayerBuffers& lb = plan_.layers[layer];
-  StepArgs a;
-  a.batch = batch;
-  a.training = true;
-  a.n_inputs = static_cast<int>(node.inputs.size());
-  for (int s = 0; s < a.n_inputs; ++s) {
-    a.in_shape[s] = net_.value_shape(node.inputs[s]);
-    a.src[s] = as_floats(ptr(lb.src[s]));
-    a.d_src[s] = as_floats(ptr(lb.d_src[s]));
-    a.d_src_accumulate[s] = lb.d_src_accumulate[s];
-  }
-  a.out_shape = node.out_shape;
-  a.dst = as_floats(ptr(lb.dst));
-  a.d_dst = as_floats(ptr(lb.d_dst));
-  for (size_t p = 0; p < lb.params.size(); ++p) {
-    a.params[p] = as_floats(ptr(lb.params[p]));
-    a.d_params[p] = as_floats(ptr(lb.param_grads[p]));
-  }
-  for (size_t s = 0; s < lb.saved.size(); ++s) a.saved[s] = ptr(lb.saved[s]);
-  if (lb.backward_workspace != kNoBuffer) {
-    a.workspace = {ptr(lb.backward_workspace),
-                   static_cast<size_t>(plan_.buffers[lb.backward_workspace].size_bytes)};
-  }
-  a.tile = lb.tile;
-  a.algorithm = lb.algorithm;
-  a.pool = pool_.get();
+  const StepArgs a = step_args(layer, batch, /*training=*/true, /*backward=*/true);
+  const Layer& l = *net_.node(layer).layer;
   if (!time_layers_) {
-    node.layer->backward(a);
+    l.backward(a);
     return;
   }
   const auto start = std::chrono::steady_clock::now();
-  node.layer->backward(a);
+  l.backward(a);
   layer_times_[layer].backward_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ++layer_times_[layer].backward_calls;
@@ -170,7 +191,13 @@ void Runtime::forward(int batch, bool training) {
            plan_.options.batch);
   FP_CHECK(!training || plan_.options.mode == Mode::train, "training forward on an inference plan");
   if (training) ++forward_calls_;
-  for (int i = 0; i < net_.n_layers(); ++i) run_forward_step(i, batch, training);
+  // The plan's forward phase, in its order: every step before the loss (inference: every step).
+  const size_t end = plan_.loss_step >= 0 ? static_cast<size_t>(plan_.loss_step) : plan_.steps.size();
+  for (size_t s = 0; s < end; ++s) {
+    const Step& step = plan_.steps[s];
+    FP_CHECK(step.kind == StepKind::forward, "step %zu before the loss is not a forward step", s);
+    run_forward_step(step.layer, batch, training);
+  }
 }
 
 double Runtime::loss(int batch) const {
@@ -188,9 +215,15 @@ double Runtime::loss_and_backward(int batch) {
   return value;
 }
 
+// The plan's backward phase, in its order: every step after the loss up to the update, forward
+// steps included (a plan that recomputes a value runs its forward step again here).
 void Runtime::run_backward(int batch) {
-  for (const Step& step : plan_.steps)
+  FP_CHECK(plan_.loss_step >= 0, "backward on an inference plan");
+  for (size_t s = static_cast<size_t>(plan_.loss_step) + 1; s < plan_.steps.size(); ++s) {
+    const Step& step = plan_.steps[s];
     if (step.kind == StepKind::backward) run_backward_step(step.layer, batch);
+    if (step.kind == StepKind::forward) run_forward_step(step.layer, batch, /*training=*/true);
+  }
 }
 
 const float* Runtime::tap_value(int tap) const {
@@ -201,12 +234,6 @@ void Runtime::backward_from_taps(int batch, const TapGradientFn& fill) {
   FP_CHECK(plan_.options.mode == Mode::train && !plan_.options.taps.empty(),
            "backward_from_taps needs a train plan with feature taps");
   const std::vector<int>& taps = plan_.options.taps;
-  const bool output_tapped =
-      std::find(taps.begin(), taps.end(), net_.n_layers()) != taps.end();
-  if (!output_tapped && plan_.output_grad_buffer != kNoBuffer) {
-    std::fill_n(as_floats(ptr(plan_.output_grad_buffer)),
-                int64_t{batch} * net_.output_shape().n_elems(), 0.0f);
-  }
   for (size_t t = 0; t < taps.size(); ++t)
     fill(static_cast<int>(t), tap_value(static_cast<int>(t)),
          as_floats(ptr(plan_.tap_grad_buffers[t])));

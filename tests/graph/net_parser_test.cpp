@@ -69,7 +69,8 @@ TEST(NetParser, ErrorsNameFileLineAndRule) {
   EXPECT_EQ(error_of("input 3 8 8\ndropout p=1.5\n"),
             "bad.net:2: dropout: p=1.5: drop probability must be in [0, 1)");
   EXPECT_EQ(error_of("input 3 8 8\nrelu\nadd nowhere\n"),
-            "bad.net:3: add: no earlier layer is named 'nowhere'");
+            "bad.net:3: add: no earlier layer is named 'nowhere' (a layer reads values written "
+            "above it; the net input is 'input')");
   EXPECT_EQ(error_of("input 3 8 8\nloss hinge\n"),
             "bad.net:2: loss: unknown kind 'hinge'; expected mse or softmax_xent");
   EXPECT_EQ(error_of("input 3 8 8\nloss mse\nrelu\n"), "bad.net:3: relu: layers cannot follow the loss");

@@ -266,31 +266,37 @@ TEST(Dropout, MaskSemantics) {
   for (float& x : src) x = rng.uniform(0.5f, 1.5f);  // never 0, so a kept value is never 0
   for (float& x : d_dst) x = rng.uniform(-1.0f, 1.0f);
 
+  const Shape in_shape[1] = {shape};
   auto forward = [&](ThreadPool& pool, uint64_t seed, float* x, float* y,
                      std::vector<uint8_t>& mask) {
+    float* const src[1] = {x};
+    std::byte* const saved[1] = {reinterpret_cast<std::byte*>(mask.data())};
     StepArgs a;
     a.batch = batch;
     a.training = true;
-    a.in_shape[0] = shape;
+    a.in_shape = in_shape;
     a.out_shape = shape;
-    a.src[0] = x;
+    a.src = src;
     a.dst = y;
-    a.saved[0] = reinterpret_cast<std::byte*>(mask.data());
+    a.saved = saved;
     a.seed = seed;
     a.pool = &pool;
     layer->forward(a);
   };
   auto backward = [&](ThreadPool& pool, const std::vector<uint8_t>& mask, const float* dy,
                       float* dx, bool accumulate) {
+    std::byte* const saved[1] = {reinterpret_cast<std::byte*>(const_cast<uint8_t*>(mask.data()))};
+    float* const d_src[1] = {dx};
+    const uint8_t d_src_accumulate[1] = {accumulate};
     StepArgs a;
     a.batch = batch;
     a.training = true;
-    a.in_shape[0] = shape;
+    a.in_shape = in_shape;
     a.out_shape = shape;
-    a.saved[0] = reinterpret_cast<std::byte*>(const_cast<uint8_t*>(mask.data()));
+    a.saved = saved;
     a.d_dst = const_cast<float*>(dy);
-    a.d_src[0] = dx;
-    a.d_src_accumulate[0] = accumulate;
+    a.d_src = d_src;
+    a.d_src_accumulate = d_src_accumulate;
     a.pool = &pool;
     layer->backward(a);
   };
@@ -339,11 +345,12 @@ TEST(Dropout, MaskSemantics) {
   }
 
   // Evaluation: the identity, no mask.
+  float* const eval_src[1] = {src.data()};
   StepArgs eval;
   eval.batch = batch;
-  eval.in_shape[0] = shape;
+  eval.in_shape = in_shape;
   eval.out_shape = shape;
-  eval.src[0] = src.data();
+  eval.src = eval_src;
   eval.dst = dst.data();
   eval.pool = &one;
   layer->forward(eval);
