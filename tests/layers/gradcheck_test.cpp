@@ -1,6 +1,8 @@
 // Gradient checks for every layer in layer_list.def, by finite differences through the public
-// API (tests/testing/gradcheck.hpp). To add a layer: give it at least one row in kNets below;
-// EveryLayerInLayerList fails for an op without one. Dropout's random mask is checked on its own.
+// API (tests/testing/gradcheck.hpp). Every layer that can be written as its bare keyword is
+// checked in a generated net (EveryLayerInLayerList); a layer that needs options (conv 8 k=3)
+// needs a row in kNets below, and rows for its options' corners are welcome for any layer.
+// Dropout's random mask is checked on its own.
 #include "testing/gradcheck.hpp"
 
 #include <gtest/gtest.h>
@@ -14,6 +16,7 @@
 
 #include "core/rng.hpp"
 #include "core/thread_pool.hpp"
+#include "footprint/error.hpp"
 #include "footprint/net.hpp"
 #include "footprint/plan.hpp"
 #include "footprint/runtime.hpp"
@@ -95,6 +98,24 @@ const NetCase kNets[] = {
      "input 2 4 5\nconv 3 k=3 pad=1 name=a\nsigmoid\nconv 2 k=1\nconcat a\nconv 2 k=3\nloss mse"},
 };
 
+// A net for a layer written as its bare keyword, fed by two 1x1 convs (so its inputs differ and
+// depend on trained weights), or "" when the keyword alone does not make a layer.
+std::string generated_net(const std::string& op) {
+  if (op == "dropout") return "";  // a fresh random mask each forward: checked with p=0 below
+  std::string text;
+  try {
+    const Arity arity = make_layer(LayerSpec{.op = op})->arity();
+    text = arity.min >= 2
+               ? "input 3 4 5\nconv 3 k=1 name=a\nconv 3 k=1 in=input name=b\n" + op + " in=a,b"
+               : "input 3 4 5\nconv 3 k=1\n" + op;
+    text += "\nloss mse";
+    (void)parse_net(text, "generated gradcheck net");
+  } catch (const Error&) {
+    return "";
+  }
+  return text;
+}
+
 GradCheckOptions options_for(const NetCase& c, int threads) {
   GradCheckOptions options;
   options.plan.batch = c.batch;
@@ -140,8 +161,12 @@ TEST(GradCheck, EveryLayerInLayerList) {
       ++rows;
       for (int threads : {1, 2}) expect_gradients_match(c.text, options_for(c, threads));
     }
-    EXPECT_GT(rows, 0) << "layer '" << op << "' has no gradient check: add a net that uses it to "
-                       << "kNets in " << __FILE__;
+    if (const std::string generated = generated_net(op); !generated.empty()) {
+      ++rows;
+      for (int threads : {1, 2}) expect_gradients_match(generated, options_for({}, threads));
+    }
+    EXPECT_GT(rows, 0) << "layer '" << op << "' needs options, so it has no generated gradient "
+                       << "check: add a net that uses it to kNets in " << __FILE__;
   }
 }
 
