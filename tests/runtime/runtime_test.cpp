@@ -10,6 +10,7 @@
 #include <new>
 #include <vector>
 
+#include "core/rng.hpp"
 #include "footprint/footprint.hpp"
 #include "testing/sanitizers.hpp"
 #include "testing/nets.hpp"
@@ -67,7 +68,7 @@ void fill_inputs(Runtime& rt, const Net& net, const Plan& p, uint32_t seed) {
 }
 
 TEST(Runtime, TrackedPeakEqualsThePlanToTheByte) {
-  for (const char* name : {"six-block-512", "lenet", "fashion-cnn"}) {
+  for (const char* name : {"six-block-512", "lenet", "fashion-cnn", "resnet-block", "inception-block"}) {
     for (int threads : {1, 2}) {
       SCOPED_TRACE(std::string(name) + " threads " + std::to_string(threads));
       const Net net = load_net_file(net_path(name));
@@ -148,6 +149,9 @@ TEST(Runtime, ReuseAndInPlaceChangeNoResult) {
       {"fashion-cnn", read_text(net_path("fashion-cnn"))},
       {"vgg19-style to pool3 at 32x32 + loss",
        vgg_to_pool3.substr(0, vgg_to_pool3.find("conv 512")) + "fc 4\nloss mse\n"},
+      {"resnet-block at 16x16", with_input(read_text(net_path("resnet-block")), "input 8 16 16")},
+      {"inception-block at 12x12",
+       with_input(read_text(net_path("inception-block")), "input 24 12 12")},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -167,6 +171,62 @@ TEST(Runtime, ReuseAndInPlaceChangeNoResult) {
     }
     EXPECT_EQ(results[0], results[1]) << "reuse changed a result";
     EXPECT_EQ(results[0], results[2]) << "in place changed a result";
+  }
+}
+
+// A runtime refuses a plan made for another net, before it allocates anything.
+TEST(Runtime, PlanForAnotherNetIsRefused) {
+  const Net a = parse_net("input 3 8 8\nconv 4 k=3\nrelu\nloss mse", "a.net");
+  const Net b = parse_net("input 3 8 8\nconv 4 k=3\ntanh\nloss mse", "b.net");
+  const Plan plan_a = plan(a, {.batch = 2});
+  const int64_t before = tracked_memory().current_bytes;
+  try {
+    Runtime rt(b, plan_a);
+    ADD_FAILURE() << "a runtime accepted another net's plan";
+  } catch (const PlanError& e) {
+    EXPECT_NE(std::string(e.what()).find("the plan was made for another net"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(tracked_memory().current_bytes, before);
+  Runtime ok(a, plan_a);  // its own plan is fine
+}
+
+// Two outputs: each equals what a net ending at it computes, with the same weights. Training
+// reads only the first; the branch that leads only to the second gets no backward step and its
+// parameters are not trained.
+TEST(Runtime, SecondOutputIsComputedButNotTrained) {
+  const std::string body =
+      "input 2 6 6\nconv 4 k=3 pad=1 name=trunk\nrelu name=r\nconv 3 k=1 name=head\n"
+      "conv 5 k=1 in=r name=aux\n";
+  const Net both = parse_net(body + "output head,aux\nloss mse\n", "both.net");
+  ASSERT_EQ(both.outputs().size(), 2u);
+  EXPECT_EQ(both.output_shape(), (Shape{3, 6, 6}));
+  const Plan infer = plan(both, {.batch = 2, .mode = Mode::infer});
+  Runtime rt(both, infer, 9);
+  Rng rng(4);
+  const int64_t n_in = 2 * both.input_shape().n_elems();
+  std::vector<float> input(n_in);
+  for (float& x : input) x = rng.uniform(-1.0f, 1.0f);
+  std::copy(input.begin(), input.end(), rt.input());
+  rt.forward(2, /*training=*/false);
+  const std::vector<float> head(rt.output(0), rt.output(0) + 2 * 3 * 36);
+  const std::vector<float> aux(rt.output(1), rt.output(1) + 2 * 5 * 36);
+  // The same weights in a net ending at aux: parameters are drawn in layer order from the seed.
+  const Net aux_only = parse_net(body + "output aux\n", "aux.net");
+  const Plan aux_plan = plan(aux_only, {.batch = 2, .mode = Mode::infer});
+  Runtime aux_rt(aux_only, aux_plan, 9);
+  std::copy(input.begin(), input.end(), aux_rt.input());
+  aux_rt.forward(2, /*training=*/false);
+  EXPECT_EQ(aux, std::vector<float>(aux_rt.output(), aux_rt.output() + aux.size()));
+  EXPECT_NE(head, std::vector<float>(head.size(), head[0]));
+
+  const Plan train = plan(both, {.batch = 2, .threads = 2});
+  const int aux_layer = both.find_layer("aux");
+  EXPECT_EQ(train.layers[aux_layer].backward_step, -1);
+  EXPECT_GE(train.layers[both.find_layer("head")].backward_step, 0);
+  Runtime trt(both, train, 9);
+  for (const ParamView& p : trt.parameters()) {
+    EXPECT_EQ(p.trainable, p.name.rfind("aux.", 0) != 0) << p.name;
   }
 }
 
