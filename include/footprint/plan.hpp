@@ -54,6 +54,9 @@ struct PlanOptions {
   // Budget for one conv's im2col tile: kAutoConvTile (the default) sizes it per layer, a
   // positive value is a fixed budget, 0 builds the whole layer's column matrix.
   int64_t conv_tile_bytes = -1;
+  // Concat layers whose inputs can be written straight into their channel ranges of the output
+  // compute nothing (src/planner/channel_groups.hpp); false gives every concat its copy.
+  bool join_concat = true;
   // 3x3 stride-1 convolutions with few channels run direct loops that need no im2col tile
   // (src/kernels/conv/conv_direct.hpp); false sends every conv through im2col + GEMM (shows the
   // saving; also a way to compare the two).
@@ -108,6 +111,13 @@ struct LayerBuffers {
   int algorithm = 0;             // layer-specific kernel choice made by the planner (conv: direct passes)
   int forward_step = -1;
   int backward_step = -1;        // -1 when the layer needs no backward
+  // Where each tensor sits in its buffer: a byte offset, and floats from one sample to the next
+  // (the sample's size, unless it is a channel range of a concat joined in place). A gradient
+  // sits in its buffer as its value does.
+  std::vector<int64_t> src_offset_bytes, src_stride;  // per input
+  int64_t dst_offset_bytes = 0, dst_stride = 0;
+  bool joined_in_place = false;  // a concat whose inputs were written into its output: no work
+  std::vector<int> zero_before_backward;  // gradient buffers cleared before the backward step
 };
 
 struct LayerReport {
@@ -119,6 +129,7 @@ struct LayerReport {
   int64_t saved_bytes = 0;        // compact saved buffers
   int64_t workspace_bytes = 0;
   bool in_place = false;
+  bool joined_in_place = false;   // a concat whose inputs are written straight into its output
 };
 
 struct Plan {

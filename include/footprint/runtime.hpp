@@ -122,14 +122,19 @@ class Runtime {
   struct Binding {
     std::vector<Shape> in_shape;
     std::vector<float*> src, d_src, params, d_params;
+    std::vector<int64_t> src_stride;
     std::vector<uint8_t> d_src_accumulate;
     std::vector<std::byte*> saved;
+    float* dst = nullptr;
+    float* d_dst = nullptr;
+    std::vector<std::pair<std::byte*, size_t>> zero_before_backward;
   };
   void bind_layers();
   [[nodiscard]] StepArgs step_args(int layer, int batch, bool training, bool backward) const;
   void run_forward_step(int layer, int batch, bool training);
   void run_backward_step(int layer, int batch);
   [[nodiscard]] std::byte* ptr(int buffer) const;
+  [[nodiscard]] float* at(int buffer, int64_t offset_bytes) const;
 
   const Net& net_;
   const Plan& plan_;

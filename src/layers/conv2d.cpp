@@ -116,7 +116,7 @@ class Conv2d final : public Layer {
     const bool train = ctx.mode == Mode::train;
     const bool gemm_needed = !direct.forward || (train && ctx.param_grads && !direct.weight_grad) ||
                              (train && ctx.input_grads && !direct.data_grad);
-    LayerNeeds needs;
+    LayerNeeds needs{.strided_src = true, .strided_dst = true};  // the kernels take sample strides
     needs.saves_input = ctx.param_grads;  // only d_weights reads the input
     needs.algorithm = encode(direct);     // the runtime follows the plan's choice
     if (!gemm_needed) return needs;       // every pass runs direct: no workspace at all
@@ -141,8 +141,16 @@ class Conv2d final : public Layer {
     return needs;
   }
 
+  // The geometry of one step, with the sample strides of its tensors.
+  ConvGeometry step_geometry(const StepArgs& a) const {
+    ConvGeometry g = geometry(a.in_shape[0]);
+    g.src_sample_stride = a.src_stride[0];
+    g.dst_sample_stride = a.dst_stride;
+    return g;
+  }
+
   void forward(const StepArgs& a) const override {
-    const ConvGeometry g = geometry(a.in_shape[0]);
+    const ConvGeometry g = step_geometry(a);
     const float* bias = bias_ ? a.params[1] : nullptr;
     if (decode(a.algorithm).forward) {
       conv_forward_direct(*a.pool, g, a.batch, a.src[0], a.params[0], bias, a.dst);
@@ -153,7 +161,7 @@ class Conv2d final : public Layer {
   }
 
   void backward(const StepArgs& a) const override {
-    const ConvGeometry g = geometry(a.in_shape[0]);
+    const ConvGeometry g = step_geometry(a);
     const ConvPaths direct = decode(a.algorithm);
     float* d_weights = a.d_params[0];
     float* d_bias = bias_ ? a.d_params[1] : nullptr;

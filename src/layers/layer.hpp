@@ -62,6 +62,13 @@ struct LayerNeeds {
   int64_t workspace_bytes = 0;    // temporary bytes for one forward or backward step
   int64_t tile = 0;               // handed back in StepArgs::tile
   int algorithm = 0;              // handed back in StepArgs::algorithm (a layer's kernel choice)
+  // The layer honours StepArgs::src_stride (for src and d_src) and dst_stride (for dst, d_dst):
+  // its inputs, or its output, may be channel ranges of a larger tensor, so the planner can
+  // place a concatenation's inputs side by side and drop the concat's copy.
+  bool strided_src = false;
+  bool strided_dst = false;
+  // A channel concatenation: the planner may have its inputs written in place (see above).
+  bool joins_channels = false;
 };
 
 // Pointers and sizes for one forward or backward step. Tensors are NCHW float32, batch first.
@@ -73,6 +80,10 @@ struct StepArgs {
   Shape out_shape;
   std::span<float* const> src;      // forward inputs (read-only unless in place)
   float* dst = nullptr;
+  // Floats from one sample to the next, per input and for the output (and their gradients):
+  // the sample's own size, unless the layer declared strided_src / strided_dst.
+  std::span<const int64_t> src_stride;
+  int64_t dst_stride = 0;
   std::span<float* const> params;   // in the order params() declares them
   std::span<float* const> d_params; // overwritten by backward; nullptr: not needed
   std::span<std::byte* const> saved;

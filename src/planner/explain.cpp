@@ -1,5 +1,6 @@
 // The waterfall from a naive layout to the plan: each technique switched on in turn, with the
 // bytes it saves, measured by planning the net again with and without it.
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -14,6 +15,7 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
   o.save_all = options.mode == Mode::train;
   o.conv_tile_bytes = 0;
   o.direct_conv = false;
+  o.join_concat = false;
   const Plan separate = plan(net, o);
   // A naive framework gives each worker thread its own copy of every layer buffer and of the
   // weight gradients (tiny-dnn does); parameters and optimizer state stay shared.
@@ -61,6 +63,18 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
     o.inplace = true;
     add_step("in place", "activations and dropout overwrite their input when nothing else reads it",
              plan(net, o).total_bytes);
+  }
+  if (options.join_concat) {
+    o.join_concat = true;
+    const Plan joined = plan(net, o);
+    const bool any = std::any_of(joined.layers.begin(), joined.layers.end(),
+                                 [](const LayerBuffers& lb) { return lb.joined_in_place; });
+    if (any) {
+      add_step("concat inputs written in place",
+               "a concat's inputs are written straight into their channel ranges of its output "
+               "(growing concats share one buffer): no copy, no second buffer",
+               joined.total_bytes);
+    }
   }
   const Plan final_plan = plan(net, options);
   e.plan_bytes = final_plan.total_bytes;

@@ -13,13 +13,19 @@
 //  3. Requests: every value, gradient, compact saved value and workspace becomes a buffer whose
 //     lifetime runs from the step that writes it first to the last step that reads it.
 //     Parameters, their gradients and optimizer state are persistent.
+//  3a. Concats joined in place (channel_groups.hpp): the inputs of a concat are written
+//     straight into their channel ranges of one buffer, views with a sample stride, and the
+//     concat computes nothing. Their gradients mirror them in one gradient buffer, which is
+//     cleared before the first backward step that adds into it; every writer then adds.
 //  4. Placement (placement.hpp) packs the non-persistent buffers into one arena.
 #include <algorithm>
 #include <map>
 
+#include "core/check.hpp"
 #include "footprint/error.hpp"
 #include "footprint/plan.hpp"
 #include "layers/layer.hpp"
+#include "planner/channel_groups.hpp"
 #include "planner/placement.hpp"
 
 namespace footprint {
@@ -53,6 +59,7 @@ class Planner {
     describe_layers();
     schedule();
     choose_in_place();
+    join_concats();
     request_values();
     if (train_) request_gradients();
     request_layer_buffers();
@@ -184,6 +191,77 @@ class Planner {
     }
   }
 
+  // Concats whose inputs can be written in place (see channel_groups.hpp). An in-place layer
+  // reading a joined concat's output would overwrite the members other views still read, so
+  // those layers run out of place; they are held out of place while groups are found, and put
+  // back where their concat keeps its copy.
+  void join_concats() {
+    const int n_values = net_.n_values();
+    view_.assign(n_values, {});
+    for (int v = 0; v < n_values; ++v) view_[v].stride = net_.value_shape(v).n_elems();
+    group_of_.assign(n_values, -1);
+    if (!opt_.join_concat) return;
+    std::vector<int> held;  // layers held out of place
+    for (int i = 0; i < net_.n_layers(); ++i) {
+      const int v = net_.node(i).inputs[0];
+      if (in_place_[i] && v > 0 && needs_[v - 1].joins_channels) {
+        in_place_[i] = false;
+        held.push_back(i);
+      }
+    }
+    ChannelGroupInputs in{.net = &net_, .needs = &needs_, .in_place = &in_place_};
+    in.pinned.assign(n_values, false);
+    in.pinned[0] = true;
+    for (int v = 0; v < n_values; ++v) in.pinned[v] = in.pinned[v] || is_output_[v] || tapped(v);
+    groups_ = find_channel_groups(in);
+    std::vector<bool> joined(net_.n_layers(), false), member(n_values, false);
+    for (const ChannelGroup& g : groups_) {
+      for (int c : g.concats) joined[c] = true;
+      for (const ChannelRange& m : g.members) member[m.value] = true;
+    }
+    for (int i : held) {
+      const int concat = net_.node(i).inputs[0] - 1;
+      if (!joined[concat] && !member[concat + 1] && !member[i + 1]) in_place_[i] = true;
+    }
+    // Every value that shares a member's bytes, and every view, takes its place in the group.
+    std::vector<int> root(n_values);
+    for (int v = 0; v < n_values; ++v) {
+      root[v] = v > 0 && in_place_[v - 1] ? root[net_.node(v - 1).inputs[0]] : v;
+    }
+    for (size_t index = 0; index < groups_.size(); ++index) {
+      const ChannelGroup& g = groups_[index];
+      const Shape& plane = net_.value_shape(g.views[0].value);
+      auto place = [&](int v, int64_t channel) {
+        group_of_[v] = static_cast<int>(index);
+        view_[v] = {.offset_bytes = channel * plane.h * plane.w * 4,
+                    .stride = g.channels * plane.h * plane.w};
+      };
+      for (const ChannelRange& view : g.views) place(view.value, view.channel_begin);
+      for (const ChannelRange& m : g.members)
+        for (int v = 0; v < n_values; ++v)
+          if (root[v] == m.value) place(v, m.channel_begin);
+      for (int c : g.concats) plan_.layers[c].joined_in_place = true;
+    }
+    group_buffer_.assign(groups_.size(), kNoBuffer);
+    group_grad_buffer_.assign(groups_.size(), kNoBuffer);
+    for (int i = 0; i < net_.n_layers(); ++i) plan_.layers[i].in_place = in_place_[i];
+  }
+
+  // The buffer of a group, made when its first value is requested; lifetimes extend it.
+  int group_buffer(int group, bool gradient) {
+    int& buffer = (gradient ? group_grad_buffer_ : group_buffer_)[group];
+    if (buffer == kNoBuffer) {
+      const ChannelGroup& g = groups_[group];
+      const int owner = g.concats[0];
+      const Shape& whole = net_.node(owner).out_shape;
+      buffer = add_buffer({.name = net_.node(owner).spec.name + (gradient ? ".out.grad" : ".out"),
+                           .category = gradient ? Category::activation_grads : Category::activations,
+                           .size_bytes = opt_.batch * whole.n_elems() * 4, .owner_layer = owner,
+                           .first_step = last_step() + 1, .last_step = -1});
+    }
+    return buffer;
+  }
+
   int add_buffer(Buffer buffer) {
     buffer.data_bytes = buffer.size_bytes;
     buffer.size_bytes = align_up(buffer.size_bytes);
@@ -230,6 +308,9 @@ class Planner {
       if (in_place_[i]) {
         value_buffer_[v] = value_buffer_[net_.node(i).inputs[0]];
         extend(value_buffer_[v], first, value_last_use(v));
+      } else if (group_of_[v] >= 0) {
+        value_buffer_[v] = group_buffer(group_of_[v], /*gradient=*/false);
+        extend(value_buffer_[v], first, value_last_use(v));
       } else {
         value_buffer_[v] = add_buffer({.name = net_.node(i).spec.name + ".out",
                                        .category = Category::activations,
@@ -260,21 +341,30 @@ class Planner {
       if (!flows_[v]) continue;
       // Writers in step order (and input order within a step): the loss or the caller (for a
       // source), then the backward steps of consumers, the first overwriting, the rest adding.
+      // A joined concat writes nothing: its readers add into the group's gradient directly.
       std::vector<std::pair<int, Consumer>> writers;
       for (const Consumer& c : consumers_[v])
-        if (plan_.layers[c.layer].backward_step >= 0)
+        if (plan_.layers[c.layer].backward_step >= 0 && !plan_.layers[c.layer].joined_in_place)
           writers.push_back({plan_.layers[c.layer].backward_step, c});
       std::sort(writers.begin(), writers.end(), [](const auto& a, const auto& b) {
         return a.first != b.first ? a.first < b.first : a.second.slot < b.second.slot;
       });
       const bool from_loss = gradient_source(v);
-      const int first = from_loss ? loss_step_ : writers.front().first;
       const int last = v == 0 ? last_step() : plan_.layers[v - 1].backward_step;
+      // (Only a value in a group can lack writers: the readers of its views write for it.)
+      const int first = from_loss ? loss_step_ : writers.empty() ? last : writers.front().first;
       const bool shares =
           !from_loss && writers.size() == 1 && in_place_[writers[0].second.layer];
+      // A value in a group: its gradient is its range of the group's gradient buffer, which
+      // the first writer of any of the group's values finds cleared; every writer adds.
+      const bool in_group = !shares && group_of_[v] >= 0;
       if (shares) {
         grad_buffer_[v] = grad_buffer_[writers[0].second.layer + 1];
         extend(grad_buffer_[v], first, last);
+      } else if (in_group) {
+        grad_buffer_[v] = group_buffer(group_of_[v], /*gradient=*/true);
+        if (!writers.empty() || from_loss) extend(grad_buffer_[v], first, last);
+        extend(grad_buffer_[v], last, last);
       } else {
         const std::string name = v == 0 ? "input.grad" : net_.node(v - 1).spec.name + ".out.grad";
         grad_buffer_[v] = add_buffer({.name = name, .category = Category::activation_grads,
@@ -287,8 +377,15 @@ class Planner {
         lb.d_src.resize(net_.node(writers[w].second.layer).inputs.size(), kNoBuffer);
         lb.d_src_accumulate.resize(lb.d_src.size(), false);
         lb.d_src[slot] = grad_buffer_[v];
-        lb.d_src_accumulate[slot] = w > 0 || from_loss;
+        lb.d_src_accumulate[slot] = w > 0 || from_loss || in_group;
       }
+    }
+    // Each group's gradient is cleared just before the first backward step that adds into it.
+    for (int buffer : group_grad_buffer_) {
+      if (buffer == kNoBuffer) continue;
+      for (LayerBuffers& lb : plan_.layers)
+        if (lb.backward_step == plan_.buffers[buffer].first_step)
+          lb.zero_before_backward.push_back(buffer);
     }
     plan_.output_grad_buffer = grad_buffer_[net_.outputs()[0]];
     plan_.input_grad_buffer = grad_buffer_[0];
@@ -301,8 +398,18 @@ class Planner {
       LayerBuffers& lb = plan_.layers[i];
       const std::string& name = net_.node(i).spec.name;
       const int n_inputs = static_cast<int>(net_.node(i).inputs.size());
-      for (int v : net_.node(i).inputs) lb.src.push_back(value_buffer_[v]);
+      for (int v : net_.node(i).inputs) {
+        lb.src.push_back(value_buffer_[v]);
+        lb.src_offset_bytes.push_back(view_[v].offset_bytes);
+        lb.src_stride.push_back(view_[v].stride);
+        FP_CHECK(needs_[i].strided_src || view_[v].stride == net_.value_shape(v).n_elems(),
+                 "layer %d reads a strided view but does not take strides", i);
+      }
       lb.dst = value_buffer_[i + 1];
+      lb.dst_offset_bytes = view_[i + 1].offset_bytes;
+      lb.dst_stride = view_[i + 1].stride;
+      FP_CHECK(needs_[i].strided_dst || lb.dst_stride == net_.node(i).out_shape.n_elems(),
+               "layer %d writes a strided view but does not take strides", i);
       lb.d_src.resize(n_inputs, kNoBuffer);
       lb.d_src_accumulate.resize(n_inputs, false);
       if (train_ && lb.backward_step >= 0) lb.d_dst = grad_buffer_[i + 1];
@@ -385,7 +492,13 @@ class Planner {
                     .output_shape = net_.node(i).out_shape, .in_place = lb.in_place};
       for (const ParamSpec& p : params_[i])
         if (p.trainable && opt_.train_params) r.params += p.n_elems;  // the net's, trained or not
-      if (!lb.in_place) r.activation_bytes = plan_.buffers[lb.dst].size_bytes;
+      // A value in a group counts its own range; a joined concat adds no bytes of its own.
+      if (!lb.in_place) {
+        r.activation_bytes = group_of_[i + 1] < 0 ? plan_.buffers[lb.dst].size_bytes
+                             : lb.joined_in_place ? 0
+                                                  : opt_.batch * net_.node(i).out_shape.n_elems() * 4;
+      }
+      r.joined_in_place = lb.joined_in_place;
       for (int s : lb.saved) r.saved_bytes += plan_.buffers[s].size_bytes;
       if (lb.workspace != kNoBuffer) r.workspace_bytes = plan_.buffers[lb.workspace].size_bytes;
       plan_.params += r.params;
@@ -406,6 +519,14 @@ class Planner {
   std::vector<bool> is_output_;                   // per value
   std::vector<bool> in_place_;                    // per layer
   std::vector<int> value_buffer_;                 // per value
+  struct View {
+    int64_t offset_bytes = 0;
+    int64_t stride = 0;  // floats from one sample to the next
+  };
+  std::vector<View> view_;                        // per value (and its gradient)
+  std::vector<ChannelGroup> groups_;              // concats joined in place
+  std::vector<int> group_of_;                     // per value: its group, or -1
+  std::vector<int> group_buffer_, group_grad_buffer_;  // per group
   std::vector<int> grad_buffer_;                  // per value
 };
 

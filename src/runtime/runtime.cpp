@@ -84,12 +84,19 @@ void Runtime::bind_layers() {
     Binding& b = bindings_[static_cast<size_t>(i)];
     b.in_shape = net_.input_shapes(i);
     const size_t n_inputs = b.in_shape.size();
-    for (int buffer : lb.src) b.src.push_back(as_floats(ptr(buffer)));
+    b.src_stride = lb.src_stride;
+    for (size_t s = 0; s < n_inputs; ++s) b.src.push_back(at(lb.src[s], lb.src_offset_bytes[s]));
     b.d_src.assign(n_inputs, nullptr);
     b.d_src_accumulate.assign(n_inputs, 0);
     for (size_t s = 0; s < n_inputs && s < lb.d_src.size(); ++s) {
-      b.d_src[s] = as_floats(ptr(lb.d_src[s]));
+      b.d_src[s] = at(lb.d_src[s], lb.src_offset_bytes[s]);  // a gradient sits as its value does
       b.d_src_accumulate[s] = lb.d_src_accumulate[s] ? 1 : 0;
+    }
+    b.dst = at(lb.dst, lb.dst_offset_bytes);
+    b.d_dst = at(lb.d_dst, lb.dst_offset_bytes);
+    for (int buffer : lb.zero_before_backward) {
+      b.zero_before_backward.push_back(
+          {ptr(buffer), static_cast<size_t>(plan_.buffers[buffer].size_bytes)});
     }
     for (size_t p = 0; p < lb.params.size(); ++p) {
       b.params.push_back(as_floats(ptr(lb.params[p])));
@@ -103,6 +110,10 @@ Runtime::~Runtime() {
   pool_.reset();
   tracked_free(arena_, plan_.arena_bytes);
   tracked_free(persistent_, plan_.persistent_bytes);
+}
+
+float* Runtime::at(int buffer, int64_t offset_bytes) const {
+  return buffer == kNoBuffer ? nullptr : reinterpret_cast<float*>(ptr(buffer) + offset_bytes);
 }
 
 std::byte* Runtime::ptr(int buffer) const {
@@ -131,7 +142,9 @@ StepArgs Runtime::step_args(int layer, int batch, bool training, bool backward) 
   a.in_shape = b.in_shape;
   a.out_shape = node.out_shape;
   a.src = b.src;
-  a.dst = as_floats(ptr(lb.dst));
+  a.src_stride = b.src_stride;
+  a.dst = b.dst;
+  a.dst_stride = lb.dst_stride;
   a.params = b.params;
   a.saved = b.saved;
   const int workspace = backward ? lb.backward_workspace : lb.workspace;
@@ -142,7 +155,7 @@ StepArgs Runtime::step_args(int layer, int batch, bool training, bool backward) 
     a.d_params = b.d_params;
     a.d_src = b.d_src;
     a.d_src_accumulate = b.d_src_accumulate;
-    a.d_dst = as_floats(ptr(lb.d_dst));
+    a.d_dst = b.d_dst;
   }
   a.tile = lb.tile;
   a.algorithm = lb.algorithm;
@@ -151,6 +164,7 @@ StepArgs Runtime::step_args(int layer, int batch, bool training, bool backward) 
 }
 
 void Runtime::run_forward_step(int layer, int batch, bool training) {
+  if (plan_.layers[layer].joined_in_place) return;  // its inputs wrote its output
   StepArgs a = step_args(layer, batch, training, /*backward=*/false);
   a.seed = mix64(seed_ ^ mix64(static_cast<uint64_t>(layer) * 1000003u +
                                static_cast<uint64_t>(forward_calls_)));
@@ -167,6 +181,10 @@ void Runtime::run_forward_step(int layer, int batch, bool training) {
 }
 
 void Runtime::run_backward_step(int layer, int batch) {
+  // The first backward step that adds into a joined concat's gradient finds it cleared.
+  for (const auto& [bytes, size] : bindings_[static_cast<size_t>(layer)].zero_before_backward)
+    std::memset(bytes, 0, size);
+  if (plan_.layers[layer].joined_in_place) return;  // its readers wrote its inputs' gradients
   const StepArgs a = step_args(layer, batch, /*training=*/true, /*backward=*/true);
   const Layer& l = *net_.node(layer).layer;
   if (!time_layers_) {
@@ -282,8 +300,11 @@ std::string Runtime::find_first_nonfinite(int batch) {
   if (!all_finite(input(), batch * net_.input_shape().n_elems())) return "the input batch";
   for (int i = 0; i < net_.n_layers(); ++i) {
     run_forward_step(i, batch, plan_.options.mode == Mode::train);
-    const float* out = reinterpret_cast<const float*>(ptr(plan_.layers[i].dst));
-    if (!all_finite(out, batch * net_.node(i).out_shape.n_elems())) return "the output of " + describe(i);
+    const int64_t size = net_.node(i).out_shape.n_elems();
+    for (int n = 0; n < batch; ++n) {
+      const float* out = bindings_[static_cast<size_t>(i)].dst + n * plan_.layers[i].dst_stride;
+      if (!all_finite(out, size)) return "the output of " + describe(i);
+    }
   }
   for (int i = net_.n_layers() - 1; i >= 0; --i) {
     for (int g : plan_.layers[i].param_grads) {

@@ -152,15 +152,19 @@ TEST(Runtime, ReuseAndInPlaceChangeNoResult) {
       {"resnet-block at 16x16", with_input(read_text(net_path("resnet-block")), "input 8 16 16")},
       {"inception-block at 12x12",
        with_input(read_text(net_path("inception-block")), "input 24 12 12")},
+      {"dense block (concats joined in place)",
+       "input 3 6 6\nconv 4 k=3 pad=1 name=x0\nbatchnorm\nrelu\nconv 2 k=3 pad=1 name=x1\n"
+       "concat in=x0,x1 name=c1\nbatchnorm\nrelu\nconv 2 k=3 pad=1 name=x2\n"
+       "concat in=x0,x1,x2 name=c2\nbatchnorm\nrelu\nmaxpool k=2\nfc 3\nloss mse\n"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     const Net net = parse_net(c.text, c.name);
     std::vector<std::vector<float>> results;
-    for (int variant = 0; variant < 3; ++variant) {
+    for (int variant = 0; variant < 4; ++variant) {
       const Plan p = plan(net, {.batch = 2, .optimizer = OptimizerKind::adam, .threads = 2,
                                 .reuse = variant != 1, .inplace = variant != 2,
-                                .conv_tile_bytes = 4096});
+                                .conv_tile_bytes = 4096, .join_concat = variant != 3});
       Runtime rt(net, p, 5);
       fill_inputs(rt, net, p, 3);
       for (int step = 0; step < 2; ++step) rt.train_step(2, {.lr = 0.001f});
@@ -171,6 +175,7 @@ TEST(Runtime, ReuseAndInPlaceChangeNoResult) {
     }
     EXPECT_EQ(results[0], results[1]) << "reuse changed a result";
     EXPECT_EQ(results[0], results[2]) << "in place changed a result";
+    EXPECT_EQ(results[0], results[3]) << "joining concats in place changed a result";
   }
 }
 
