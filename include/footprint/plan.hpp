@@ -116,6 +116,8 @@ struct LayerBuffers {
   // sits in its buffer as its value does.
   std::vector<int64_t> src_offset_bytes, src_stride;  // per input
   int64_t dst_offset_bytes = 0, dst_stride = 0;
+  bool backward_reads_src = false;  // the backward step reads the forward inputs
+  bool backward_reads_dst = false;  // the backward step reads the forward output
   bool joined_in_place = false;  // a concat whose inputs were written into its output: no work
   std::vector<int> zero_before_backward;  // gradient buffers cleared before the backward step
 };

@@ -416,6 +416,8 @@ class Planner {
       // Parameters of a layer with no backward step (a branch that leads to no loss) get no
       // gradient and are not trained.
       const bool trains_params = train_ && opt_.train_params && lb.backward_step >= 0;
+      lb.backward_reads_src = train_ && lb.backward_step >= 0 && needs_[i].saves_input;
+      lb.backward_reads_dst = train_ && lb.backward_step >= 0 && needs_[i].saves_output;
       lb.tile = needs_[i].tile;
       lb.algorithm = needs_[i].algorithm;
       for (const ParamSpec& p : params_[i]) {

@@ -215,7 +215,31 @@ void Runtime::forward(int batch, bool training) {
     const Step& step = plan_.steps[s];
     FP_CHECK(step.kind == StepKind::forward, "step %zu before the loss is not a forward step", s);
     run_forward_step(step.layer, batch, training);
+    poison_ended(s);
   }
+}
+
+void Runtime::set_poison_after_last_use(bool on) {
+  poison_after_step_.clear();
+  if (!on) return;
+  // Not the caller's buffers: the input and target, the outputs (read after the steps), and
+  // anything alive to the last step.
+  std::vector<bool> callers(plan_.buffers.size(), false);
+  for (int b : plan_.output_buffers) callers[static_cast<size_t>(b)] = true;
+  poison_after_step_.resize(plan_.steps.size());
+  for (size_t b = 0; b < plan_.buffers.size(); ++b) {
+    const Buffer& buffer = plan_.buffers[b];
+    if (buffer.persistent || buffer.category == Category::io || callers[b]) continue;
+    if (buffer.last_step + 1 >= static_cast<int>(plan_.steps.size())) continue;
+    poison_after_step_[static_cast<size_t>(buffer.last_step)].push_back(
+        {ptr(static_cast<int>(b)), static_cast<size_t>(buffer.size_bytes)});
+  }
+}
+
+// All ones bits are a NaN: a buffer read after its planned last step turns results into NaN.
+void Runtime::poison_ended(size_t step) {
+  if (step >= poison_after_step_.size()) return;
+  for (const auto& [bytes, size] : poison_after_step_[step]) std::memset(bytes, 0xff, size);
 }
 
 double Runtime::loss(int batch) const {
@@ -237,10 +261,12 @@ double Runtime::loss_and_backward(int batch) {
 // steps included (a plan that recomputes a value runs its forward step again here).
 void Runtime::run_backward(int batch) {
   FP_CHECK(plan_.loss_step >= 0, "backward on an inference plan");
+  poison_ended(static_cast<size_t>(plan_.loss_step));  // what only the loss (or taps) read
   for (size_t s = static_cast<size_t>(plan_.loss_step) + 1; s < plan_.steps.size(); ++s) {
     const Step& step = plan_.steps[s];
     if (step.kind == StepKind::backward) run_backward_step(step.layer, batch);
     if (step.kind == StepKind::forward) run_forward_step(step.layer, batch, /*training=*/true);
+    poison_ended(s);
   }
 }
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "footprint/footprint.hpp"
+#include "planner/liveness.hpp"
 #include "testing/nets.hpp"
 
 namespace footprint {
@@ -243,6 +244,54 @@ TEST(Planner, ConcatsThatCannotJoinKeepTheirCopy) {
   EXPECT_NE(p.layers[crossed.find_layer("c")].joined_in_place,
             p.layers[crossed.find_layer("d")].joined_in_place);
   expect_no_overlap(p);
+}
+
+}  // namespace
+}  // namespace footprint
+
+namespace footprint {
+namespace {
+
+// The planner's lifetimes equal the minimal ones that liveness.cpp derives on its own from what
+// each step reads and writes: none longer (bytes held for nothing), none shorter (a value
+// overwritten while still needed).
+TEST(Planner, LifetimesAreTheMinimalOnesTheStepsNeed) {
+  using testing::read_text;
+  using testing::with_input;
+  const std::vector<std::pair<std::string, std::string>> nets = {
+      {"six-block-512", read_text(net_path("six-block-512"))},
+      {"lenet", read_text(net_path("lenet"))},
+      {"fashion-cnn", read_text(net_path("fashion-cnn"))},
+      {"vgg19-style at 64x64", with_input(read_text(net_path("vgg19-style")), "input 3 64 64")},
+      {"resnet-block", read_text(net_path("resnet-block"))},
+      {"inception-block", read_text(net_path("inception-block"))},
+      {"dense block", kDenseBlock},
+  };
+  struct Variant {
+    const char* name;
+    PlanOptions options;
+  };
+  const Variant variants[] = {
+      {"train", {.batch = 2, .optimizer = OptimizerKind::adam}},
+      {"infer", {.batch = 2, .mode = Mode::infer}},
+      {"no in place, no joins", {.batch = 2, .inplace = false, .join_concat = false}},
+      {"save all", {.batch = 1, .save_all = true}},
+      {"input gradient, frozen weights", {.batch = 1, .input_grad = true, .train_params = false}},
+  };
+  for (const auto& [name, text] : nets) {
+    const Net net = parse_net(text, name);
+    for (const Variant& variant : variants) {
+      if (variant.options.mode == Mode::train && net.loss_kind() == LossKind::none) continue;
+      SCOPED_TRACE(name + " " + variant.name);
+      const Plan p = plan(net, variant.options);
+      const std::vector<Lifetime> minimal = minimal_lifetimes(p);
+      for (size_t b = 0; b < p.buffers.size(); ++b) {
+        const Buffer& buffer = p.buffers[b];
+        EXPECT_EQ(buffer.first_step, minimal[b].first) << buffer.name;
+        EXPECT_EQ(buffer.last_step, minimal[b].last) << buffer.name;
+      }
+    }
+  }
 }
 
 }  // namespace

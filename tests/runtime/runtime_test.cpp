@@ -235,6 +235,70 @@ TEST(Runtime, SecondOutputIsComputedButNotTrained) {
   }
 }
 
+// Invariant 2 of docs/design.md, tested: with every buffer poisoned (NaN) right after its
+// planned last step, training and inference give the same bits. A lifetime planned one step too
+// short would turn a result into NaN.
+TEST(Runtime, PoisonAfterLastUseChangesNoResult) {
+  const std::string vgg = with_input(read_text(net_path("vgg19-style")), "input 3 32 32");
+  const std::vector<std::pair<std::string, std::string>> nets = {
+      {"six-block-512 at 64x64", with_input(read_text(net_path("six-block-512")), "input 3 64 64")},
+      {"lenet", read_text(net_path("lenet"))},
+      {"fashion-cnn", read_text(net_path("fashion-cnn"))},
+      {"vgg19-style to pool3 at 32x32 + loss", vgg.substr(0, vgg.find("conv 512")) + "fc 4\nloss mse\n"},
+      {"resnet-block at 16x16", with_input(read_text(net_path("resnet-block")), "input 8 16 16")},
+      {"inception-block at 12x12", with_input(read_text(net_path("inception-block")), "input 24 12 12")},
+      {"dense block", "input 3 6 6\nconv 4 k=3 pad=1 name=x0\nbatchnorm\nrelu\nconv 2 k=3 pad=1 "
+                      "name=x1\nconcat in=x0,x1 name=c1\nbatchnorm\nrelu\nconv 2 k=3 pad=1 name=x2\n"
+                      "concat in=x0,x1,x2\nbatchnorm\nrelu\nmaxpool k=2\nfc 3\nloss mse\n"},
+  };
+  for (const auto& [name, text] : nets) {
+    SCOPED_TRACE(name);
+    const Net net = parse_net(text, name);
+    for (Mode mode : {Mode::train, Mode::infer}) {
+      const Plan p = plan(net, {.batch = 2, .mode = mode, .optimizer = OptimizerKind::adam,
+                                .threads = 2, .conv_tile_bytes = 4096});
+      std::vector<std::vector<float>> results;
+      for (bool poison : {false, true}) {
+        Runtime rt(net, p, 7);
+        rt.set_poison_after_last_use(poison);
+        std::vector<float> out;
+        for (int step = 0; step < 2; ++step) {
+          fill_inputs(rt, net, p, 5);
+          if (mode == Mode::train) {
+            out.push_back(static_cast<float>(rt.train_step(2, {.lr = 0.001f})));
+          } else {
+            rt.forward(2, /*training=*/false);
+          }
+        }
+        // (After a training step the output's bytes already belong to backward buffers.)
+        if (mode == Mode::infer) {
+          out.insert(out.end(), rt.output(), rt.output() + 2 * net.output_shape().n_elems());
+        }
+        for (const ParamView& v : rt.parameters()) out.insert(out.end(), v.data, v.data + v.n_elems);
+        results.push_back(out);
+      }
+      EXPECT_EQ(results[0], results[1]) << mode_name(mode) << ": poisoning changed a result";
+    }
+  }
+}
+
+// The poison test above can fail: cut one buffer's planned lifetime short by a step and the
+// poisoned run's loss turns NaN.
+TEST(Runtime, PoisonCatchesALifetimeCutShort) {
+  const Net net = parse_net(with_input(read_text(net_path("six-block-512")), "input 3 64 64"), "t");
+  Plan p = plan(net, {.batch = 2, .threads = 2});
+  const int conv = net.find_layer("conv3");
+  Buffer& out = p.buffers[static_cast<size_t>(p.layers[conv].dst)];  // tanh keeps it for backward
+  ASSERT_GT(out.last_step, p.loss_step);
+  out.last_step -= 1;
+  Runtime rt(net, p, 3);
+  rt.set_poison_after_last_use(true);
+  fill_inputs(rt, net, p, 1);
+  rt.forward(2, /*training=*/true);
+  (void)rt.loss_and_backward(2);
+  EXPECT_FALSE(rt.gradients_finite()) << out.name << " was read after its cut-short lifetime";
+}
+
 TEST(Runtime, SameSeedSameThreadsSameWeights) {
   const Net net = load_net_file(net_path("fashion-cnn"));
   const Plan p = plan(net, {.batch = 3, .optimizer = OptimizerKind::momentum, .threads = 2});
