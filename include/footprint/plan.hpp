@@ -61,6 +61,11 @@ struct PlanOptions {
   // (src/kernels/conv/conv_direct.hpp); false sends every conv through im2col + GEMM (shows the
   // saving; also a way to compare the two).
   bool direct_conv = true;
+  // Bytes the plan may take (arena + persistent); 0: no limit. When the plain plan is larger,
+  // the planner recomputes some forward values in the backward phase instead of keeping them
+  // (src/planner/recompute.hpp), choosing what costs the fewest extra FLOPs, or throws
+  // PlanError naming the smallest budget it can meet. Train mode only.
+  int64_t memory_budget = 0;
   // false: parameters are constants (no gradients, no optimizer state), and backward computes
   // only activation gradients, e.g. the input gradient of a frozen feature net.
   bool train_params = true;
@@ -76,6 +81,10 @@ enum class StepKind { forward, loss, backward, update };
 struct Step {
   StepKind kind;
   int layer;  // -1 for loss and update
+  // Which bindings the step runs with: -1, the layer's (Plan::layers); else an index into
+  // Plan::recompute_bindings (a recomputed layer's recompute and backward steps).
+  int binding = -1;
+  bool recompute = false;  // a forward step run again in the backward phase
 };
 
 inline constexpr int kNoLayer = -1;
@@ -132,6 +141,8 @@ struct LayerReport {
   int64_t workspace_bytes = 0;
   bool in_place = false;
   bool joined_in_place = false;   // a concat whose inputs are written straight into its output
+  int64_t forward_flops = 0;      // of its forward step (estimated)
+  bool recomputed = false;        // its forward step runs again in the backward phase
 };
 
 struct Plan {
@@ -143,6 +154,9 @@ struct Plan {
   int loss_step = -1;
   std::vector<Buffer> buffers;
   std::vector<LayerBuffers> layers;
+  // Per recomputed layer: the bindings of its recompute step and its backward step (they read
+  // the recomputed values); its gradients are the layer's own.
+  std::vector<LayerBuffers> recompute_bindings;
   std::vector<LayerReport> layer_reports;
   int input_buffer = kNoBuffer;
   int target_buffer = kNoBuffer;
@@ -160,6 +174,8 @@ struct Plan {
   int peak_step = 0;
   std::array<int64_t, kNumCategories> category_bytes{};  // sum of buffer sizes per category
   int64_t params = 0;                   // trainable parameters
+  int64_t forward_flops = 0;            // one forward pass (estimated: multiply-adds count 2)
+  int64_t recompute_flops = 0;          // forward work done again in the backward phase
 
   [[nodiscard]] std::string step_label(int step) const;  // "conv3 backward"
   [[nodiscard]] int64_t bytes(Category c) const { return category_bytes[static_cast<int>(c)]; }

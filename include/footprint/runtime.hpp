@@ -125,6 +125,7 @@ class Runtime {
  private:
   // A layer's pointers, bound once from the plan (spans of StepArgs point here).
   struct Binding {
+    int layer = 0;
     std::vector<Shape> in_shape;
     std::vector<float*> src, d_src, params, d_params;
     std::vector<int64_t> src_stride;
@@ -135,10 +136,12 @@ class Runtime {
     std::vector<std::pair<std::byte*, size_t>> zero_before_backward;
   };
   void bind_layers();
+  [[nodiscard]] const LayerBuffers& buffers_of(int binding) const;
+  [[nodiscard]] int binding_of(const Step& step) const;
   void poison_ended(size_t step);
-  [[nodiscard]] StepArgs step_args(int layer, int batch, bool training, bool backward) const;
-  void run_forward_step(int layer, int batch, bool training);
-  void run_backward_step(int layer, int batch);
+  [[nodiscard]] StepArgs step_args(int binding, int batch, bool training, bool backward) const;
+  void run_forward_step(int binding, int batch, bool training, bool recompute);
+  void run_backward_step(int binding, int batch);
   [[nodiscard]] std::byte* ptr(int buffer) const;
   [[nodiscard]] float* at(int buffer, int64_t offset_bytes) const;
 

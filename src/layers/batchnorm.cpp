@@ -72,10 +72,13 @@ class BatchNorm final : public Layer {
           inv_std = static_cast<float>(1.0 / std::sqrt(var + eps_));
           stats[c] = mean;
           stats[channels + c] = inv_std;
-          const double unbiased = count > 1 ? sum_sq / static_cast<double>(count - 1) : var;
-          running_mean[c] = (1.0f - momentum_) * running_mean[c] + momentum_ * mean;
-          running_var[c] =
-              (1.0f - momentum_) * running_var[c] + momentum_ * static_cast<float>(unbiased);
+          // A recompute sees the same batch again: the running statistics took it once.
+          if (!a.recompute) {
+            const double unbiased = count > 1 ? sum_sq / static_cast<double>(count - 1) : var;
+            running_mean[c] = (1.0f - momentum_) * running_mean[c] + momentum_ * mean;
+            running_var[c] =
+                (1.0f - momentum_) * running_var[c] + momentum_ * static_cast<float>(unbiased);
+          }
         } else {
           mean = running_mean[c];
           inv_std = 1.0f / std::sqrt(running_var[c] + eps_);

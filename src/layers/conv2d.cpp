@@ -119,6 +119,7 @@ class Conv2d final : public Layer {
     LayerNeeds needs{.strided_src = true, .strided_dst = true};  // the kernels take sample strides
     needs.saves_input = ctx.param_grads;  // only d_weights reads the input
     needs.algorithm = encode(direct);     // the runtime follows the plan's choice
+    needs.forward_flops = 2 * ctx.batch * ctx.out.n_elems() * g.col_rows();
     if (!gemm_needed) return needs;       // every pass runs direct: no workspace at all
     int64_t tile_rows = g.out_h;
     const int64_t row_bytes = g.col_rows() * g.out_w * static_cast<int64_t>(sizeof(float));

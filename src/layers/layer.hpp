@@ -69,6 +69,9 @@ struct LayerNeeds {
   bool strided_dst = false;
   // A channel concatenation: the planner may have its inputs written in place (see above).
   bool joins_channels = false;
+  // Floating-point operations of one forward step (multiply-adds count 2); 0: one per output
+  // value. What recomputing the layer costs.
+  int64_t forward_flops = 0;
 };
 
 // Pointers and sizes for one forward or backward step. Tensors are NCHW float32, batch first.
@@ -98,6 +101,9 @@ struct StepArgs {
   int64_t tile = 0;
   int algorithm = 0;
   uint64_t seed = 0;  // differs per layer and per training forward (dropout)
+  // A forward step run again in the backward phase to recompute values it did not keep: it must
+  // give the same outputs and leave no other trace (batch norm leaves its running statistics).
+  bool recompute = false;
   ThreadPool* pool = nullptr;
 };
 

@@ -14,6 +14,7 @@ Floor plan_floor(const Net& net, const PlanOptions& options) {
   PlanOptions ideal = options;
   ideal.inplace = true;
   ideal.join_concat = true;
+  ideal.memory_budget = 0;  // the floor is what keeping everything needs
   const Plan p = plan(net, ideal);
   const std::vector<Lifetime> lives = minimal_lifetimes(p);
   int64_t persistent = 0;

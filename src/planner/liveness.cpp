@@ -14,8 +14,13 @@ class Liveness {
     const bool train = plan_.loss_step >= 0;
     for (int s = 0; s <= end; ++s) {
       const Step& step = plan_.steps[s];
-      if (step.kind == StepKind::forward) forward(s, plan_.layers[step.layer], train);
-      if (step.kind == StepKind::backward) backward(s, plan_.layers[step.layer]);
+      const LayerBuffers* lb = nullptr;
+      if (step.layer >= 0) {
+        lb = step.binding < 0 ? &plan_.layers[step.layer]
+                              : &plan_.recompute_bindings[static_cast<size_t>(step.binding)];
+      }
+      if (step.kind == StepKind::forward) forward(s, *lb, train);
+      if (step.kind == StepKind::backward) backward(s, *lb);
       if (step.kind == StepKind::loss) {
         read(plan_.output_buffer, s);
         read(plan_.target_buffer, s);

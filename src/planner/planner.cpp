@@ -26,6 +26,7 @@
 #include "footprint/plan.hpp"
 #include "layers/layer.hpp"
 #include "planner/channel_groups.hpp"
+#include "planner/recompute.hpp"
 #include "planner/placement.hpp"
 
 namespace footprint {
@@ -40,7 +41,10 @@ struct Consumer {
 
 class Planner {
  public:
-  Planner(const Net& net, const PlanOptions& options) : net_(net), opt_(options) {}
+  // What to recompute (recompute.hpp); empty vectors: nothing.
+  Planner(const Net& net, const PlanOptions& options, RecomputeChoice recompute)
+      : net_(net), opt_(options), recompute_(std::move(recompute.layers)),
+        readers_(std::move(recompute.readers)) {}
 
   Plan run() {
     validate();
@@ -54,6 +58,8 @@ class Planner {
         consumers_[net_.node(i).inputs[slot]].push_back({i, slot});
     is_output_.assign(n_layers + 1, false);
     for (int v : net_.outputs()) is_output_[v] = true;
+    if (recompute_.empty()) recompute_.assign(n_layers, false);
+    if (readers_.empty()) readers_.assign(n_layers, false);
     collect_params();
     mark_gradients();  // before describe: a layer plans its backward by what it must compute
     describe_layers();
@@ -152,16 +158,56 @@ class Planner {
       plan_.layers[i].forward_step = static_cast<int>(plan_.steps.size());
       plan_.steps.push_back({StepKind::forward, i});
     }
-    if (!train_) return;
+    recompute_step_.assign(n_layers, -1);
+    binding_of_.assign(n_layers, -1);
+    if (!train_) {
+      recompute_.assign(n_layers, false);  // inference keeps nothing for a backward pass
+      return;
+    }
     loss_step_ = static_cast<int>(plan_.steps.size());
     plan_.loss_step = loss_step_;
     plan_.steps.push_back({StepKind::loss, kNoLayer});
+    // A recomputed layer runs its forward step again just before the first backward step that
+    // reads what it computes, after the recomputed layers it reads from, in forward order.
     for (int i = n_layers - 1; i >= 0; --i) {
       if (!flows_[i + 1]) continue;
+      if (recompute_[i]) emit_recompute(i);
+      // A backward step that keeps its inputs may read recomputed ones in their second instance.
+      if (needs_[i].saves_input && (recompute_[i] || readers_[i])) {
+        for (int v : net_.node(i).inputs)
+          if (recomputed(v)) emit_recompute(v - 1);
+      }
+      if (binding_of_[i] < 0 && reads_recomputed_inputs(i)) {
+        binding_of_[i] = static_cast<int>(plan_.recompute_bindings.size());
+        plan_.recompute_bindings.emplace_back();
+      }
       plan_.layers[i].backward_step = static_cast<int>(plan_.steps.size());
-      plan_.steps.push_back({StepKind::backward, i});
+      plan_.steps.push_back({StepKind::backward, i, binding_of_[i]});
     }
     plan_.steps.push_back({StepKind::update, kNoLayer});
+    // A layer asked for whose values no backward step reads is not recomputed after all.
+    for (int i = 0; i < n_layers; ++i) recompute_[i] = recompute_[i] && recompute_step_[i] >= 0;
+  }
+
+  // The recompute step of layer i, after those of the recomputed layers it reads from.
+  void emit_recompute(int i) {
+    if (recompute_step_[i] >= 0) return;
+    for (int v : net_.node(i).inputs)
+      if (v > 0 && recompute_[v - 1]) emit_recompute(v - 1);
+    binding_of_[i] = static_cast<int>(plan_.recompute_bindings.size());
+    plan_.recompute_bindings.emplace_back();
+    recompute_step_[i] = static_cast<int>(plan_.steps.size());
+    plan_.steps.push_back({StepKind::forward, i, binding_of_[i], /*recompute=*/true});
+  }
+
+  // Whether value v has a second, recomputed instance (its producer is recomputed).
+  [[nodiscard]] bool recomputed(int value) const { return value > 0 && recompute_[value - 1]; }
+
+  // Layer i's backward step keeps an input that is recomputed, and reads that instance.
+  [[nodiscard]] bool reads_recomputed_inputs(int i) const {
+    if (!needs_[i].saves_input || !(recompute_[i] || readers_[i])) return false;
+    const std::vector<int>& inputs = net_.node(i).inputs;
+    return std::any_of(inputs.begin(), inputs.end(), [&](int v) { return recomputed(v); });
   }
 
   [[nodiscard]] int last_step() const { return static_cast<int>(plan_.steps.size()) - 1; }
@@ -280,10 +326,14 @@ class Planner {
     int last = value == 0 ? 0 : plan_.layers[value - 1].forward_step;
     for (const Consumer& c : consumers_[value]) {
       last = std::max(last, plan_.layers[c.layer].forward_step);
+      // After the forward pass, recomputed readers (and readers told to) read a recomputed
+      // value's second instance.
+      if (recomputed(value) && (recompute_[c.layer] || readers_[c.layer])) continue;
+      if (recompute_[c.layer]) last = std::max(last, recompute_step_[c.layer]);
       if (train_ && needs_[c.layer].saves_input)
         last = std::max(last, plan_.layers[c.layer].backward_step);
     }
-    if (train_ && value > 0 && needs_[value - 1].saves_output)
+    if (train_ && value > 0 && needs_[value - 1].saves_output && !recomputed(value))
       last = std::max(last, plan_.layers[value - 1].backward_step);
     // Outputs stay readable until the loss (training) or the end (inference).
     if (is_output_[value]) last = train_ ? std::max(last, loss_step_) : last_step();
@@ -291,10 +341,25 @@ class Planner {
     return last;
   }
 
+  // Lifetime of a recomputed value's second instance: from its recompute step to the last
+  // recomputed reader (its recompute step, or its backward step when it keeps the value).
+  [[nodiscard]] int recomputed_last_use(int value) const {
+    const int producer = value - 1;
+    int last = recompute_step_[producer];
+    for (const Consumer& c : consumers_[value]) {
+      if (recompute_[c.layer]) last = std::max(last, recompute_step_[c.layer]);
+      if (needs_[c.layer].saves_input && (recompute_[c.layer] || readers_[c.layer]))
+        last = std::max(last, plan_.layers[c.layer].backward_step);
+    }
+    if (needs_[producer].saves_output) last = std::max(last, plan_.layers[producer].backward_step);
+    return last;
+  }
+
   void request_values() {
     const int n_layers = net_.n_layers();
     const int64_t batch = opt_.batch;
     value_buffer_.assign(n_layers + 1, kNoBuffer);
+    value_buffer1_.assign(n_layers + 1, kNoBuffer);
     // In training the input and target live for the whole step, so a batch can be stepped on
     // again without refilling; in inference the input's bytes are reused once it is read.
     value_buffer_[0] = add_buffer({.name = "input", .category = Category::io,
@@ -317,6 +382,22 @@ class Planner {
                                        .size_bytes = batch * net_.node(i).out_shape.n_elems() * 4,
                                        .owner_layer = i, .first_step = first,
                                        .last_step = value_last_use(v)});
+      }
+      if (!recompute_[i]) continue;
+      // The recomputed instance, in place where the first one was (on a recomputed input).
+      const int again = recompute_step_[i];
+      if (in_place_[i]) {
+        const int u = net_.node(i).inputs[0];
+        FP_CHECK(recomputed(u), "layer %d is recomputed in place on a value that is not", i);
+        value_buffer1_[v] = value_buffer1_[u];
+        extend(value_buffer1_[v], again, recomputed_last_use(v));
+      } else {
+        FP_CHECK(group_of_[v] < 0, "layer %d writes a joined concat and is recomputed", i);
+        value_buffer1_[v] = add_buffer({.name = net_.node(i).spec.name + ".out (recomputed)",
+                                        .category = Category::activations,
+                                        .size_bytes = batch * net_.node(i).out_shape.n_elems() * 4,
+                                        .owner_layer = i, .first_step = again,
+                                        .last_step = recomputed_last_use(v)});
       }
     }
     for (int v : net_.outputs()) plan_.output_buffers.push_back(value_buffer_[v]);
@@ -463,7 +544,32 @@ class Planner {
                           .first_step = lb.backward_step, .last_step = lb.backward_step});
         }
       }
+      if (binding_of_[i] >= 0) bind_recompute(i);
     }
+  }
+
+  // A recomputed layer's recompute and backward steps, or the backward step of a layer that
+  // keeps a recomputed input: the layer's bindings, reading the recomputed instances of
+  // recomputed values, with a workspace of its own for a recompute. Saved compact buffers have
+  // one instance, written again by the recompute with the same bytes.
+  void bind_recompute(int i) {
+    LayerBuffers rb = plan_.layers[i];
+    const std::vector<int>& inputs = net_.node(i).inputs;
+    for (size_t k = 0; k < inputs.size(); ++k)
+      if (recomputed(inputs[k])) rb.src[k] = value_buffer1_[inputs[k]];
+    if (!recompute_[i]) {
+      plan_.recompute_bindings[static_cast<size_t>(binding_of_[i])] = std::move(rb);
+      return;
+    }
+    rb.dst = value_buffer1_[i + 1];
+    rb.forward_step = recompute_step_[i];
+    if (needs_[i].workspace_bytes > 0) {
+      rb.workspace = add_buffer({.name = net_.node(i).spec.name + ".workspace (recompute)",
+                                 .category = Category::workspace,
+                                 .size_bytes = needs_[i].workspace_bytes, .owner_layer = i,
+                                 .first_step = rb.forward_step, .last_step = rb.forward_step});
+    }
+    plan_.recompute_bindings[static_cast<size_t>(binding_of_[i])] = std::move(rb);
   }
 
   void place() {
@@ -489,6 +595,11 @@ class Planner {
         std::max_element(plan_.live_bytes.begin(), plan_.live_bytes.end()) -
         plan_.live_bytes.begin());
     for (int i = 0; i < net_.n_layers(); ++i) {
+      const int64_t flops = needs_[i].forward_flops > 0
+                                ? needs_[i].forward_flops
+                                : opt_.batch * net_.node(i).out_shape.n_elems();
+      plan_.forward_flops += flops;
+      if (recompute_[i]) plan_.recompute_flops += flops;
       const LayerBuffers& lb = plan_.layers[i];
       LayerReport r{.name = net_.node(i).spec.name, .op = net_.node(i).spec.op,
                     .output_shape = net_.node(i).out_shape, .in_place = lb.in_place};
@@ -501,6 +612,8 @@ class Planner {
                                                   : opt_.batch * net_.node(i).out_shape.n_elems() * 4;
       }
       r.joined_in_place = lb.joined_in_place;
+      r.forward_flops = flops;
+      r.recomputed = recompute_[i];
       for (int s : lb.saved) r.saved_bytes += plan_.buffers[s].size_bytes;
       if (lb.workspace != kNoBuffer) r.workspace_bytes = plan_.buffers[lb.workspace].size_bytes;
       plan_.params += r.params;
@@ -521,6 +634,10 @@ class Planner {
   std::vector<bool> is_output_;                   // per value
   std::vector<bool> in_place_;                    // per layer
   std::vector<int> value_buffer_;                 // per value
+  std::vector<bool> recompute_;                   // per layer
+  std::vector<bool> readers_;                     // per layer: backward reads recomputed inputs
+  std::vector<int> recompute_step_, binding_of_;  // per recomputed layer (else -1)
+  std::vector<int> value_buffer1_;                // per recomputed value: its second instance
   struct View {
     int64_t offset_bytes = 0;
     int64_t stride = 0;  // floats from one sample to the next
@@ -534,7 +651,17 @@ class Planner {
 
 }  // namespace
 
-Plan plan(const Net& net, const PlanOptions& options) { return Planner(net, options).run(); }
+Plan plan_with_recompute(const Net& net, const PlanOptions& options,
+                         const RecomputeChoice& recompute) {
+  return Planner(net, options, recompute).run();
+}
+
+Plan plan(const Net& net, const PlanOptions& options) {
+  if (options.memory_budget > 0 && options.mode == Mode::train) {
+    return plan_within_budget(net, options);
+  }
+  return Planner(net, options, {}).run();
+}
 
 const char* category_name(Category category) {
   switch (category) {

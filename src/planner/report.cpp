@@ -29,7 +29,7 @@ std::string plan_table(const Net& net, const Plan& plan) {
     const LayerReport& r = plan.layer_reports[i];
     out += pad(std::to_string(i), 4, true) + "  " + pad(r.name, 14) + pad(r.op, 14) +
            pad(r.output_shape.str(), 14) + pad(r.params ? format_count(r.params) : "-", 10, true) +
-           pad(r.in_place ? "in place" : r.joined_in_place ? "joined" : format_bytes(r.activation_bytes), 13, true) +
+           pad((r.recomputed ? "r " : "") + (r.in_place ? std::string("in place") : r.joined_in_place ? std::string("joined") : format_bytes(r.activation_bytes)), 13, true) +
            pad(bytes_or_dash(r.saved_bytes), 11, true) + pad(bytes_or_dash(r.workspace_bytes), 11, true) +
            "\n";
   }

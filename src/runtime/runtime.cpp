@@ -77,11 +77,15 @@ float* as_floats(std::byte* p) { return reinterpret_cast<float*>(p); }
 
 // Every pointer a step passes to its layer, resolved once: steps then build their StepArgs from
 // spans over this storage and allocate nothing.
+// Bindings: one per layer (index = layer), then one per recomputed layer (index = layers + k).
 void Runtime::bind_layers() {
-  bindings_.resize(static_cast<size_t>(net_.n_layers()));
-  for (int i = 0; i < net_.n_layers(); ++i) {
-    const LayerBuffers& lb = plan_.layers[i];
-    Binding& b = bindings_[static_cast<size_t>(i)];
+  const size_t n_layers = static_cast<size_t>(net_.n_layers());
+  bindings_.resize(n_layers + plan_.recompute_bindings.size());
+  for (size_t index = 0; index < bindings_.size(); ++index) {
+    const LayerBuffers& lb = buffers_of(static_cast<int>(index));
+    Binding& b = bindings_[index];
+    const int i = index < n_layers ? static_cast<int>(index) : plan_.steps[static_cast<size_t>(lb.forward_step)].layer;
+    b.layer = i;
     b.in_shape = net_.input_shapes(i);
     const size_t n_inputs = b.in_shape.size();
     b.src_stride = lb.src_stride;
@@ -132,10 +136,20 @@ const float* Runtime::input_grad() const {
   return reinterpret_cast<float*>(ptr(plan_.input_grad_buffer));
 }
 
-StepArgs Runtime::step_args(int layer, int batch, bool training, bool backward) const {
-  const Net::Node& node = net_.node(layer);
-  const LayerBuffers& lb = plan_.layers[layer];
-  const Binding& b = bindings_[static_cast<size_t>(layer)];
+const LayerBuffers& Runtime::buffers_of(int binding) const {
+  const int n_layers = net_.n_layers();
+  return binding < n_layers ? plan_.layers[binding]
+                            : plan_.recompute_bindings[static_cast<size_t>(binding - n_layers)];
+}
+
+int Runtime::binding_of(const Step& step) const {
+  return step.binding < 0 ? step.layer : net_.n_layers() + step.binding;
+}
+
+StepArgs Runtime::step_args(int binding, int batch, bool training, bool backward) const {
+  const LayerBuffers& lb = buffers_of(binding);
+  const Binding& b = bindings_[static_cast<size_t>(binding)];
+  const Net::Node& node = net_.node(b.layer);
   StepArgs a;
   a.batch = batch;
   a.training = training;
@@ -163,11 +177,14 @@ StepArgs Runtime::step_args(int layer, int batch, bool training, bool backward) 
   return a;
 }
 
-void Runtime::run_forward_step(int layer, int batch, bool training) {
+void Runtime::run_forward_step(int binding, int batch, bool training, bool recompute) {
+  const int layer = bindings_[static_cast<size_t>(binding)].layer;
   if (plan_.layers[layer].joined_in_place) return;  // its inputs wrote its output
-  StepArgs a = step_args(layer, batch, training, /*backward=*/false);
+  StepArgs a = step_args(binding, batch, training, /*backward=*/false);
+  // The same seed when recomputed within the step: dropout draws the same mask again.
   a.seed = mix64(seed_ ^ mix64(static_cast<uint64_t>(layer) * 1000003u +
                                static_cast<uint64_t>(forward_calls_)));
+  a.recompute = recompute;
   const Layer& l = *net_.node(layer).layer;
   if (!time_layers_) {
     l.forward(a);
@@ -180,12 +197,13 @@ void Runtime::run_forward_step(int layer, int batch, bool training) {
   ++layer_times_[layer].forward_calls;
 }
 
-void Runtime::run_backward_step(int layer, int batch) {
+void Runtime::run_backward_step(int binding, int batch) {
+  const int layer = bindings_[static_cast<size_t>(binding)].layer;
   // The first backward step that adds into a joined concat's gradient finds it cleared.
-  for (const auto& [bytes, size] : bindings_[static_cast<size_t>(layer)].zero_before_backward)
+  for (const auto& [bytes, size] : bindings_[static_cast<size_t>(binding)].zero_before_backward)
     std::memset(bytes, 0, size);
   if (plan_.layers[layer].joined_in_place) return;  // its readers wrote its inputs' gradients
-  const StepArgs a = step_args(layer, batch, /*training=*/true, /*backward=*/true);
+  const StepArgs a = step_args(binding, batch, /*training=*/true, /*backward=*/true);
   const Layer& l = *net_.node(layer).layer;
   if (!time_layers_) {
     l.backward(a);
@@ -214,7 +232,7 @@ void Runtime::forward(int batch, bool training) {
   for (size_t s = 0; s < end; ++s) {
     const Step& step = plan_.steps[s];
     FP_CHECK(step.kind == StepKind::forward, "step %zu before the loss is not a forward step", s);
-    run_forward_step(step.layer, batch, training);
+    run_forward_step(binding_of(step), batch, training, /*recompute=*/false);
     poison_ended(s);
   }
 }
@@ -264,8 +282,10 @@ void Runtime::run_backward(int batch) {
   poison_ended(static_cast<size_t>(plan_.loss_step));  // what only the loss (or taps) read
   for (size_t s = static_cast<size_t>(plan_.loss_step) + 1; s < plan_.steps.size(); ++s) {
     const Step& step = plan_.steps[s];
-    if (step.kind == StepKind::backward) run_backward_step(step.layer, batch);
-    if (step.kind == StepKind::forward) run_forward_step(step.layer, batch, /*training=*/true);
+    if (step.kind == StepKind::backward) run_backward_step(binding_of(step), batch);
+    if (step.kind == StepKind::forward) {
+      run_forward_step(binding_of(step), batch, /*training=*/true, step.recompute);
+    }
     poison_ended(s);
   }
 }
@@ -325,7 +345,7 @@ std::string Runtime::find_first_nonfinite(int batch) {
   };
   if (!all_finite(input(), batch * net_.input_shape().n_elems())) return "the input batch";
   for (int i = 0; i < net_.n_layers(); ++i) {
-    run_forward_step(i, batch, plan_.options.mode == Mode::train);
+    run_forward_step(i, batch, plan_.options.mode == Mode::train, /*recompute=*/false);
     const int64_t size = net_.node(i).out_shape.n_elems();
     for (int n = 0; n < batch; ++n) {
       const float* out = bindings_[static_cast<size_t>(i)].dst + n * plan_.layers[i].dst_stride;
