@@ -1,5 +1,8 @@
-// Element-wise activations whose derivative can be written from the output alone, so backward
-// keeps the output, not the input, and the layer can overwrite its input (in place).
+// Element-wise activations. Most have a derivative that can be written from the output alone, so
+// backward keeps the output, not the input, and the layer can overwrite its input (in place).
+// Those whose output does not determine the slope (hardswish, silu, gelu) keep the input instead;
+// they still say they may run in place, which the planner allows only where nothing keeps the
+// input for a backward step (inference, or no gradient through them), so memory is saved there.
 #pragma once
 
 #include "core/thread_pool.hpp"
@@ -12,7 +15,8 @@ namespace footprint {
 // applying a cheap activation to this many values.
 inline constexpr int64_t kActivationGrain = 16384;
 
-// Fn provides: float apply(float x) const; float derivative(float y) const (y = apply(x)).
+// Fn provides: float apply(float x) const; float derivative(float y) const (y = apply(x)), or,
+// with `static constexpr bool kDerivativeFromInput = true`, float derivative(float x) const.
 // It may also provide void apply_n(const float* src, float* dst, int64_t n) const, a vectorised
 // version of apply over an array (src may equal dst), tested against apply.
 template <typename Fn>
@@ -23,7 +27,7 @@ class Activation final : public Layer {
   Shape infer_shape(std::span<const Shape> in) const override { return in[0]; }
 
   LayerNeeds describe(const PlanContext&) const override {
-    return {.saves_output = true, .may_run_in_place = true};
+    return {.saves_input = kFromInput, .saves_output = !kFromInput, .may_run_in_place = true};
   }
 
   // src may equal dst.
@@ -43,20 +47,21 @@ class Activation final : public Layer {
   void backward(const StepArgs& a) const override {
     float* d_src = a.d_src[0];
     if (!d_src) return;
-    const float* y = a.dst;
+    const float* v = kFromInput ? a.src[0] : a.dst;  // what derivative() reads
     const float* d_dst = a.d_dst;
     const bool accumulate = a.d_src_accumulate[0];
     a.pool->parallel_for(a.batch * a.out_shape.n_elems(), [&](int64_t begin, int64_t end, int) {
       // Two loops, so each vectorises without a test per element.
       if (accumulate) {
-        for (int64_t i = begin; i < end; ++i) d_src[i] += d_dst[i] * fn_.derivative(y[i]);
+        for (int64_t i = begin; i < end; ++i) d_src[i] += d_dst[i] * fn_.derivative(v[i]);
       } else {
-        for (int64_t i = begin; i < end; ++i) d_src[i] = d_dst[i] * fn_.derivative(y[i]);
+        for (int64_t i = begin; i < end; ++i) d_src[i] = d_dst[i] * fn_.derivative(v[i]);
       }
     }, kActivationGrain);
   }
 
  private:
+  static constexpr bool kFromInput = requires { requires Fn::kDerivativeFromInput; };
   const char* op_;
   Fn fn_;
 };

@@ -270,8 +270,12 @@ class Planner {
       const bool from_loss = gradient_source(v);
       const int first = from_loss ? loss_step_ : writers.front().first;
       const int last = v == 0 ? last_step() : plan_.layers[v - 1].backward_step;
-      const bool shares =
-          !from_loss && writers.size() == 1 && in_place_[writers[0].second.layer];
+      // An in-place layer's output gradient is its first input's; a later input's only where
+      // the layer passes d_dst on unchanged (add), else two gradients would share bytes.
+      const bool shares = !from_loss && writers.size() == 1 &&
+                          in_place_[writers[0].second.layer] &&
+                          (writers[0].second.slot == 0 ||
+                           needs_[writers[0].second.layer].gradient_passes_through);
       if (shares) {
         grad_buffer_[v] = grad_buffer_[writers[0].second.layer + 1];
         extend(grad_buffer_[v], first, last);
