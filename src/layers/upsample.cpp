@@ -16,7 +16,7 @@ namespace {
 
 // Where output index `o` of an axis reads: sources i0 and i1 with weights w0 and w1 (nearest:
 // i1 = i0 and w1 = 0). Computed in float as PyTorch's CPU kernels do (upsample.h), so the same
-// sources are chosen where a ratio like 14 / 20 does not round exactly.
+// sources are chosen where a ratio like 26 / 22 does not round exactly.
 struct Tap {
   int64_t i0 = 0, i1 = 0;
   float w0 = 1.0f, w1 = 0.0f;
