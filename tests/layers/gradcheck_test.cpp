@@ -151,13 +151,17 @@ const NetCase kNets[] = {
     {"slice", "input 3 4 5\nconv 6 k=1\nslice start=1 end=4\nloss mse"},
     {"slice", "input 3 6 5\nconv 2 k=1\nslice start=2 end=5 axis=h\nloss mse"},
     {"slice", "input 3 4 6\nconv 2 k=1\nslice start=1 end=4 axis=w\nloss mse"},
-    // Two halves of one value (chunk): the second slice adds its part of the gradient.
+    // Two parts of one value (chunk): the slice that runs backward second (the first one) adds
+    // its part of the gradient; the parts do not start at 0, so an offset left out shows.
     {"slice",
-     "input 3 4 5\nconv 6 k=1 name=x\nslice start=0 end=3 in=x name=p\n"
-     "slice start=3 end=6 in=x name=q\nmul in=p,q\nloss mse"},
+     "input 3 4 5\nconv 6 k=1 name=x\nslice start=3 end=6 in=x name=p\n"
+     "slice start=0 end=3 in=x name=q\nmul in=p,q\nloss mse"},
     {"slice",
-     "input 3 4 6\nconv 2 k=1 name=x\nslice start=0 end=2 axis=w in=x name=p\n"
-     "slice start=3 end=5 axis=w in=x name=q\nadd in=p,q\nloss mse"},
+     "input 3 4 6\nconv 2 k=1 name=x\nslice start=3 end=5 axis=w in=x name=p\n"
+     "slice start=1 end=3 axis=w in=x name=q\nadd in=p,q\nloss mse"},
+    {"slice",
+     "input 3 6 4\nconv 2 k=1 name=x\nslice start=2 end=5 axis=h in=x name=p\n"
+     "slice start=0 end=3 axis=h in=x name=q\nadd in=p,q\nloss mse"},
     {"pad",
      "input 2 4 5\nconv 2 k=1\npad pad_top=1 pad_left=2 pad_bottom=0 pad_right=1 value=0.5\n"
      "conv 2 k=3\nloss mse"},
@@ -191,6 +195,80 @@ const NetCase kNets[] = {
      900},
     {"affine", "input 3 4 4\nconv 3 k=3 pad=1\naffine\ntanh\nloss mse"},
     {"affine", "input 3 4 4\naffine bias=false\nloss mse"},
+    // Input gradients that add: x is read by the layer (y) and, after it, by globalavgpool, whose
+    // backward runs first and writes x's gradient; the layer's then adds to it.
+    {"mul",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "mul in=x,x name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"sub",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "globalavgpool in=x name=p\nsub in=x,p name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"div",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "sigmoid in=x name=s\ndiv in=x,s name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"clip",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "clip in=x min=-0.2 max=0.3 name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"hardsigmoid",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "hardsigmoid in=x alpha=2 name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"hardswish",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "hardswish in=x name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"silu",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "silu in=x name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"gelu",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "gelu in=x approximate=tanh name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"layernorm",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "layernorm in=x name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"shuffle",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "shuffle in=x groups=2 name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"slice",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "slice in=x start=1 end=3 axis=w name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"pad",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "pad in=x pad_top=1 pad_right=2 mode=reflect name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"pad",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "pad in=x pad_left=2 pad_bottom=1 mode=edge name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"upsample",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "upsample in=x mode=bilinear h=7 w=9 name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"convtranspose",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "convtranspose 2 in=x k=3 stride=2 pad=1 name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"affine",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "affine in=x name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    // An input broadcast along W whose gradient two readers write: the second mul's backward
+    // writes r's, the first mul's adds its row sums.
+    {"mul",
+     "input 3 4 5\nconv 3 k=1 name=x\navgpool kh=1 kw=5 name=r\nmul in=r,x name=m\n"
+     "mul in=m,r\nloss mse"},
+    {"mul",
+     "input 4 3 5\nconv 4 k=1 name=x\nglobalavgpool\nsigmoid name=s\nmul in=x,s name=m\n"
+     "sub in=m,s\nloss mse"},
 };
 
 // A net for a layer written as its bare keyword, fed by two 1x1 convs (so its inputs differ and
