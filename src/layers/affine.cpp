@@ -1,6 +1,8 @@
 // affine [bias=true]: y = weight[c] * x + bias[c] with trained per-channel weight (ones) and bias
 // (zeros): what an ONNX Mul or Add by a per-channel constant becomes when no conv can absorb it.
 // Keeps its input for the weight gradient (weight may be 0, so y does not give x back).
+#include <algorithm>
+
 #include "core/thread_pool.hpp"
 #include "kernels/eltwise/sum_lanes.hpp"
 #include "layers/attr_reader.hpp"

@@ -1,6 +1,7 @@
 // shuffle groups=G: ShuffleNet's channel shuffle, x.view(N, G, C/G, H, W).transpose(1, 2): output
 // channel j * G + i is input channel i * (C / G) + j. A permutation of whole planes, so backward
 // applies the inverse and nothing is saved.
+#include <algorithm>
 #include <cstring>
 
 #include "core/thread_pool.hpp"
