@@ -108,24 +108,24 @@ class BroadcastBinary final : public Layer {
   }
 
  private:
-  // d_src[k] (+)= the sum, over the output positions that read each of its values, of the
-  // gradient reaching it. Threads take rows (n, c, h) of input k, so each owns what it writes,
+  // d_src[kInput] (+)= the sum, over the output positions that read each of its values, of the
+  // gradient reaching it. Threads take rows (n, c, h) of the input, so each owns what it writes,
   // and every sum runs in a fixed order (the same result for any thread count).
-  template <int k>
+  template <int kInput>
   void input_gradient(const StepArgs& a) const {
     const Shape& out = a.out_shape;
-    const Shape& s = a.in_shape[k];
+    const Shape& s = a.in_shape[kInput];
     const BroadcastIndex ia(a.in_shape[0]), ib(a.in_shape[1]);
-    // Each value of input k is read by a box of output rows: every channel (height) of the
-    // output when input k has one channel (row) and the output more, else its own.
+    // Each value of the input is read by a box of output rows: every channel (height) of the
+    // output when the input has one channel (row) and the output more, else its own.
     const int64_t box_c = s.c == out.c ? 1 : out.c, box_h = s.h == out.h ? 1 : out.h;
     const bool sum_w = s.w != out.w;  // one value per row of the box, read across the width
-    float* d = a.d_src[k];
-    const bool accumulate = a.d_src_accumulate[k];
+    float* d = a.d_src[kInput];
+    const bool accumulate = a.d_src_accumulate[kInput];
     const float *x = a.src[0], *y = a.src[1], *g = a.d_dst;
-    // The gradient reaching input k from output rows r's positions.
+    // The gradient reaching input kInput from one output position.
     auto term = [&](float gv, float xv, float yv) {
-      if constexpr (k == 0) return op_fn_.grad_a(gv, xv, yv);
+      if constexpr (kInput == 0) return op_fn_.grad_a(gv, xv, yv);
       else return op_fn_.grad_b(gv, xv, yv);
     };
     // Inputs that are not kept are never read (their bytes may hold other values by now).
