@@ -3,12 +3,11 @@
 // stride-1 layers with few channels by direct loops that need no workspace (conv_direct.cpp).
 // Per-axis overrides (kh kw stride_h stride_w dilation_h dilation_w pad_top pad_left pad_bottom
 // pad_right) take what ONNX models use: rectangular kernels and asymmetric (SAME) padding.
-#include <algorithm>
-
 #include "footprint/error.hpp"
 #include "kernels/conv/conv_direct.hpp"
 #include "kernels/conv/conv_gemm.hpp"
 #include "layers/attr_reader.hpp"
+#include "layers/conv_tile.hpp"
 #include "layers/layer.hpp"
 
 namespace footprint {
@@ -121,21 +120,7 @@ class Conv2d final : public Layer {
     needs.algorithm = encode(direct);     // the runtime follows the plan's choice
     needs.forward_flops = 2 * ctx.batch * ctx.out.n_elems() * g.col_rows();
     if (!gemm_needed) return needs;       // every pass runs direct: no workspace at all
-    int64_t tile_rows = g.out_h;
-    const int64_t row_bytes = g.col_rows() * g.out_w * static_cast<int64_t>(sizeof(float));
-    int64_t budget = ctx.conv_tile_bytes;
-    if (budget == kAutoConvTile) {
-      // Each tile's GEMM streams the whole weight matrix [out_c, K] once: enough columns
-      // (16 per output channel) amortise it; 1 MiB tiles stay in cache for small layers. A
-      // tile is also kept to a quarter of the layer's whole column matrix: beyond that it buys
-      // little speed for its bytes (six-block-512's 96-channel layer would take all 1.7 MiB).
-      const int64_t columns = kAutoConvTileColumnsPerOutput * g.out_c;
-      const int64_t whole = row_bytes * g.out_h;
-      budget = std::clamp<int64_t>(
-          std::min(g.col_rows() * columns * static_cast<int64_t>(sizeof(float)), whole / 4),
-          kAutoConvTileMinBytes, kAutoConvTileMaxBytes);
-    }
-    if (budget > 0) tile_rows = std::clamp<int64_t>(budget / row_bytes, 1, g.out_h);
+    const int64_t tile_rows = conv_tile_rows(g, ctx.conv_tile_bytes);
     needs.tile = tile_rows;
     needs.workspace_bytes =
         conv_gemm_workspace_floats(g, tile_rows) * static_cast<int64_t>(sizeof(float));

@@ -58,6 +58,9 @@ struct LayerNeeds {
   bool saves_input = false;       // backward reads the forward inputs
   bool saves_output = false;      // backward reads the forward output
   bool may_run_in_place = false;  // forward handles dst == src[0], backward d_src[0] == d_dst
+  // Backward's gradient for every input is d_dst itself (add), so when the layer runs in place
+  // the later inputs' gradients may share d_dst's bytes too; otherwise only the first's does.
+  bool gradient_passes_through = false;
   std::vector<SavedSpec> saved;   // compact values kept for backward (train mode only)
   int64_t workspace_bytes = 0;    // temporary bytes for one forward or backward step
   int64_t tile = 0;               // handed back in StepArgs::tile

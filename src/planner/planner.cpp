@@ -434,8 +434,12 @@ class Planner {
       const int last = v == 0 ? last_step() : plan_.layers[v - 1].backward_step;
       // (Only a value in a group can lack writers: the readers of its views write for it.)
       const int first = from_loss ? loss_step_ : writers.empty() ? last : writers.front().first;
-      const bool shares =
-          !from_loss && writers.size() == 1 && in_place_[writers[0].second.layer];
+      // An in-place layer's output gradient is its first input's; a later input's only where
+      // the layer passes d_dst on unchanged (add), else two gradients would share bytes.
+      const bool shares = !from_loss && writers.size() == 1 &&
+                          in_place_[writers[0].second.layer] &&
+                          (writers[0].second.slot == 0 ||
+                           needs_[writers[0].second.layer].gradient_passes_through);
       // A value in a group: its gradient is its range of the group's gradient buffer, which
       // the first writer of any of the group's values finds cleared; every writer adds.
       const bool in_group = !shares && group_of_[v] >= 0;
