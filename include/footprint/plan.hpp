@@ -174,6 +174,18 @@ struct Plan {
   int peak_step = 0;
   std::array<int64_t, kNumCategories> category_bytes{};  // sum of buffer sizes per category
   int64_t params = 0;                   // trainable parameters
+  // What running the plan adds to the process besides its own two allocations, as bounds with
+  // a name each (the plan's promise is to the whole process: docs/design.md, "The promise").
+  struct OutsideLine {
+    std::string what;
+    int64_t bytes = 0;
+  };
+  std::vector<OutsideLine> outside;
+  [[nodiscard]] int64_t outside_bytes() const {
+    int64_t sum = 0;
+    for (const OutsideLine& line : outside) sum += line.bytes;
+    return sum;
+  }
   int64_t forward_flops = 0;            // one forward pass (estimated: multiply-adds count 2)
   int64_t recompute_flops = 0;          // forward work done again in the backward phase
 
@@ -182,6 +194,13 @@ struct Plan {
 };
 
 inline constexpr int64_t kAlignBytes = 64;
+
+// What each worker thread may add to the process while steps run, outside the plan: its stack,
+// its share of the C library's allocator state, and OpenBLAS's packing buffers for the GEMMs it
+// runs. A bound, measured: `footprint train NET --data synthetic --steps 3 --report R` writes
+// rss_growth_bytes; on the reference nets at 1 and 2 threads the growth past the plan was 0.65
+// to 1.94 MiB (tests/cli/rss_test.cpp checks every case against this bound plus 2 MiB).
+inline constexpr int64_t kOutsideBytesPerThread = int64_t{1} << 20;
 
 // Pure function of the net and the options: the same inputs give the same plan, byte for byte.
 [[nodiscard]] Plan plan(const Net& net, const PlanOptions& options);

@@ -590,6 +590,8 @@ class Planner {
   }
 
   void summarise() {
+    plan_.outside.push_back({"worker threads: stacks, allocator state, BLAS packing (bound)",
+                             opt_.threads * kOutsideBytesPerThread});
     plan_.live_bytes.assign(plan_.steps.size(), 0);
     for (const Buffer& b : plan_.buffers) {
       plan_.category_bytes[static_cast<int>(b.category)] += b.size_bytes;
