@@ -75,6 +75,13 @@ struct LayerNeeds {
   // Floating-point operations of one forward step (multiply-adds count 2); 0: one per output
   // value. What recomputing the layer costs.
   int64_t forward_flops = 0;
+  // Each output plane (one channel of one sample) depends on its input plane alone, and each
+  // saved buffer holds the same bytes per plane: the layer can run on any run of planes, given
+  // as a batch of one whose channels are those planes (pooling).
+  bool plane_wise = false;
+  // An element-wise layer whose backward is d_src = d_dst * f'(dst): it may run on any run of
+  // elements, and d_src may be dst itself (activations with the derivative from the output).
+  bool elementwise_from_output = false;
 };
 
 // Pointers and sizes for one forward or backward step. Tensors are NCHW float32, batch first.

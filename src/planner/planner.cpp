@@ -66,6 +66,7 @@ class Planner {
     schedule();
     choose_in_place();
     join_concats();
+    choose_fusions();
     request_values();
     if (train_) request_gradients();
     request_layer_buffers();
@@ -293,6 +294,33 @@ class Planner {
     for (int i = 0; i < net_.n_layers(); ++i) plan_.layers[i].in_place = in_place_[i];
   }
 
+  // Pools whose backward runs their activation's too (PlanOptions::fuse_pool_backward): the
+  // pool reads the activation's output y alone, the activation keeps y for its backward (its
+  // derivative comes from it) and runs in place on its input x, and nothing else reads or keeps
+  // x or y. Then d(y) is made a few planes at a time in the pool's workspace and turned into d(x)
+  // over y's bytes at once; y's buffer holds d(x) until x's producer has read it.
+  void choose_fusions() {
+    fused_pool_.assign(net_.n_layers(), -1);
+    if (!train_ || !opt_.fuse_pool_backward) return;
+    for (int pool = 0; pool < net_.n_layers(); ++pool) {
+      const std::vector<int>& inputs = net_.node(pool).inputs;
+      if (!needs_[pool].plane_wise || inputs.size() != 1 || plan_.layers[pool].backward_step < 0) continue;
+      const int y = inputs[0];
+      if (y == 0) continue;
+      const int act = y - 1, x = net_.node(act).inputs[0];
+      const bool ok = needs_[act].elementwise_from_output && in_place_[act] &&
+                      plan_.layers[act].backward_step >= 0 && consumers_[y].size() == 1 &&
+                      x > 0 && flows_[x] && !tapped(x) && !tapped(y) && !is_output_[x] &&
+                      !is_output_[y] && group_of_[x] < 0 && group_of_[y] < 0 &&
+                      group_of_[pool + 1] < 0 &&
+                      recompute_[act] == recompute_[pool];
+      if (!ok) continue;
+      fused_pool_[act] = pool;
+      plan_.layers[pool].fused_activation = act;
+      plan_.layers[act].backward_fused = true;
+    }
+  }
+
   // The buffer of a group, made when its first value is requested; lifetimes extend it.
   int group_buffer(int group, bool gradient) {
     int& buffer = (gradient ? group_grad_buffer_ : group_buffer_)[group];
@@ -420,6 +448,25 @@ class Planner {
     // From the output back, so an in-place layer's input gradient can share its output's.
     for (int v = n_layers; v >= 0; --v) {
       if (!flows_[v]) continue;
+      // A fused pool and activation: the activation's output gradient never exists whole, and
+      // its input gradient is written over its output (the instance the pool's backward reads).
+      if (v > 0 && fused_pool_[v - 1] >= 0) {
+        const int pool = fused_pool_[v - 1];
+        LayerBuffers& pl = plan_.layers[pool];
+        pl.d_src.assign(1, recomputed(v) ? value_buffer1_[v] : value_buffer_[v]);
+        pl.d_src_accumulate.assign(1, false);
+        continue;
+      }
+      if (v < n_layers && consumers_[v].size() == 1 &&
+          fused_pool_[consumers_[v][0].layer] >= 0) {
+        const int act = consumers_[v][0].layer, pool = fused_pool_[act];
+        const int y = act + 1;
+        grad_buffer_[v] = recomputed(y) ? value_buffer1_[y] : value_buffer_[y];
+        extend(grad_buffer_[v], plan_.layers[pool].backward_step, plan_.layers[v - 1].backward_step);
+        plan_.layers[act].d_src.assign(1, grad_buffer_[v]);
+        plan_.layers[act].d_src_accumulate.assign(1, false);
+        continue;
+      }
       // Writers in step order (and input order within a step): the loss or the caller (for a
       // source), then the backward steps of consumers, the first overwriting, the rest adding.
       // A joined concat writes nothing: its readers add into the group's gradient directly.
@@ -537,6 +584,14 @@ class Planner {
                                          .first_step = lb.forward_step, .last_step = saved_last}));
         }
       }
+      if (lb.fused_activation >= 0) {
+        // Planes of the activation's output gradient, one run of them per thread at a time.
+        const Shape& in = net_.value_shape(net_.node(i).inputs[0]);
+        lb.backward_workspace =
+            add_buffer({.name = name + ".backward_workspace (fused)", .category = Category::workspace,
+                        .size_bytes = opt_.threads * in.h * in.w * 4, .owner_layer = i,
+                        .first_step = lb.backward_step, .last_step = lb.backward_step});
+      }
       if (needs_[i].workspace_bytes > 0) {
         lb.workspace = add_buffer({.name = name + ".workspace", .category = Category::workspace,
                                    .size_bytes = needs_[i].workspace_bytes, .owner_layer = i,
@@ -641,6 +696,7 @@ class Planner {
   std::vector<bool> in_place_;                    // per layer
   std::vector<int> value_buffer_;                 // per value
   std::vector<bool> recompute_;                   // per layer
+  std::vector<int> fused_pool_;                   // per activation layer: its fused pool, or -1
   std::vector<bool> readers_;                     // per layer: backward reads recomputed inputs
   std::vector<int> recompute_step_, binding_of_;  // per recomputed layer (else -1)
   std::vector<int> value_buffer1_;                // per recomputed value: its second instance

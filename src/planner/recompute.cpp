@@ -92,8 +92,10 @@ RecomputeChoice cheap_free_units(const Net& net, const Plan& p) {
     for (int i : unit) {
       const LayerReport& r = p.layer_reports[i];
       const int64_t values = p.options.batch * r.output_shape.n_elems();
+      // A fused pool goes with its activation (recomputing it alone would undo the fusion).
       ok = ok && r.forward_flops <= kCheapFlopsPerValue * values && !facts.writes_group[i] &&
-           p.layers[i].backward_step >= 0;
+           p.layers[i].backward_step >= 0 && p.layers[i].fused_activation < 0 &&
+           !p.layers[i].backward_fused;
     }
     const int need = first_backward_read(p, out);
     if (!ok || need < 0) continue;
@@ -134,9 +136,12 @@ std::vector<Segment> segments_of(const Net& net, const Plan& p, const PlanFacts&
     const auto& inputs = net.node(i).inputs;
     min_input_from[i] = std::min(min_input_from[i + 1], *std::min_element(inputs.begin(), inputs.end()));
   }
+  // Not a cut either: a value a fused pool reads (the pool runs its activation's backward, so
+  // the two are recomputed together or not at all).
   std::vector<bool> consumed_in_place(n + 1, false);
   for (int i = 0; i < n; ++i)
-    if (p.layers[i].in_place) consumed_in_place[net.node(i).inputs[0]] = true;
+    if (p.layers[i].in_place || p.layers[i].fused_activation >= 0)
+      consumed_in_place[net.node(i).inputs[0]] = true;
   std::vector<int> cuts = {0};
   for (int c = 1; c < n; ++c)
     if (min_input_from[c] >= c && !consumed_in_place[c] && !facts.writes_group[c - 1]) cuts.push_back(c);
