@@ -63,10 +63,11 @@ class Planner {
     collect_params();
     mark_gradients();  // before describe: a layer plans its backward by what it must compute
     describe_layers();
-    schedule();
+    plan_.layers.assign(n_layers, {});
     choose_in_place();
     join_concats();
     choose_fusions();
+    schedule();
     request_values();
     if (train_) request_gradients();
     request_layer_buffers();
@@ -154,7 +155,6 @@ class Planner {
 
   void schedule() {
     const int n_layers = net_.n_layers();
-    plan_.layers.assign(n_layers, {});
     for (int i = 0; i < n_layers; ++i) {
       plan_.layers[i].forward_step = static_cast<int>(plan_.steps.size());
       plan_.steps.push_back({StepKind::forward, i});
@@ -174,7 +174,7 @@ class Planner {
       if (!flows_[i + 1]) continue;
       if (recompute_[i]) emit_recompute(i);
       // A backward step that keeps its inputs may read recomputed ones in their second instance.
-      if (needs_[i].saves_input && (recompute_[i] || readers_[i])) {
+      if (keeps_input(i) && (recompute_[i] || readers_[i])) {
         for (int v : net_.node(i).inputs)
           if (recomputed(v)) emit_recompute(v - 1);
       }
@@ -204,9 +204,20 @@ class Planner {
   // Whether value v has a second, recomputed instance (its producer is recomputed).
   [[nodiscard]] bool recomputed(int value) const { return value > 0 && recompute_[value - 1]; }
 
+  // Layer i's backward step reads its inputs: it keeps them, or it is a fused pool (it reads
+  // its activation's output).
+  [[nodiscard]] bool keeps_input(int i) const {
+    return needs_[i].saves_input || plan_.layers[i].fused_activation >= 0;
+  }
+
+  // The instance of value v that layer i's backward reads: the recomputed one when both are.
+  [[nodiscard]] int instance_read_backward(int i, int v) const {
+    return recomputed(v) && (recompute_[i] || readers_[i]) ? value_buffer1_[v] : value_buffer_[v];
+  }
+
   // Layer i's backward step keeps an input that is recomputed, and reads that instance.
   [[nodiscard]] bool reads_recomputed_inputs(int i) const {
-    if (!needs_[i].saves_input || !(recompute_[i] || readers_[i])) return false;
+    if (!keeps_input(i) || !(recompute_[i] || readers_[i])) return false;
     const std::vector<int>& inputs = net_.node(i).inputs;
     return std::any_of(inputs.begin(), inputs.end(), [&](int v) { return recomputed(v); });
   }
@@ -219,10 +230,10 @@ class Planner {
 
   [[nodiscard]] bool value_saved_for_backward(int value) const {
     if (!train_) return false;
-    if (value > 0 && needs_[value - 1].saves_output && plan_.layers[value - 1].backward_step >= 0)
-      return true;
+    // (A layer has a backward step when its output gets a gradient.)
+    if (value > 0 && needs_[value - 1].saves_output && flows_[value]) return true;
     for (const Consumer& c : consumers_[value])
-      if (needs_[c.layer].saves_input && plan_.layers[c.layer].backward_step >= 0) return true;
+      if (needs_[c.layer].saves_input && flows_[c.layer + 1]) return true;
     return false;
   }
 
@@ -304,16 +315,16 @@ class Planner {
     if (!train_ || !opt_.fuse_pool_backward) return;
     for (int pool = 0; pool < net_.n_layers(); ++pool) {
       const std::vector<int>& inputs = net_.node(pool).inputs;
-      if (!needs_[pool].plane_wise || inputs.size() != 1 || plan_.layers[pool].backward_step < 0) continue;
+      if (!needs_[pool].plane_wise || inputs.size() != 1 || !flows_[pool + 1]) continue;
       const int y = inputs[0];
       if (y == 0) continue;
       const int act = y - 1, x = net_.node(act).inputs[0];
       const bool ok = needs_[act].elementwise_from_output && in_place_[act] &&
-                      plan_.layers[act].backward_step >= 0 && consumers_[y].size() == 1 &&
+                      flows_[act + 1] && consumers_[y].size() == 1 &&
                       x > 0 && flows_[x] && !tapped(x) && !tapped(y) && !is_output_[x] &&
                       !is_output_[y] && group_of_[x] < 0 && group_of_[y] < 0 &&
                       group_of_[pool + 1] < 0 &&
-                      recompute_[act] == recompute_[pool];
+                      recompute_[act] == (recompute_[pool] || readers_[pool]);
       if (!ok) continue;
       fused_pool_[act] = pool;
       plan_.layers[pool].fused_activation = act;
@@ -358,7 +369,7 @@ class Planner {
       // value's second instance.
       if (recomputed(value) && (recompute_[c.layer] || readers_[c.layer])) continue;
       if (recompute_[c.layer]) last = std::max(last, recompute_step_[c.layer]);
-      if (train_ && needs_[c.layer].saves_input)
+      if (train_ && keeps_input(c.layer))
         last = std::max(last, plan_.layers[c.layer].backward_step);
     }
     if (train_ && value > 0 && needs_[value - 1].saves_output && !recomputed(value))
@@ -376,7 +387,7 @@ class Planner {
     int last = recompute_step_[producer];
     for (const Consumer& c : consumers_[value]) {
       if (recompute_[c.layer]) last = std::max(last, recompute_step_[c.layer]);
-      if (needs_[c.layer].saves_input && (recompute_[c.layer] || readers_[c.layer]))
+      if (keeps_input(c.layer) && (recompute_[c.layer] || readers_[c.layer]))
         last = std::max(last, plan_.layers[c.layer].backward_step);
     }
     if (needs_[producer].saves_output) last = std::max(last, plan_.layers[producer].backward_step);
@@ -453,7 +464,7 @@ class Planner {
       if (v > 0 && fused_pool_[v - 1] >= 0) {
         const int pool = fused_pool_[v - 1];
         LayerBuffers& pl = plan_.layers[pool];
-        pl.d_src.assign(1, recomputed(v) ? value_buffer1_[v] : value_buffer_[v]);
+        pl.d_src.assign(1, instance_read_backward(pool, v));
         pl.d_src_accumulate.assign(1, false);
         continue;
       }
@@ -461,7 +472,7 @@ class Planner {
           fused_pool_[consumers_[v][0].layer] >= 0) {
         const int act = consumers_[v][0].layer, pool = fused_pool_[act];
         const int y = act + 1;
-        grad_buffer_[v] = recomputed(y) ? value_buffer1_[y] : value_buffer_[y];
+        grad_buffer_[v] = instance_read_backward(pool, y);
         extend(grad_buffer_[v], plan_.layers[pool].backward_step, plan_.layers[v - 1].backward_step);
         plan_.layers[act].d_src.assign(1, grad_buffer_[v]);
         plan_.layers[act].d_src_accumulate.assign(1, false);
