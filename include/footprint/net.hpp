@@ -13,7 +13,7 @@
 
 namespace footprint {
 
-class Layer;  // defined in src/layers/layer.hpp; users only see LayerSpec
+class Layer;  // footprint/layer.hpp: what a layer implements (register_layer adds one)
 
 // key=value options exactly as written in a .net file, e.g. {"k": "3", "pad": "1"}.
 using Attributes = std::map<std::string, std::string>;
