@@ -26,12 +26,16 @@ install(FILES ${PROJECT_BINARY_DIR}/FootprintConfig.cmake
   ${PROJECT_BINARY_DIR}/FootprintConfigVersion.cmake DESTINATION ${FOOTPRINT_CMAKE_DIR})
 
 # The prefix is given at install time (--prefix), after this file was configured, so footprint.pc
-# finds it from its own directory: lib/pkgconfig -> ../..
+# finds it from its own directory (lib/pkgconfig -> ../..). Absolute directories stay as given.
 if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
-  message(FATAL_ERROR "footprint.pc needs CMAKE_INSTALL_LIBDIR and CMAKE_INSTALL_INCLUDEDIR "
-    "relative to the prefix; got '${CMAKE_INSTALL_LIBDIR}' and '${CMAKE_INSTALL_INCLUDEDIR}'")
+  set(FOOTPRINT_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+  set(FOOTPRINT_PC_LIBDIR "${CMAKE_INSTALL_FULL_LIBDIR}")
+  set(FOOTPRINT_PC_INCLUDEDIR "${CMAKE_INSTALL_FULL_INCLUDEDIR}")
+else()
+  file(RELATIVE_PATH FOOTPRINT_PC_PREFIX /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
+  string(REGEX REPLACE "/$" "" FOOTPRINT_PC_PREFIX "\${pcfiledir}/${FOOTPRINT_PC_PREFIX}")
+  set(FOOTPRINT_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
+  set(FOOTPRINT_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
-file(RELATIVE_PATH FOOTPRINT_PC_PREFIX_FROM_PCFILEDIR
-  /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
 configure_file(cmake/footprint.pc.in ${PROJECT_BINARY_DIR}/footprint.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/footprint.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

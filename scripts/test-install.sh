@@ -41,11 +41,11 @@ cmake --build "$work/consumer" -j"$(nproc)"
 export PKG_CONFIG_PATH=$libdir/pkgconfig
 [[ $(pkg-config --modversion footprint) == "$version" ]] || { echo "test-install: footprint.pc has the wrong version" >&2; exit 1; }
 pkg-config --static --libs footprint >/dev/null  # its Requires.private resolve
-# Every installed header compiles on its own: none reaches for a private one.
+# Every installed header compiles on its own, warning-free: none reaches for a private one.
 for header in "$prefix"/include/footprint/*.hpp; do
   # shellcheck disable=SC2046  # pkg-config prints several words on purpose
   echo "#include <footprint/$(basename "$header")>" |
-    c++ -std=c++20 -Wall -Wextra -fsyntax-only -x c++ - $(pkg-config --cflags footprint) ||
+    c++ -std=c++20 -Wall -Wextra -Werror -fsyntax-only -x c++ - $(pkg-config --cflags footprint) ||
     { echo "test-install: $header does not compile on its own" >&2; exit 1; }
 done
 cat > "$work/plan_lenet.cpp" <<'CPP'
@@ -62,6 +62,6 @@ int main() {
 }
 CPP
 # shellcheck disable=SC2046  # pkg-config prints several words on purpose
-c++ -std=c++20 -Wall -Wextra "$work/plan_lenet.cpp" -o "$work/plan_lenet" $(pkg-config --cflags --libs footprint)
+c++ -std=c++20 -Wall -Wextra -Werror "$work/plan_lenet.cpp" -o "$work/plan_lenet" $(pkg-config --cflags --libs footprint)
 LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$work/plan_lenet"
 echo "test-install: ok"

@@ -34,7 +34,7 @@ inline constexpr int kAnyNumber = 1 << 20;
 enum class ParamInit { fan_in_uniform, ones, zeros };
 
 struct ParamSpec {
-  std::string name;  // suffix: "weight", "bias", "running_mean", ...
+  std::string name{};  // suffix: "weight", "bias", "running_mean", ...
   int64_t n_elems = 0;
   bool trainable = true;
   ParamInit init = ParamInit::fan_in_uniform;
@@ -42,7 +42,7 @@ struct ParamSpec {
 };
 
 struct SavedSpec {
-  std::string name;  // suffix: "argmax", "mask", ...
+  std::string name{};  // suffix: "argmax", "mask", ...
   int64_t size_bytes = 0;
 };
 
@@ -66,7 +66,7 @@ struct LayerNeeds {
   // Backward's gradient for every input is d_dst itself (add), so when the layer runs in place
   // the later inputs' gradients may share d_dst's bytes too; otherwise only the first's does.
   bool gradient_passes_through = false;
-  std::vector<SavedSpec> saved;   // compact values kept for backward (train mode only)
+  std::vector<SavedSpec> saved{}; // compact values kept for backward (train mode only)
   int64_t workspace_bytes = 0;    // temporary bytes for one forward or backward step
   int64_t tile = 0;               // handed back in StepArgs::tile
   int algorithm = 0;              // handed back in StepArgs::algorithm (a layer's kernel choice)
