@@ -78,7 +78,7 @@ struct PlanOptions {
   // caller writes at the loss step (Runtime::backward_from_taps) instead of a loss layer, e.g.
   // the style and content layers of style transfer. Each tapped value stays readable from its
   // forward step until the loss step. With taps, only they start the backward pass.
-  std::vector<int> taps;
+  std::vector<int> taps{};
 };
 
 enum class StepKind { forward, loss, backward, update };

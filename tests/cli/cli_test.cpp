@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "footprint/npy.hpp"
+#include "footprint/version.hpp"
 #include "testing/nets.hpp"
 
 #include "testing/png_writer.hpp"
@@ -72,6 +73,18 @@ TEST(Cli, BadNetFileExitsWithStatus2AndOneLine) {
   const Result r = run("plan " + path);
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.output, "error: " + path + ":2: conv: k=0: kernel size must be at least 1\n");
+}
+
+TEST(Cli, VersionIsTheProjectVersion) {
+  const Result r = run("--version");
+  ASSERT_EQ(r.status, 0) << r.output;
+  // project(VERSION) in CMakeLists.txt, the binary, the library and the header agree.
+  EXPECT_EQ(r.output, "footprint " FOOTPRINT_PROJECT_VERSION "\n");
+  EXPECT_STREQ(footprint::version(), FOOTPRINT_PROJECT_VERSION);
+  EXPECT_STREQ(FOOTPRINT_VERSION_STRING, FOOTPRINT_PROJECT_VERSION);
+  EXPECT_EQ(std::string(FOOTPRINT_VERSION_STRING),
+            std::to_string(FOOTPRINT_VERSION_MAJOR) + "." + std::to_string(FOOTPRINT_VERSION_MINOR) +
+                "." + std::to_string(FOOTPRINT_VERSION_PATCH));
 }
 
 TEST(Cli, MissingFilesAndBadFlagsExitWithStatus2) {
