@@ -140,7 +140,7 @@ void add_train_command(CLI::App& app) {
       resumed = load_model(f->resume);
       loaded.net = parse_net(resumed->net_text, f->resume);
     } else {
-      loaded = load_any_net(f->net_path, /*with_weights=*/true);
+      loaded = load_any_net(f->net_path, OnnxImportOptions::Weights::deferred, parse_size(f->size));
     }
     const Net net = resize_input(with_loss(loaded.net, f->loss), f->size);
     PlanOptions options = to_plan_options(f->plan);
@@ -173,10 +173,7 @@ void add_train_command(CLI::App& app) {
     check_memory_limit(net, p, data.train.bytes() + data.test.bytes(), limit);
     reset_tracked_peak();
     Runtime runtime(net, p, f->seed);
-    if (loaded.weights) {  // an ONNX model's weights replace the seeded ones
-      restore_parameters(*loaded.weights, runtime);
-      loaded.weights.reset();
-    }
+    loaded.restore(runtime);  // an ONNX model's weights replace the seeded ones
     if (resumed) {
       restore_parameters(*resumed, runtime);
       resumed.reset();  // its weights are in the runtime now
