@@ -313,6 +313,84 @@ TEST(OnnxImport, LargeModelPlansWithinItsFileSize) {
   fs::remove(path);
 }
 
+// The vgg-style memory path: `footprint run` keeps each weight in the file until the runtime
+// exists and then reads it straight into its parameter, so the process peaks at its plan (plus
+// the program itself), not at the plan plus a parsed copy of the weights.
+TEST(OnnxImport, LargeModelRunsWithinItsPlan) {
+  FP_SKIP_UNDER_ASAN();
+  const fs::path path = temp_path("large_run.onnx"), x_path = temp_path("large_x.npy"), y_path = temp_path("large_y.npy");
+  {
+    ModelBuilder b;
+    b.input("x", {1, 4096});
+    for (int i = 0; i < 4; ++i) {  // 4 x 4096 x 4096 floats = 256 MiB
+      const std::string in = i == 0 ? "x" : "fc" + std::to_string(i - 1);
+      const std::string out = "fc" + std::to_string(i);
+      b.weight(out + ".W", {4096, 4096}, 200 + i, 0.01f);
+      auto& n = b.node("Gemm", {in, out + ".W"}, out);
+      ModelBuilder::integer(n, "transB", 1);
+    }
+    b.output("fc3");
+    b.save(path);
+  }
+  const std::vector<float> x = random_values(4096, 3);
+  write_npy(x_path.string(), {1, 4096}, x.data());
+  OnnxModel architecture = import_onnx(path.string(), {.weights = OnnxImportOptions::Weights::none});
+  const Plan p = plan(architecture.net, {.batch = 1, .mode = Mode::infer, .threads = 1});
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 2);
+    ::execl(FOOTPRINT_CLI, FOOTPRINT_CLI, "run", path.c_str(), "--input", x_path.c_str(), "--output", y_path.c_str(),
+            "--threads", "1", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  ASSERT_EQ(::wait4(child, &status, 0, &usage), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "footprint run failed";
+  const int64_t peak_rss = static_cast<int64_t>(usage.ru_maxrss) * 1024;
+  std::printf("footprint run on a %lld-byte ONNX file: plan %lld bytes, peak RSS %lld bytes (%.3fx the plan)\n",
+              static_cast<long long>(fs::file_size(path)), static_cast<long long>(p.total_bytes),
+              static_cast<long long>(peak_rss), static_cast<double>(peak_rss) / static_cast<double>(p.total_bytes));
+  EXPECT_LT(peak_rss, p.total_bytes * 115 / 100);
+
+  // The deferred weights are the in-memory ones.
+  OnnxModel deferred = import_onnx(path.string(), {.weights = OnnxImportOptions::Weights::deferred});
+  ASSERT_TRUE(deferred.deferred);
+  EXPECT_TRUE(deferred.weights.tensors.empty());
+  Runtime runtime(deferred.net, p);
+  deferred.restore_weights(runtime);
+  EXPECT_FALSE(deferred.deferred);  // released once written
+  std::copy(x.begin(), x.end(), runtime.input());
+  runtime.forward(1, false);
+  const NpyArray y = read_npy(y_path.string());
+  ASSERT_EQ(y.data.size(), 4096u);
+  for (size_t i = 0; i < y.data.size(); ++i) ASSERT_EQ(y.data[i], runtime.output()[i]) << i;
+  OnnxModel in_memory = import_onnx(path.string());
+  ASSERT_EQ(in_memory.weights.tensors.size(), 4u);
+  EXPECT_EQ(in_memory.weights.tensors[2].data[12345], runtime.parameters()[2].data[12345]);
+  for (const fs::path& f : {path, x_path, y_path}) fs::remove(f);
+}
+
+// Deferred weights go only into a runtime planned for the same net.
+TEST(OnnxImport, DeferredWeightsRefuseAnotherNet) {
+  const fs::path path = temp_path("vgg_deferred.onnx");
+  vgg_style().save(path);
+  OnnxModel m = import_onnx(path.string(), {.weights = OnnxImportOptions::Weights::deferred});
+  Net other(Shape{3, 16, 16});
+  other << conv(8, {.k = 3, .pad = 1});
+  const Plan p = plan(other, {.batch = 1, .mode = Mode::infer, .threads = 1});
+  Runtime runtime(other, p);
+  try {
+    m.restore_weights(runtime);
+    ADD_FAILURE() << "restored into another net";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("'conv0.weight' is missing"), std::string::npos) << e.what();
+  }
+  fs::remove(path);
+}
+
 }  // namespace
 }  // namespace footprint
 
