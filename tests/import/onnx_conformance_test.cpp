@@ -52,9 +52,6 @@ std::string run_data_set(const fs::path& model_path, const fs::path& data_dir) {
   const std::vector<fs::path> inputs = numbered(data_dir, "input_");
   const std::vector<fs::path> outputs = numbered(data_dir, "output_");
   if (inputs.empty()) throw ParseError("the test has no input; Footprint nets take one");
-  if (outputs.size() != 1) {
-    throw ParseError(std::to_string(outputs.size()) + " expected outputs; Footprint nets have one");
-  }
   // The node tests pass weights (Conv's W, Gemm's B, ...) as graph inputs; the first input is
   // the data and the others become initializers, which is how real models carry them.
   std::set<std::string> initializers;
@@ -84,24 +81,30 @@ std::string run_data_set(const fs::path& model_path, const fs::path& data_dir) {
   restore_parameters(m.weights, runtime);
   std::copy(x_values.begin(), x_values.end(), runtime.input());
   runtime.forward(batch, /*training=*/false);
-  const onnx::TensorProto y = read_tensor(outputs[0]);
-  const std::vector<float> want = onnx_tensor_floats(y, outputs[0].string());
-  const int64_t n_out = batch * m.net.output_shape().n_elems();
-  if (static_cast<int64_t>(want.size()) != n_out) {
-    return "output has " + std::to_string(n_out) + " values, expected " + std::to_string(want.size());
+  if (outputs.size() != m.net.outputs().size()) {
+    return std::to_string(outputs.size()) + " expected outputs, the net has " + std::to_string(m.net.outputs().size());
   }
-  const float* got = runtime.output();
-  for (int64_t i = 0; i < n_out; ++i) {
-    if (!(std::fabs(got[i] - want[i]) <= 1e-5f + 1e-4f * std::fabs(want[i]))) {
-      return "output[" + std::to_string(i) + "] = " + std::to_string(got[i]) + ", expected " +
-             std::to_string(want[i]);
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    const onnx::TensorProto y = read_tensor(outputs[k]);
+    const std::vector<float> want = onnx_tensor_floats(y, outputs[k].string());
+    const int64_t n_out = batch * m.net.value_shape(m.net.outputs()[k]).n_elems();
+    if (static_cast<int64_t>(want.size()) != n_out) {
+      return "output " + std::to_string(k) + " has " + std::to_string(n_out) + " values, expected " +
+             std::to_string(want.size());
+    }
+    const float* got = runtime.output(static_cast<int>(k));
+    for (int64_t i = 0; i < n_out; ++i) {
+      if (!(std::fabs(got[i] - want[i]) <= 1e-5f + 1e-4f * std::fabs(want[i]))) {
+        return "output " + std::to_string(k) + "[" + std::to_string(i) + "] = " + std::to_string(got[i]) +
+               ", expected " + std::to_string(want[i]);
+      }
     }
   }
   return "";
 }
 
-// Runs every test under `root` whose ops are all supported; returns how many passed.
-int run_suite(const fs::path& root) {
+// Runs every test under `root` whose ops are all supported; returns the names of those that passed.
+std::vector<std::string> run_suite(const fs::path& root) {
   const char* kNodeTests = root.c_str();
   const std::vector<std::string> table = onnx_supported_ops();
   const std::set<std::string> supported(table.begin(), table.end());
@@ -112,7 +115,7 @@ int run_suite(const fs::path& root) {
   std::map<std::string, int> passed_by_op, unsupported_by_op;
   std::map<std::string, int> other_ops;  // tests left out because an op is outside the table
   std::vector<std::string> cannot_run, failures;
-  int passed = 0;
+  std::vector<std::string> passed_names;
   for (const fs::path& dir : dirs) {
     onnx::ModelProto model;
     std::set<std::string> ops, outside;
@@ -153,11 +156,11 @@ int run_suite(const fs::path& root) {
       failures.push_back(name + ": " + (ran ? problem : "no test data set"));
       continue;
     }
-    ++passed;
+    passed_names.push_back(name);
     ++passed_by_op[op];
   }
 
-  std::printf("%s: tests passed, per op (%d in all):\n", kNodeTests, passed);
+  std::printf("%s: tests passed, per op (%zu in all):\n", kNodeTests, passed_names.size());
   for (const std::string& op : table) {
     std::printf("  %-20s %3d passed, %3d not expressible\n", op.c_str(), passed_by_op[op], unsupported_by_op[op]);
   }
@@ -170,7 +173,14 @@ int run_suite(const fs::path& root) {
   std::printf("\nNot run because they use ops outside the importer's table (count per op):%s\n",
               outside_list.c_str());
   for (const auto& f : failures) ADD_FAILURE() << f;
-  return passed;
+  return passed_names;
+}
+
+// A list's names, one per line, for a failure message that shows what changed.
+std::string lines(const std::vector<std::string>& names) {
+  std::string text;
+  for (const std::string& n : names) text += "  \"" + n + "\",\n";
+  return text;
 }
 
 TEST(OnnxConformance, NodeTestsOfSupportedOps) {
