@@ -150,12 +150,14 @@ void add_upsample(Importer& im, const ValueRef& x, const std::string& mode, cons
   LayerSpec spec{.op = "upsample"};
   if (mode == "nearest") {
     // PyTorch's nearest takes source floor(out * in / size): ONNX's asymmetric + floor, and for
-    // whole factors any half-pixel mapping (its offsets stay inside one source pixel).
+    // whole factors a half-pixel mapping that rounds (its offsets stay within half a source pixel
+    // of the centre; floor and ceil would step out of it).
     const bool half_pixel = coordinates == "half_pixel" || coordinates == "pytorch_half_pixel";
-    const bool exact = (coordinates == "asymmetric" && nearest_mode == "floor") || (whole && half_pixel);
+    const bool rounds = nearest_mode == "round_prefer_floor" || nearest_mode == "round_prefer_ceil";
+    const bool exact = (coordinates == "asymmetric" && nearest_mode == "floor") || (whole && half_pixel && rounds);
     if (!exact) {
       im.fail("nearest resizing with coordinate_transformation_mode=" + coordinates + " and nearest_mode=" + nearest_mode +
-              " is not PyTorch's nearest; supported: asymmetric with floor, or half_pixel with whole factors");
+              " is not PyTorch's nearest; supported: asymmetric with floor, or half_pixel rounding with whole factors");
     }
     spec.attrs["mode"] = "nearest";
   } else if (mode == "linear") {
