@@ -14,6 +14,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <tuple>
+#include <utility>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -370,6 +372,58 @@ TEST(OnnxImport, LargeModelRunsWithinItsPlan) {
   OnnxModel in_memory = import_onnx(path.string());
   ASSERT_EQ(in_memory.weights.tensors.size(), 4u);
   EXPECT_EQ(in_memory.weights.tensors[2].data[12345], runtime.parameters()[2].data[12345]);
+  for (const fs::path& f : {path, x_path, y_path}) fs::remove(f);
+}
+
+// Output and exit status of a shell command (stderr included).
+std::pair<std::string, int> shell(const std::string& command) {
+  std::string output;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return {"(popen failed)", -1};
+  char buffer[4096];
+  while (const size_t n = std::fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  return {output, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+}
+
+// A model exported with dynamic H and W (torch.onnx dynamic_axes): plan takes its size from
+// --size, run from the .npy input; without a size, the error names the dimension and the flag.
+TEST(OnnxImport, CommandLineResolvesSymbolicSizes) {
+  const fs::path path = temp_path("dynamic.onnx"), x_path = temp_path("dynamic_x.npy"), y_path = temp_path("dynamic_y.npy");
+  {
+    ModelBuilder b;
+    b.symbolic_input("image", {1, 3, 0, 0}, {"batch", "", "height", "width"});
+    b.conv("image", "conv", 3, 4, 3, 1, 1);
+    b.node("Relu", {"conv"}, "relu");
+    b.output("relu");
+    b.save(path);
+  }
+  const std::string cli = FOOTPRINT_CLI;
+  auto [message, status] = shell(cli + " plan " + path.string() + " --mode infer");
+  EXPECT_NE(status, 0);
+  EXPECT_NE(message.find("input 'image' dimension 2 (H) is the symbolic 'height'; give the input size: --size WxH"),
+            std::string::npos)
+      << message;
+  std::tie(message, status) = shell(cli + " plan " + path.string() + " --mode infer --size 40x24 --json");
+  EXPECT_EQ(status, 0) << message;
+  EXPECT_NE(message.find("\"peak_bytes\""), std::string::npos) << message;
+  std::tie(message, status) = shell(cli + " plan " + path.string() + " --mode infer --size 40x24");
+  EXPECT_NE(message.find("input 3x24x40"), std::string::npos) << message;
+
+  const std::vector<float> x = random_values(2 * 3 * 10 * 14, 9);
+  write_npy(x_path.string(), {2, 3, 10, 14}, x.data());
+  std::tie(message, status) = shell(cli + " run " + path.string() + " --input " + x_path.string() + " --output " +
+                                    y_path.string() + " --threads 1");
+  ASSERT_EQ(status, 0) << message;
+  EXPECT_EQ(read_npy(y_path.string()).shape, (std::vector<int64_t>{2, 4, 10, 14}));
+  OnnxModel m = import_onnx(path.string(), {.input_shape = Shape{3, 10, 14}});
+  const Plan p = plan(m.net, {.batch = 2, .mode = Mode::infer, .threads = 1});
+  Runtime runtime(m.net, p);
+  m.restore_weights(runtime);
+  std::copy(x.begin(), x.end(), runtime.input());
+  runtime.forward(2, false);
+  const NpyArray y = read_npy(y_path.string());
+  for (size_t i = 0; i < y.data.size(); ++i) ASSERT_EQ(y.data[i], runtime.output()[i]) << i;
   for (const fs::path& f : {path, x_path, y_path}) fs::remove(f);
 }
 

@@ -249,6 +249,7 @@ void convert_unsqueeze(Importer& im) {
     if (axis < -out_rank || axis >= out_rank) im.fail("axes " + dims_text(axes) + " are out of range");
     if (axis < 0) axis += out_rank;
     if (axis == 0) im.fail("inserts an axis before the batch; Footprint keeps the batch first");
+    if (inserted[axis]) im.fail("axes " + dims_text(axes) + " name axis " + std::to_string(axis) + " twice");
     inserted[axis] = true;
   }
   std::vector<int64_t> target;

@@ -55,7 +55,7 @@ Tensor redim(Importer& im, const ConstTensor& in, std::vector<int64_t> dims) {
 }
 
 int64_t normalize_axis(Importer& im, int64_t axis, int64_t rank, const char* what) {
-  if (axis < -rank || axis >= std::max<int64_t>(rank, 1)) {
+  if (axis < -rank || axis >= rank) {
     im.fail(std::string(what) + " " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
   }
   return axis < 0 ? axis + rank : axis;
@@ -197,7 +197,11 @@ void fold_unsqueeze(Importer& im) {
   const std::vector<int64_t> axes = read_axes(im);
   const int64_t out_rank = data->rank() + static_cast<int64_t>(axes.size());
   std::vector<bool> inserted(out_rank, false);
-  for (int64_t axis : axes) inserted[normalize_axis(im, axis, out_rank, "axis")] = true;
+  for (int64_t axis : axes) {
+    const int64_t a = normalize_axis(im, axis, out_rank, "axis");
+    if (inserted[a]) im.fail("axes " + dims_text(axes) + " name axis " + std::to_string(a) + " twice");
+    inserted[a] = true;
+  }
   std::vector<int64_t> dims;
   size_t next = 0;
   for (int64_t i = 0; i < out_rank; ++i) dims.push_back(inserted[i] ? 1 : data->dims().at(next++));
