@@ -2,6 +2,7 @@
 // supported. One case per refusal path: a small model whose node 'bad' breaks one rule.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
 
 #include "import/import_testing.hpp"
@@ -276,6 +277,127 @@ const std::vector<RefusalCase>& cases() {
        {"attribute exclude_outside=1: only for cubic"}},
       {"upsample linear", [](B& b) { base(b); b.floats("sc", {4}, {1, 1, 2, 2}); B::text(node(b, "Upsample", {"c", "sc"}), "mode", "linear"); },
        {"(Upsample", "attribute mode=linear: Upsample's linear mode maps coordinates asymmetrically"}, 9},
+      {"resize to one pixel", [](B& b) {
+         base(b);
+         b.int64s("sizes", {4}, {1, 4, 1, 12});
+         auto& n = node(b, "Resize", {"c", "", "", "sizes"});
+         B::text(n, "mode", "linear");
+         B::text(n, "coordinate_transformation_mode", "pytorch_half_pixel");
+       }, {"pytorch_half_pixel resizing to a size of 1 differs from half_pixel; not supported"}},
+      {"resize sizes of channels", [](B& b) { base(b); b.int64s("sizes", {4}, {1, 8, 12, 12}); node(b, "Resize", {"c", "", "", "sizes"}); },
+       {"sizes [1, 8, 12, 12]; Footprint resizes H and W of [N, C, H, W] (sizes [N, C, OH, OW])"}},
+      // --- more views ---
+      {"softmax opset 11", [](B& b) { base(b); B::integer(node(b, "Softmax", {"c"}), "axis", 1); },
+       {"attribute axis=1: Footprint's softmax is over the channels with nothing after them of a rank-4 NCHW input"}, 11},
+      {"convtranspose auto_pad", [](B& b) { base(b); b.weight("w", {4, 4, 3, 3}, 1); B::text(node(b, "ConvTranspose", {"c", "w"}), "auto_pad", "SAME"); },
+       {"attribute auto_pad=SAME: expected NOTSET, SAME_UPPER, SAME_LOWER or VALID"}},
+      {"layernorm statistics", [](B& b) {
+         base(b);
+         transpose_to_nhwc(b, "c", "t");
+         b.weight("g", {4}, 1);
+         node(b, "LayerNormalization", {"t", "g"}).add_output("mean");
+         b.output("mean");
+       }, {"output 1 ('mean') is used, but Footprint computes only the first output of this op"}, 17},
+      {"grouped view pad", [](B& b) {
+         base(b);
+         b.int64s("g", {5}, {1, 2, 2, 6, 6});
+         b.node("Reshape", {"c", "g"}, "grouped");
+         b.int64s("p", {10}, {0, 0, 0, 1, 0, 0, 0, 0, 1, 0});
+         node(b, "Pad", {"grouped", "p"});
+       }, {"input is a grouped [N, G, C/G, H, W] view; Pad reads NCHW or channels-last values"}},
+      {"grouped view conv", [](B& b) {
+         base(b);
+         b.int64s("g", {5}, {1, 2, 2, 6, 6});
+         b.node("Reshape", {"c", "g"}, "grouped");
+         b.weight("w", {4, 4, 1, 1}, 1);
+         node(b, "Conv", {"grouped", "w"});
+       }, {"(Conv", "input 0 ('grouped') is a grouped [N, G, C/G, H, W] view of its data; Conv reads NCHW values "
+                    "(transpose it back first)"}},
+      {"grouped view transpose", [](B& b) {
+         base(b);
+         b.int64s("g", {5}, {1, 2, 2, 6, 6});
+         b.node("Reshape", {"c", "g"}, "grouped");
+         B::ints(node(b, "Transpose", {"grouped"}), "perm", {0, 1, 2, 4, 3});
+       }, {"transposes a rank-5 grouped [N, G, C/G, H, W] value by [0, 1, 2, 4, 3]"}},
+      {"channels-last flatten", [](B& b) { base(b); transpose_to_nhwc(b, "c", "t"); node(b, "Flatten", {"t"}); },
+       {"reshapes 't' [1, 6, 6, 4] (channels-last (NHWC)) to [1, 144]"}},
+      {"channels-last concat", [](B& b) {
+         base(b);
+         transpose_to_nhwc(b, "c", "t");
+         B::integer(node(b, "Concat", {"t", "t"}), "axis", 1);
+       }, {"attribute axis=1: Footprint concatenates along the channels only (axis 3 of a channels-last value)"}},
+      {"matmul B rank", [](B& b) { base(b); transpose_to_nhwc(b, "c", "t"); b.weight("w", {4, 5, 1}, 1); node(b, "MatMul", {"t", "w"}); },
+       {"B has shape [4, 5, 1]; expected [4, D] (over the channels)"}},
+      {"conv of a constant", [](B& b) { base(b); b.weight("k", {1, 4, 6, 6}, 1); b.weight("w", {4, 4, 1, 1}, 1); node(b, "Conv", {"k", "w"}); },
+       {"every input is a constant, but Footprint computes Conv only on values from the graph input"}},
+      {"matmul of a constant", [](B& b) { base(b); b.weight("k", {3, 1, 6, 4}, 1); node(b, "MatMul", {"k", "c"}); },
+       {"input 0 ('k') is a constant, but Footprint computes MatMul only on values computed from the graph input"}},
+      {"dropout mask", [](B& b) { base(b); node(b, "Dropout", {"c"}).add_output("mask"); b.output("mask"); },
+       {"output 1 ('mask') is used"}},
+      {"unsqueeze twice", [](B& b) { base(b); b.int64s("a", {2}, {4, 4}); node(b, "Unsqueeze", {"c", "a"}); },
+       {"axes [4, 4] name axis 4 twice"}},
+      {"split grouped", [](B& b) {
+         base(b);
+         b.int64s("g", {5}, {1, 2, 2, 6, 6});
+         b.node("Reshape", {"c", "g"}, "grouped");
+         auto& n = node(b, "Split", {"grouped"});
+         B::integer(n, "axis", 1);
+         n.add_output("bad2");
+       }, {"attribute axis=1: Footprint splits along C, H or W of an NCHW or channels-last value"}},
+      {"slice grouped", [](B& b) {
+         base(b);
+         b.int64s("g", {5}, {1, 2, 2, 6, 6});
+         b.node("Reshape", {"c", "g"}, "grouped");
+         b.int64s("s", {1}, {0});
+         b.int64s("e", {1}, {1});
+         b.int64s("a", {1}, {1});
+         node(b, "Slice", {"grouped", "s", "e", "a"});
+       }, {"slices axis 1 of a grouped [N, G, C/G, H, W] value [1, 2, 2, 6, 6]; Footprint slices C, H or W"}},
+      {"shuffle back to another shape", [](B& b) {
+         base(b);
+         b.int64s("g", {5}, {1, 2, 2, 6, 6});
+         b.node("Reshape", {"c", "g"}, "grouped");
+         B::ints(b.node("Transpose", {"grouped"}, "t"), "perm", {0, 2, 1, 3, 4});
+         b.int64s("s", {3}, {1, 4, 36});
+         node(b, "Reshape", {"t", "s"});
+       }, {"reshapes 't' [1, 2, 2, 6, 6] (transposed group view [N, C/G, G, H, W]) to [1, 4, 36]"}},
+      // --- constant folding ---
+      {"fold concat ranks", [](B& b) { base(b); b.int64s("a", {1}, {1}); b.int64s("m", {1, 1}, {1}); node(b, "Concat", {"a", "m"}); },
+       {"concatenates constants of different ranks"}},
+      {"fold reshape", [](B& b) { base(b); b.int64s("a", {4}, {1, 2, 3, 4}); b.int64s("s", {1}, {3}); node(b, "Reshape", {"a", "s"}); },
+       {"reshapes a constant of shape [4] to [3]"}},
+      {"fold slice step", [](B& b) {
+         base(b);
+         b.int64s("a", {4}, {1, 2, 3, 4});
+         b.int64s("s", {1}, {0});
+         b.int64s("e", {1}, {3});
+         b.int64s("ax", {1}, {0});
+         b.int64s("st", {1}, {0});
+         node(b, "Slice", {"a", "s", "e", "ax", "st"});
+       }, {"steps [0] has a 0"}},
+      {"fold range", [](B& b) { base(b); b.int64s("s", {}, {0}); b.int64s("l", {}, {4}); b.int64s("d", {}, {0}); node(b, "Range", {"s", "l", "d"}); },
+       {"(Range", "delta is 0"}},
+      {"fold cast", [](B& b) {
+         base(b);
+         b.floats("f", {1}, {INFINITY});
+         B::integer(node(b, "Cast", {"f"}), "to", onnx::TensorProto::INT64);
+       }, {"casts inf to an integer"}},
+      {"fold fill", [](B& b) {
+         base(b);
+         b.int64s("s", {1}, {2});
+         auto& n = node(b, "ConstantOfShape", {"s"});
+         auto* a = n.add_attribute();
+         a->set_name("value");
+         a->set_type(onnx::AttributeProto::TENSOR);
+         a->mutable_t()->set_data_type(onnx::TensorProto::FLOAT);
+         a->mutable_t()->add_dims(2);
+         a->mutable_t()->add_float_data(1.0f);
+         a->mutable_t()->add_float_data(2.0f);
+       }, {"value has 2 elements; expected 1"}},
+      {"fold squeeze", [](B& b) { base(b); b.int64s("a", {2, 1}, {1, 2}); b.int64s("ax", {1}, {0}); node(b, "Squeeze", {"a", "ax"}); },
+       {"squeezes axis 0 of [2, 1], which is not 1"}},
+      {"fold gather axis", [](B& b) { base(b); b.int64s("a", {2}, {1, 2}); b.int64s("i", {}, {0}); B::integer(node(b, "Gather", {"a", "i"}), "axis", 1); },
+       {"axis 1 is out of range for rank 1"}},
       // --- the graph ---
       {"foreign domain", [](B& b) { base(b); node(b, "Gelu", {"c"}).set_domain("com.microsoft"); },
        {"op domain 'com.microsoft' is not supported"}},

@@ -23,11 +23,14 @@ namespace {
 constexpr int64_t kMinOpset = 1, kMaxOpset = 17;
 constexpr int64_t kMaxInputDim = int64_t{1} << 24;
 
+// A node name as a layer name: torch.onnx's scopes ("/layer1/layer1.0/conv1/Conv") read as
+// "layer1.layer1.0.conv1.Conv"; characters .net names cannot hold become '_'.
 std::string sanitize_name(const std::string& name) {
   std::string out;
   for (char ch : name) {
     const bool ok = std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.';
-    out += ok ? ch : '_';
+    if (ch == '/' && out.empty()) continue;
+    out += ok ? ch : ch == '/' ? '.' : '_';
   }
   return out;
 }
