@@ -44,6 +44,14 @@ void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode) {
                  "output channel, 1 to 16 MiB, at most a quarter of the layer's column matrix; "
                  "0 = whole layer (no tiling)")
       ->capture_default_str();
+  cmd.add_flag("--no-join-concat", flags.no_join_concat,
+               "Give every concat its own output and copy into it, instead of having its inputs "
+               "written in place (shows what joining saves)");
+  cmd.add_option("--memory-budget", flags.memory_budget,
+                 "Most bytes the plan may take, e.g. 16M (training): when the plain plan is "
+                 "larger, recompute forward values in the backward pass instead of keeping them, "
+                 "at the least extra compute found; refused, naming the smallest budget, when "
+                 "nothing fits");
 }
 
 OptimizerKind parse_optimizer(const std::string& name) {
@@ -65,7 +73,9 @@ PlanOptions to_plan_options(const PlanFlags& flags) {
           .conv_tile_bytes = flags.full_im2col || flags.tile_bytes == "0" ? 0
                              : flags.tile_bytes == "auto"               ? kAutoConvTile
                                                                         : parse_bytes(flags.tile_bytes),
-          .direct_conv = !flags.no_direct_conv};
+          .join_concat = !flags.no_join_concat,
+          .direct_conv = !flags.no_direct_conv,
+          .memory_budget = flags.memory_budget.empty() ? 0 : parse_bytes(flags.memory_budget)};
 }
 
 void add_size_flag(CLI::App& cmd, std::string& size) {

@@ -23,6 +23,8 @@ struct PlanFlags {
   bool full_im2col = false;
   bool no_direct_conv = false;
   std::string tile_bytes = "auto";
+  std::string memory_budget;  // "": none
+  bool no_join_concat = false;
 };
 
 void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode);

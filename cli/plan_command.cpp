@@ -79,6 +79,18 @@ void add_plan_command(CLI::App& app) {
       text += "\nFits in " + format_bytes(budget) + ": ";
       text += batch ? "batch " + std::to_string(*batch) + " at " + net.input_shape().str()
                     : "not even batch 1 at " + net.input_shape().str();
+      if (options.mode == Mode::train) {
+        PlanOptions plain = options;
+        plain.memory_budget = 0;
+        if (const std::optional<BatchFit> more = fit_batch_recomputing(net, plain, budget)) {
+          char line[160];
+          std::snprintf(line, sizeof line, "; recomputing, batch %d with %.0f%% extra compute",
+                        more->batch, 100.0 * more->extra_compute);
+          text += line;
+          doc["fit_batch_recomputing"] = more->batch;
+          doc["fit_extra_compute"] = more->extra_compute;
+        }
+      }
       const bool convolutional = std::none_of(net.nodes().begin(), net.nodes().end(),
                                               [](const Net::Node& n) { return n.spec.op == "fc"; });
       if (convolutional) {
@@ -100,9 +112,10 @@ void add_plan_command(CLI::App& app) {
       std::printf("%s\n", doc.dump(2).c_str());
     } else {
       std::printf("%s", text.c_str());
-      if (options.reuse && !f->explain) {
+      if (options.reuse && !f->explain && p.recompute_flops == 0) {
         PlanOptions separate = options;
         separate.reuse = false;
+        separate.memory_budget = 0;
         const Plan without = plan(net, separate);
         std::printf("Without lifetime sharing the same buffers would take %s: sharing saves %s.\n",
                     format_bytes(without.total_bytes).c_str(),

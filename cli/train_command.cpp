@@ -172,6 +172,9 @@ void add_train_command(CLI::App& app) {
                  format_bytes(data.train.bytes() + data.test.bytes()).c_str());
     check_memory_limit(net, p, data.train.bytes() + data.test.bytes(), limit);
     reset_tracked_peak();
+    // What the process adds from here on is the plan and what the plan names outside it.
+    const bool peak_restarted = restart_peak_resident();
+    const int64_t resident_before = resident_bytes();
     Runtime runtime(net, p, f->seed);
     loaded.restore(runtime);  // an ONNX model's weights replace the seeded ones
     if (resumed) {
@@ -232,12 +235,19 @@ void add_train_command(CLI::App& app) {
                 format_bytes(data.train.bytes() + data.test.bytes()).c_str());
     std::printf("  process peak RSS (VmHWM):       %12s B  %s\n", format_count(rss).c_str(),
                 format_bytes(rss).c_str());
+    const int64_t growth = peak_restarted ? peak_resident_bytes() - resident_before : -1;
+    if (growth >= 0) {
+      std::printf("  peak RSS growth from the runtime's creation: %s B  %s\n",
+                  format_count(growth).c_str(), format_bytes(growth).c_str());
+    }
     std::printf("  %lld steps, %.4f s per step\n", static_cast<long long>(steps_run), seconds_per_step);
     if (f->profile) print_layer_times(net, runtime.layer_times());
     if (!f->report.empty()) {
       nlohmann::json report = {{"planned_bytes", p.total_bytes},
                                {"tracked_peak_bytes", tracked.peak_bytes},
                                {"peak_rss_bytes", rss},
+                               {"rss_growth_bytes", growth},
+                               {"outside_bytes", p.outside_bytes()},
                                {"dataset_bytes", data.train.bytes() + data.test.bytes()},
                                {"seconds_per_step", seconds_per_step},
                                {"steps", steps_run},

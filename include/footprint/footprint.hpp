@@ -9,6 +9,7 @@
 #include "footprint/model_io.hpp"
 #include "footprint/net.hpp"
 #include "footprint/plan.hpp"
+#include "footprint/process_memory.hpp"
 #include "footprint/report.hpp"
 #include "footprint/runtime.hpp"
 #include "footprint/shape.hpp"

@@ -54,10 +54,18 @@ struct PlanOptions {
   // Budget for one conv's im2col tile: kAutoConvTile (the default) sizes it per layer, a
   // positive value is a fixed budget, 0 builds the whole layer's column matrix.
   int64_t conv_tile_bytes = -1;
+  // Concat layers whose inputs can be written straight into their channel ranges of the output
+  // compute nothing (src/planner/channel_groups.hpp); false gives every concat its copy.
+  bool join_concat = true;
   // 3x3 stride-1 convolutions with few channels run direct loops that need no im2col tile
   // (src/kernels/conv/conv_direct.hpp); false sends every conv through im2col + GEMM (shows the
   // saving; also a way to compare the two).
   bool direct_conv = true;
+  // Bytes the plan may take (arena + persistent); 0: no limit. When the plain plan is larger,
+  // the planner recomputes some forward values in the backward phase instead of keeping them
+  // (src/planner/recompute.hpp), choosing what costs the fewest extra FLOPs, or throws
+  // PlanError naming the smallest budget it can meet. Train mode only.
+  int64_t memory_budget = 0;
   // false: parameters are constants (no gradients, no optimizer state), and backward computes
   // only activation gradients, e.g. the input gradient of a frozen feature net.
   bool train_params = true;
@@ -73,6 +81,10 @@ enum class StepKind { forward, loss, backward, update };
 struct Step {
   StepKind kind;
   int layer;  // -1 for loss and update
+  // Which bindings the step runs with: -1, the layer's (Plan::layers); else an index into
+  // Plan::recompute_bindings (a recomputed layer's recompute and backward steps).
+  int binding = -1;
+  bool recompute = false;  // a forward step run again in the backward phase
 };
 
 inline constexpr int kNoLayer = -1;
@@ -108,6 +120,15 @@ struct LayerBuffers {
   int algorithm = 0;             // layer-specific kernel choice made by the planner (conv: direct passes)
   int forward_step = -1;
   int backward_step = -1;        // -1 when the layer needs no backward
+  // Where each tensor sits in its buffer: a byte offset, and floats from one sample to the next
+  // (the sample's size, unless it is a channel range of a concat joined in place). A gradient
+  // sits in its buffer as its value does.
+  std::vector<int64_t> src_offset_bytes, src_stride;  // per input
+  int64_t dst_offset_bytes = 0, dst_stride = 0;
+  bool backward_reads_src = false;  // the backward step reads the forward inputs
+  bool backward_reads_dst = false;  // the backward step reads the forward output
+  bool joined_in_place = false;  // a concat whose inputs were written into its output: no work
+  std::vector<int> zero_before_backward;  // gradient buffers cleared before the backward step
 };
 
 struct LayerReport {
@@ -119,6 +140,9 @@ struct LayerReport {
   int64_t saved_bytes = 0;        // compact saved buffers
   int64_t workspace_bytes = 0;
   bool in_place = false;
+  bool joined_in_place = false;   // a concat whose inputs are written straight into its output
+  int64_t forward_flops = 0;      // of its forward step (estimated)
+  bool recomputed = false;        // its forward step runs again in the backward phase
 };
 
 struct Plan {
@@ -130,6 +154,9 @@ struct Plan {
   int loss_step = -1;
   std::vector<Buffer> buffers;
   std::vector<LayerBuffers> layers;
+  // Per recomputed layer: the bindings of its recompute step and its backward step (they read
+  // the recomputed values); its gradients are the layer's own.
+  std::vector<LayerBuffers> recompute_bindings;
   std::vector<LayerReport> layer_reports;
   int input_buffer = kNoBuffer;
   int target_buffer = kNoBuffer;
@@ -147,12 +174,33 @@ struct Plan {
   int peak_step = 0;
   std::array<int64_t, kNumCategories> category_bytes{};  // sum of buffer sizes per category
   int64_t params = 0;                   // trainable parameters
+  // What running the plan adds to the process besides its own two allocations, as bounds with
+  // a name each (the plan's promise is to the whole process: docs/design.md, "The promise").
+  struct OutsideLine {
+    std::string what;
+    int64_t bytes = 0;
+  };
+  std::vector<OutsideLine> outside;
+  [[nodiscard]] int64_t outside_bytes() const {
+    int64_t sum = 0;
+    for (const OutsideLine& line : outside) sum += line.bytes;
+    return sum;
+  }
+  int64_t forward_flops = 0;            // one forward pass (estimated: multiply-adds count 2)
+  int64_t recompute_flops = 0;          // forward work done again in the backward phase
 
   [[nodiscard]] std::string step_label(int step) const;  // "conv3 backward"
   [[nodiscard]] int64_t bytes(Category c) const { return category_bytes[static_cast<int>(c)]; }
 };
 
 inline constexpr int64_t kAlignBytes = 64;
+
+// What each worker thread may add to the process while steps run, outside the plan: its stack,
+// its share of the C library's allocator state, and OpenBLAS's packing buffers for the GEMMs it
+// runs. A bound, measured: `footprint train NET --data synthetic --steps 3 --report R` writes
+// rss_growth_bytes; on the reference nets at 1 and 2 threads the growth past the plan was 0.65
+// to 1.94 MiB (tests/cli/rss_test.cpp checks every case against this bound plus 2 MiB).
+inline constexpr int64_t kOutsideBytesPerThread = int64_t{1} << 20;
 
 // Pure function of the net and the options: the same inputs give the same plan, byte for byte.
 [[nodiscard]] Plan plan(const Net& net, const PlanOptions& options);

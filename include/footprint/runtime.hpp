@@ -115,21 +115,35 @@ class Runtime {
     int64_t forward_calls = 0, backward_calls = 0;
   };
   void set_layer_timing(bool on);
+
+  // A test mode: every arena buffer is filled with NaN right after its planned last step (the
+  // caller's input, target and outputs excepted). A lifetime planned too short then turns
+  // results into NaN instead of passing unnoticed while the bytes happen to survive.
+  void set_poison_after_last_use(bool on);
   [[nodiscard]] const std::vector<LayerTime>& layer_times() const { return layer_times_; }
 
  private:
   // A layer's pointers, bound once from the plan (spans of StepArgs point here).
   struct Binding {
+    int layer = 0;
     std::vector<Shape> in_shape;
     std::vector<float*> src, d_src, params, d_params;
+    std::vector<int64_t> src_stride;
     std::vector<uint8_t> d_src_accumulate;
     std::vector<std::byte*> saved;
+    float* dst = nullptr;
+    float* d_dst = nullptr;
+    std::vector<std::pair<std::byte*, size_t>> zero_before_backward;
   };
   void bind_layers();
-  [[nodiscard]] StepArgs step_args(int layer, int batch, bool training, bool backward) const;
-  void run_forward_step(int layer, int batch, bool training);
-  void run_backward_step(int layer, int batch);
+  [[nodiscard]] const LayerBuffers& buffers_of(int binding) const;
+  [[nodiscard]] int binding_of(const Step& step) const;
+  void poison_ended(size_t step);
+  [[nodiscard]] StepArgs step_args(int binding, int batch, bool training, bool backward) const;
+  void run_forward_step(int binding, int batch, bool training, bool recompute);
+  void run_backward_step(int binding, int batch);
   [[nodiscard]] std::byte* ptr(int buffer) const;
+  [[nodiscard]] float* at(int buffer, int64_t offset_bytes) const;
 
   const Net& net_;
   const Plan& plan_;
@@ -141,6 +155,7 @@ class Runtime {
   int64_t optimizer_steps_ = 0;
   std::vector<ParamView> params_;
   std::vector<Binding> bindings_;  // per layer
+  std::vector<std::vector<std::pair<std::byte*, size_t>>> poison_after_step_;  // per step
   bool time_layers_ = false;
   std::vector<LayerTime> layer_times_;  // one per layer while timing is on
 };

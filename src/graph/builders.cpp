@@ -53,9 +53,12 @@ LayerSpec leakyrelu(float slope, const std::string& name) {
   return {.op = "leakyrelu", .attrs = {{"slope", number(slope)}}, .name = name};
 }
 
+// Options at their defaults are left out, so a built net's text matches a hand-written file.
 LayerSpec batchnorm(float eps, float momentum, const std::string& name) {
-  return {.op = "batchnorm", .attrs = {{"eps", number(eps)}, {"momentum", number(momentum)}},
-          .name = name};
+  LayerSpec spec{.op = "batchnorm", .name = name};
+  if (eps != 1e-5f) spec.attrs["eps"] = number(eps);
+  if (momentum != 0.1f) spec.attrs["momentum"] = number(momentum);
+  return spec;
 }
 
 LayerSpec dropout(float p, const std::string& name) {

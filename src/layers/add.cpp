@@ -25,7 +25,9 @@ class Add final : public Layer {
     }
     return in[0];
   }
-  LayerNeeds describe(const PlanContext&) const override { return {.may_run_in_place = true}; }
+  LayerNeeds describe(const PlanContext&) const override {
+    return {.may_run_in_place = true, .gradient_passes_through = true};
+  }
 
   void forward(const StepArgs& a) const override {
     a.pool->parallel_for(a.batch * a.out_shape.n_elems(), [&](int64_t begin, int64_t end, int) {

@@ -79,6 +79,19 @@ bool AttrReader::get_bool(const std::string& key, bool fallback) {
   fail(key, "expected true or false");
 }
 
+std::string AttrReader::get_choice(const std::string& key, const std::string& fallback,
+                                   std::initializer_list<const char*> choices) {
+  read_.insert(key);
+  auto it = spec_.attrs.find(key);
+  if (it == spec_.attrs.end()) return fallback;
+  std::string expected;
+  for (const char* choice : choices) {
+    if (it->second == choice) return it->second;
+    expected += (expected.empty() ? "" : ", ") + std::string(choice);
+  }
+  fail(key, "expected one of: " + expected);
+}
+
 void AttrReader::finish() const {
   for (const auto& [key, value] : spec_.attrs) {
     if (read_.count(key) == 0) {

@@ -2,6 +2,7 @@
 // the op, the key and the value ("conv: k=0: kernel size must be at least 1").
 #pragma once
 
+#include <initializer_list>
 #include <set>
 #include <string>
 
@@ -19,6 +20,11 @@ class AttrReader {
   [[nodiscard]] int get_int(const std::string& key, int fallback, int min_value, const char* rule);
   [[nodiscard]] float get_float(const std::string& key, float fallback);
   [[nodiscard]] bool get_bool(const std::string& key, bool fallback);
+  // One of a few words ("mode=reflect"); fallback when the key is absent.
+  [[nodiscard]] std::string get_choice(const std::string& key, const std::string& fallback,
+                                       std::initializer_list<const char*> choices);
+  // Whether the line gives this key (for options that exclude each other).
+  [[nodiscard]] bool has(const std::string& key) const { return spec_.attrs.count(key) != 0; }
   // Throws for any key not read above (catches typos such as "strde=2").
   void finish() const;
   [[noreturn]] void fail(const std::string& key, const std::string& rule) const;

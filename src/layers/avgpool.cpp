@@ -29,17 +29,25 @@ class AvgPool final : public Layer {
     return {in[0].c, g.out_h, g.out_w};
   }
 
-  LayerNeeds describe(const PlanContext&) const override { return {}; }
+  LayerNeeds describe(const PlanContext&) const override {
+    return {.strided_src = true, .strided_dst = true};
+  }
 
   void forward(const StepArgs& a) const override {
-    avgpool_forward(*a.pool, window_.geometry(a.in_shape[0]), a.batch * a.in_shape[0].c, a.src[0],
-                    a.dst, divisor_);
+    const ConvGeometry g = window_.geometry(a.in_shape[0]);
+    for_each_plane_run(a, false, [&](int64_t planes, const float* src, float* dst, float*,
+                                     const float*, int64_t) {
+      avgpool_forward(*a.pool, g, planes, src, dst, divisor_);
+    });
   }
 
   void backward(const StepArgs& a) const override {
     if (!a.d_src[0]) return;
-    avgpool_backward(*a.pool, window_.geometry(a.in_shape[0]), a.batch * a.in_shape[0].c, a.d_dst,
-                     a.d_src[0], a.d_src_accumulate[0], divisor_);
+    const ConvGeometry g = window_.geometry(a.in_shape[0]);
+    for_each_plane_run(a, true, [&](int64_t planes, const float*, float*, float* d_src,
+                                    const float* d_dst, int64_t) {
+      avgpool_backward(*a.pool, g, planes, d_dst, d_src, a.d_src_accumulate[0], divisor_);
+    });
   }
 
  private:

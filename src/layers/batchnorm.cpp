@@ -35,7 +35,7 @@ class BatchNorm final : public Layer {
   }
 
   LayerNeeds describe(const PlanContext& ctx) const override {
-    LayerNeeds needs;
+    LayerNeeds needs{.strided_src = true, .strided_dst = true};
     if (ctx.mode == Mode::train) {
       needs.saves_input = true;
       needs.saved.push_back({.name = "batch_stats",
@@ -58,13 +58,13 @@ class BatchNorm final : public Layer {
           // Float sums per plane (vectorised), added across planes in double.
           double sum = 0.0, sum_sq = 0.0;
           for (int64_t n = 0; n < a.batch; ++n) {
-            const float* x = a.src[0] + (n * channels + c) * plane;
+            const float* x = a.src[0] + n * a.src_stride[0] + c * plane;
             sum += sum_lanes(plane, [&](int64_t i) { return x[i]; });
           }
           const double m = sum / static_cast<double>(count);
           const float m_f = static_cast<float>(m);
           for (int64_t n = 0; n < a.batch; ++n) {
-            const float* x = a.src[0] + (n * channels + c) * plane;
+            const float* x = a.src[0] + n * a.src_stride[0] + c * plane;
             sum_sq += sum_lanes(plane, [&](int64_t i) { return (x[i] - m_f) * (x[i] - m_f); });
           }
           const double var = sum_sq / static_cast<double>(count);
@@ -72,18 +72,21 @@ class BatchNorm final : public Layer {
           inv_std = static_cast<float>(1.0 / std::sqrt(var + eps_));
           stats[c] = mean;
           stats[channels + c] = inv_std;
-          const double unbiased = count > 1 ? sum_sq / static_cast<double>(count - 1) : var;
-          running_mean[c] = (1.0f - momentum_) * running_mean[c] + momentum_ * mean;
-          running_var[c] =
-              (1.0f - momentum_) * running_var[c] + momentum_ * static_cast<float>(unbiased);
+          // A recompute sees the same batch again: the running statistics took it once.
+          if (!a.recompute) {
+            const double unbiased = count > 1 ? sum_sq / static_cast<double>(count - 1) : var;
+            running_mean[c] = (1.0f - momentum_) * running_mean[c] + momentum_ * mean;
+            running_var[c] =
+                (1.0f - momentum_) * running_var[c] + momentum_ * static_cast<float>(unbiased);
+          }
         } else {
           mean = running_mean[c];
           inv_std = 1.0f / std::sqrt(running_var[c] + eps_);
         }
         const float scale = gamma[c] * inv_std, shift = beta[c] - mean * scale;
         for (int64_t n = 0; n < a.batch; ++n) {
-          const float* x = a.src[0] + (n * channels + c) * plane;
-          float* y = a.dst + (n * channels + c) * plane;
+          const float* x = a.src[0] + n * a.src_stride[0] + c * plane;
+          float* y = a.dst + n * a.dst_stride + c * plane;
           for (int64_t i = 0; i < plane; ++i) y[i] = x[i] * scale + shift;
         }
       }
@@ -100,8 +103,8 @@ class BatchNorm final : public Layer {
         const float mean = stats[c], inv_std = stats[channels + c];
         double sum_dy = 0.0, sum_dy_xhat = 0.0;
         for (int64_t n = 0; n < a.batch; ++n) {
-          const float* x = a.src[0] + (n * channels + c) * plane;
-          const float* dy = a.d_dst + (n * channels + c) * plane;
+          const float* x = a.src[0] + n * a.src_stride[0] + c * plane;
+          const float* dy = a.d_dst + n * a.dst_stride + c * plane;
           sum_dy += sum_lanes(plane, [&](int64_t i) { return dy[i]; });
           sum_dy_xhat += sum_lanes(plane, [&](int64_t i) { return dy[i] * (x[i] - mean); });
         }
@@ -113,9 +116,9 @@ class BatchNorm final : public Layer {
         const float mean_dy = static_cast<float>(sum_dy / count);
         const float mean_dy_xhat = static_cast<float>(sum_dy_xhat / count);
         for (int64_t n = 0; n < a.batch; ++n) {
-          const float* x = a.src[0] + (n * channels + c) * plane;
-          const float* dy = a.d_dst + (n * channels + c) * plane;
-          float* dx = a.d_src[0] + (n * channels + c) * plane;
+          const float* x = a.src[0] + n * a.src_stride[0] + c * plane;
+          const float* dy = a.d_dst + n * a.dst_stride + c * plane;
+          float* dx = a.d_src[0] + n * a.src_stride[0] + c * plane;
           if (a.d_src_accumulate[0]) {  // two loops, so each vectorises
             for (int64_t i = 0; i < plane; ++i)
               dx[i] += k * (dy[i] - mean_dy - (x[i] - mean) * inv_std * mean_dy_xhat);

@@ -31,17 +31,21 @@ class Concat final : public Layer {
     }
     return out;
   }
-  LayerNeeds describe(const PlanContext&) const override { return {}; }
+  // When the planner places the inputs side by side in the output's bytes (their producers
+  // write straight into their channel ranges), the plan marks this layer joined in place and
+  // the runtime skips it; otherwise it copies.
+  LayerNeeds describe(const PlanContext&) const override {
+    return {.strided_src = true, .strided_dst = true, .joins_channels = true};
+  }
 
   // One sample of the output is each input's sample in turn.
   void forward(const StepArgs& a) const override {
-    const int64_t out_size = a.out_shape.n_elems();
     a.pool->parallel_for(a.batch, [&](int64_t begin, int64_t end, int) {
       for (int64_t n = begin; n < end; ++n) {
-        float* out = a.dst + n * out_size;
+        float* out = a.dst + n * a.dst_stride;
         for (size_t k = 0; k < a.src.size(); ++k) {
           const int64_t size = a.in_shape[k].n_elems();
-          std::memcpy(out, a.src[k] + n * size, sizeof(float) * size);
+          std::memcpy(out, a.src[k] + n * a.src_stride[k], sizeof(float) * size);
           out += size;
         }
       }
@@ -49,14 +53,13 @@ class Concat final : public Layer {
   }
 
   void backward(const StepArgs& a) const override {
-    const int64_t out_size = a.out_shape.n_elems();
     a.pool->parallel_for(a.batch, [&](int64_t begin, int64_t end, int) {
       for (int64_t n = begin; n < end; ++n) {
-        const float* part = a.d_dst + n * out_size;
+        const float* part = a.d_dst + n * a.dst_stride;
         for (size_t k = 0; k < a.d_src.size(); ++k) {
           const int64_t size = a.in_shape[k].n_elems();
           if (float* d = a.d_src[k]) {
-            d += n * size;
+            d += n * a.src_stride[k];
             if (a.d_src_accumulate[k]) {
               for (int64_t i = 0; i < size; ++i) d[i] += part[i];
             } else {

@@ -3,12 +3,11 @@
 // stride-1 layers with few channels by direct loops that need no workspace (conv_direct.cpp).
 // Per-axis overrides (kh kw stride_h stride_w dilation_h dilation_w pad_top pad_left pad_bottom
 // pad_right) take what ONNX models use: rectangular kernels and asymmetric (SAME) padding.
-#include <algorithm>
-
 #include "footprint/error.hpp"
 #include "kernels/conv/conv_direct.hpp"
 #include "kernels/conv/conv_gemm.hpp"
 #include "layers/attr_reader.hpp"
+#include "layers/conv_tile.hpp"
 #include "layers/layer.hpp"
 
 namespace footprint {
@@ -116,33 +115,28 @@ class Conv2d final : public Layer {
     const bool train = ctx.mode == Mode::train;
     const bool gemm_needed = !direct.forward || (train && ctx.param_grads && !direct.weight_grad) ||
                              (train && ctx.input_grads && !direct.data_grad);
-    LayerNeeds needs;
+    LayerNeeds needs{.strided_src = true, .strided_dst = true};  // the kernels take sample strides
     needs.saves_input = ctx.param_grads;  // only d_weights reads the input
     needs.algorithm = encode(direct);     // the runtime follows the plan's choice
+    needs.forward_flops = 2 * ctx.batch * ctx.out.n_elems() * g.col_rows();
     if (!gemm_needed) return needs;       // every pass runs direct: no workspace at all
-    int64_t tile_rows = g.out_h;
-    const int64_t row_bytes = g.col_rows() * g.out_w * static_cast<int64_t>(sizeof(float));
-    int64_t budget = ctx.conv_tile_bytes;
-    if (budget == kAutoConvTile) {
-      // Each tile's GEMM streams the whole weight matrix [out_c, K] once: enough columns
-      // (16 per output channel) amortise it; 1 MiB tiles stay in cache for small layers. A
-      // tile is also kept to a quarter of the layer's whole column matrix: beyond that it buys
-      // little speed for its bytes (six-block-512's 96-channel layer would take all 1.7 MiB).
-      const int64_t columns = kAutoConvTileColumnsPerOutput * g.out_c;
-      const int64_t whole = row_bytes * g.out_h;
-      budget = std::clamp<int64_t>(
-          std::min(g.col_rows() * columns * static_cast<int64_t>(sizeof(float)), whole / 4),
-          kAutoConvTileMinBytes, kAutoConvTileMaxBytes);
-    }
-    if (budget > 0) tile_rows = std::clamp<int64_t>(budget / row_bytes, 1, g.out_h);
+    const int64_t tile_rows = conv_tile_rows(g, ctx.conv_tile_bytes);
     needs.tile = tile_rows;
     needs.workspace_bytes =
         conv_gemm_workspace_floats(g, tile_rows) * static_cast<int64_t>(sizeof(float));
     return needs;
   }
 
+  // The geometry of one step, with the sample strides of its tensors.
+  ConvGeometry step_geometry(const StepArgs& a) const {
+    ConvGeometry g = geometry(a.in_shape[0]);
+    g.src_sample_stride = a.src_stride[0];
+    g.dst_sample_stride = a.dst_stride;
+    return g;
+  }
+
   void forward(const StepArgs& a) const override {
-    const ConvGeometry g = geometry(a.in_shape[0]);
+    const ConvGeometry g = step_geometry(a);
     const float* bias = bias_ ? a.params[1] : nullptr;
     if (decode(a.algorithm).forward) {
       conv_forward_direct(*a.pool, g, a.batch, a.src[0], a.params[0], bias, a.dst);
@@ -153,7 +147,7 @@ class Conv2d final : public Layer {
   }
 
   void backward(const StepArgs& a) const override {
-    const ConvGeometry g = geometry(a.in_shape[0]);
+    const ConvGeometry g = step_geometry(a);
     const ConvPaths direct = decode(a.algorithm);
     float* d_weights = a.d_params[0];
     float* d_bias = bias_ ? a.d_params[1] : nullptr;

@@ -34,7 +34,9 @@ class FullyConnected final : public Layer {
     return specs;
   }
 
-  LayerNeeds describe(const PlanContext&) const override { return {.saves_input = true}; }
+  LayerNeeds describe(const PlanContext& ctx) const override {
+    return {.saves_input = true, .forward_flops = 2 * ctx.batch * out_ * ctx.in[0].n_elems()};
+  }
 
   void forward(const StepArgs& a) const override {
     const int64_t in = a.in_shape[0].n_elems();

@@ -58,10 +58,23 @@ struct LayerNeeds {
   bool saves_input = false;       // backward reads the forward inputs
   bool saves_output = false;      // backward reads the forward output
   bool may_run_in_place = false;  // forward handles dst == src[0], backward d_src[0] == d_dst
+  // Backward's gradient for every input is d_dst itself (add), so when the layer runs in place
+  // the later inputs' gradients may share d_dst's bytes too; otherwise only the first's does.
+  bool gradient_passes_through = false;
   std::vector<SavedSpec> saved;   // compact values kept for backward (train mode only)
   int64_t workspace_bytes = 0;    // temporary bytes for one forward or backward step
   int64_t tile = 0;               // handed back in StepArgs::tile
   int algorithm = 0;              // handed back in StepArgs::algorithm (a layer's kernel choice)
+  // The layer honours StepArgs::src_stride (for src and d_src) and dst_stride (for dst, d_dst):
+  // its inputs, or its output, may be channel ranges of a larger tensor, so the planner can
+  // place a concatenation's inputs side by side and drop the concat's copy.
+  bool strided_src = false;
+  bool strided_dst = false;
+  // A channel concatenation: the planner may have its inputs written in place (see above).
+  bool joins_channels = false;
+  // Floating-point operations of one forward step (multiply-adds count 2); 0: one per output
+  // value. What recomputing the layer costs.
+  int64_t forward_flops = 0;
 };
 
 // Pointers and sizes for one forward or backward step. Tensors are NCHW float32, batch first.
@@ -73,6 +86,10 @@ struct StepArgs {
   Shape out_shape;
   std::span<float* const> src;      // forward inputs (read-only unless in place)
   float* dst = nullptr;
+  // Floats from one sample to the next, per input and for the output (and their gradients):
+  // the sample's own size, unless the layer declared strided_src / strided_dst.
+  std::span<const int64_t> src_stride;
+  int64_t dst_stride = 0;
   std::span<float* const> params;   // in the order params() declares them
   std::span<float* const> d_params; // overwritten by backward; nullptr: not needed
   std::span<std::byte* const> saved;
@@ -87,6 +104,9 @@ struct StepArgs {
   int64_t tile = 0;
   int algorithm = 0;
   uint64_t seed = 0;  // differs per layer and per training forward (dropout)
+  // A forward step run again in the backward phase to recompute values it did not keep: it must
+  // give the same outputs and leave no other trace (batch norm leaves its running statistics).
+  bool recompute = false;
   ThreadPool* pool = nullptr;
 };
 

@@ -27,23 +27,33 @@ class MaxPool final : public Layer {
   }
 
   LayerNeeds describe(const PlanContext& ctx) const override {
-    LayerNeeds needs;
+    LayerNeeds needs{.strided_src = true, .strided_dst = true};
     if (ctx.mode == Mode::train) {
       needs.saved.push_back({.name = "argmax", .size_bytes = ctx.batch * ctx.out.n_elems()});
     }
     return needs;
   }
 
+  // argmax: one byte per output value, [N * C, out_h, out_w].
   void forward(const StepArgs& a) const override {
-    maxpool_forward(*a.pool, window_.geometry(a.in_shape[0]), a.batch * a.in_shape[0].c,
-                    a.src[0], a.dst, a.training ? reinterpret_cast<uint8_t*>(a.saved[0]) : nullptr);
+    const ConvGeometry g = window_.geometry(a.in_shape[0]);
+    uint8_t* argmax = a.training ? reinterpret_cast<uint8_t*>(a.saved[0]) : nullptr;
+    for_each_plane_run(a, false, [&](int64_t planes, const float* src, float* dst, float*,
+                                     const float*, int64_t first_plane) {
+      maxpool_forward(*a.pool, g, planes, src, dst,
+                      argmax ? argmax + first_plane * g.out_h * g.out_w : nullptr);
+    });
   }
 
   void backward(const StepArgs& a) const override {
     if (!a.d_src[0]) return;
-    maxpool_backward(*a.pool, window_.geometry(a.in_shape[0]), a.batch * a.in_shape[0].c,
-                     reinterpret_cast<const uint8_t*>(a.saved[0]), a.d_dst, a.d_src[0],
-                     a.d_src_accumulate[0]);
+    const ConvGeometry g = window_.geometry(a.in_shape[0]);
+    const auto* argmax = reinterpret_cast<const uint8_t*>(a.saved[0]);
+    for_each_plane_run(a, true, [&](int64_t planes, const float*, float*, float* d_src,
+                                    const float* d_dst, int64_t first_plane) {
+      maxpool_backward(*a.pool, g, planes, argmax + first_plane * g.out_h * g.out_w, d_dst, d_src,
+                       a.d_src_accumulate[0]);
+    });
   }
 
  private:

@@ -5,6 +5,7 @@
 
 #include "footprint/net.hpp"
 #include "kernels/conv/conv_geometry.hpp"
+#include "layers/layer.hpp"
 
 namespace footprint {
 
@@ -20,5 +21,22 @@ struct PoolWindow {
   // Throws ShapeError when the window does not fit the input.
   [[nodiscard]] ConvGeometry geometry(const Shape& in) const;
 };
+
+// The pool kernels work on planes (N * C of them) lying back to back. Calls
+// visit(planes, src, dst, d_src, d_dst, first_plane) once for the whole batch when the samples
+// are back to back, else once per sample (its input or output is a channel range of a larger
+// tensor: LayerNeeds::strided_src / strided_dst). Gradient pointers are null in forward.
+template <typename Visit>
+void for_each_plane_run(const StepArgs& a, bool backward, Visit&& visit) {
+  const int64_t in_size = a.in_shape[0].n_elems(), out_size = a.out_shape.n_elems();
+  const int64_t channels = a.in_shape[0].c;
+  const bool contiguous = a.src_stride[0] == in_size && a.dst_stride == out_size;
+  for (int64_t n = 0; n < (contiguous ? 1 : a.batch); ++n) {
+    const int64_t src_at = n * a.src_stride[0], dst_at = n * a.dst_stride;
+    visit(contiguous ? a.batch * channels : channels, a.src[0] + src_at, a.dst + dst_at,
+          backward && a.d_src[0] ? a.d_src[0] + src_at : nullptr,
+          backward ? a.d_dst + dst_at : nullptr, n * channels);
+  }
+}
 
 }  // namespace footprint

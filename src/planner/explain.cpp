@@ -1,5 +1,6 @@
 // The waterfall from a naive layout to the plan: each technique switched on in turn, with the
 // bytes it saves, measured by planning the net again with and without it.
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -9,11 +10,13 @@
 namespace footprint {
 Explanation explain_plan(const Net& net, const PlanOptions& options) {
   PlanOptions o = options;
+  o.memory_budget = 0;  // recomputation is the last line, when there is a budget
   o.reuse = false;
   o.inplace = false;
   o.save_all = options.mode == Mode::train;
   o.conv_tile_bytes = 0;
   o.direct_conv = false;
+  o.join_concat = false;
   const Plan separate = plan(net, o);
   // A naive framework gives each worker thread its own copy of every layer buffer and of the
   // weight gradients (tiny-dnn does); parameters and optimizer state stay shared.
@@ -62,7 +65,33 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
     add_step("in place", "activations and dropout overwrite their input when nothing else reads it",
              plan(net, o).total_bytes);
   }
+  if (options.join_concat) {
+    o.join_concat = true;
+    const Plan joined = plan(net, o);
+    const bool any = std::any_of(joined.layers.begin(), joined.layers.end(),
+                                 [](const LayerBuffers& lb) { return lb.joined_in_place; });
+    if (any) {
+      add_step("concat inputs written in place",
+               "a concat's inputs are written straight into their channel ranges of its output "
+               "(growing concats share one buffer): no copy, no second buffer",
+               joined.total_bytes);
+    }
+  }
   const Plan final_plan = plan(net, options);
+  if (final_plan.recompute_flops > 0) {
+    const double share = 100.0 * static_cast<double>(final_plan.recompute_flops) /
+                         static_cast<double>(std::max<int64_t>(1, final_plan.forward_flops));
+    char detail[200];
+    std::snprintf(detail, sizeof detail,
+                  "under the %s budget, %d layers run forward again in the backward pass instead "
+                  "of keeping what their backward reads: %.3g GFLOP more, %.0f%% of a forward pass",
+                  format_bytes(options.memory_budget).c_str(),
+                  static_cast<int>(std::count_if(final_plan.layer_reports.begin(),
+                                                 final_plan.layer_reports.end(),
+                                                 [](const LayerReport& r) { return r.recomputed; })),
+                  1e-9 * static_cast<double>(final_plan.recompute_flops), share);
+    add_step("recompute", detail, final_plan.total_bytes);
+  }
   e.plan_bytes = final_plan.total_bytes;
   e.floor = plan_floor(net, options);
 
@@ -104,9 +133,17 @@ std::string explanation_text(const Explanation& e) {
                                 static_cast<double>(e.floor.bytes)
                           : 0.0;
   char line[256];
-  std::snprintf(line, sizeof line, "    %-34s%12s%12s  at step %d (%s); the plan is %.1f%% above it\n",
-                "floor", "", format_bytes(e.floor.bytes).c_str(), e.floor.step,
-                e.floor.step_label.c_str(), over);
+  if (over >= 0) {
+    std::snprintf(line, sizeof line, "    %-34s%12s%12s  at step %d (%s); the plan is %.1f%% above it\n",
+                  "floor", "", format_bytes(e.floor.bytes).c_str(), e.floor.step,
+                  e.floor.step_label.c_str(), over);
+  } else {
+    std::snprintf(line, sizeof line,
+                  "    %-34s%12s%12s  at step %d (%s), keeping everything; recomputing, the plan "
+                  "is %.1f%% below it\n",
+                  "floor", "", format_bytes(e.floor.bytes).c_str(), e.floor.step,
+                  e.floor.step_label.c_str(), -over);
+  }
   out += line;
   out += "\nWhat the plan's bytes hold (every buffer counted once, whatever its lifetime):\n";
   for (const auto& [name, value] : e.components) {

@@ -46,6 +46,27 @@ std::optional<int> fit_batch(const Net& net, const PlanOptions& options, int64_t
   return static_cast<int>(largest_fitting(1, 1 << 20, fits));
 }
 
+std::optional<BatchFit> fit_batch_recomputing(const Net& net, const PlanOptions& options,
+                                              int64_t budget_bytes) {
+  PlanOptions o = options;
+  o.memory_budget = budget_bytes;
+  auto plan_at = [&](int64_t batch) -> std::optional<Plan> {
+    o.batch = static_cast<int>(batch);
+    try {
+      return plan(net, o);
+    } catch (const PlanError&) {
+      return std::nullopt;  // nothing fits at this batch, even recomputing
+    }
+  };
+  if (!plan_at(1)) return std::nullopt;
+  const int batch = static_cast<int>(
+      largest_fitting(1, 1 << 20, [&](int64_t b) { return plan_at(b).has_value(); }));
+  const Plan p = *plan_at(batch);
+  return BatchFit{.batch = batch,
+                  .extra_compute = static_cast<double>(p.recompute_flops) /
+                                   static_cast<double>(std::max<int64_t>(1, p.forward_flops))};
+}
+
 std::optional<FitSize> fit_size(const Net& net, const PlanOptions& options, int64_t budget_bytes,
                                 double aspect) {
   for (const Net::Node& node : net.nodes()) {

@@ -13,13 +13,20 @@
 //  3. Requests: every value, gradient, compact saved value and workspace becomes a buffer whose
 //     lifetime runs from the step that writes it first to the last step that reads it.
 //     Parameters, their gradients and optimizer state are persistent.
+//  3a. Concats joined in place (channel_groups.hpp): the inputs of a concat are written
+//     straight into their channel ranges of one buffer, views with a sample stride, and the
+//     concat computes nothing. Their gradients mirror them in one gradient buffer, which is
+//     cleared before the first backward step that adds into it; every writer then adds.
 //  4. Placement (placement.hpp) packs the non-persistent buffers into one arena.
 #include <algorithm>
 #include <map>
 
+#include "core/check.hpp"
 #include "footprint/error.hpp"
 #include "footprint/plan.hpp"
 #include "layers/layer.hpp"
+#include "planner/channel_groups.hpp"
+#include "planner/recompute.hpp"
 #include "planner/placement.hpp"
 
 namespace footprint {
@@ -34,7 +41,10 @@ struct Consumer {
 
 class Planner {
  public:
-  Planner(const Net& net, const PlanOptions& options) : net_(net), opt_(options) {}
+  // What to recompute (recompute.hpp); empty vectors: nothing.
+  Planner(const Net& net, const PlanOptions& options, RecomputeChoice recompute)
+      : net_(net), opt_(options), recompute_(std::move(recompute.layers)),
+        readers_(std::move(recompute.readers)) {}
 
   Plan run() {
     validate();
@@ -48,11 +58,14 @@ class Planner {
         consumers_[net_.node(i).inputs[slot]].push_back({i, slot});
     is_output_.assign(n_layers + 1, false);
     for (int v : net_.outputs()) is_output_[v] = true;
+    if (recompute_.empty()) recompute_.assign(n_layers, false);
+    if (readers_.empty()) readers_.assign(n_layers, false);
     collect_params();
     mark_gradients();  // before describe: a layer plans its backward by what it must compute
     describe_layers();
     schedule();
     choose_in_place();
+    join_concats();
     request_values();
     if (train_) request_gradients();
     request_layer_buffers();
@@ -145,16 +158,56 @@ class Planner {
       plan_.layers[i].forward_step = static_cast<int>(plan_.steps.size());
       plan_.steps.push_back({StepKind::forward, i});
     }
-    if (!train_) return;
+    recompute_step_.assign(n_layers, -1);
+    binding_of_.assign(n_layers, -1);
+    if (!train_) {
+      recompute_.assign(n_layers, false);  // inference keeps nothing for a backward pass
+      return;
+    }
     loss_step_ = static_cast<int>(plan_.steps.size());
     plan_.loss_step = loss_step_;
     plan_.steps.push_back({StepKind::loss, kNoLayer});
+    // A recomputed layer runs its forward step again just before the first backward step that
+    // reads what it computes, after the recomputed layers it reads from, in forward order.
     for (int i = n_layers - 1; i >= 0; --i) {
       if (!flows_[i + 1]) continue;
+      if (recompute_[i]) emit_recompute(i);
+      // A backward step that keeps its inputs may read recomputed ones in their second instance.
+      if (needs_[i].saves_input && (recompute_[i] || readers_[i])) {
+        for (int v : net_.node(i).inputs)
+          if (recomputed(v)) emit_recompute(v - 1);
+      }
+      if (binding_of_[i] < 0 && reads_recomputed_inputs(i)) {
+        binding_of_[i] = static_cast<int>(plan_.recompute_bindings.size());
+        plan_.recompute_bindings.emplace_back();
+      }
       plan_.layers[i].backward_step = static_cast<int>(plan_.steps.size());
-      plan_.steps.push_back({StepKind::backward, i});
+      plan_.steps.push_back({StepKind::backward, i, binding_of_[i]});
     }
     plan_.steps.push_back({StepKind::update, kNoLayer});
+    // A layer asked for whose values no backward step reads is not recomputed after all.
+    for (int i = 0; i < n_layers; ++i) recompute_[i] = recompute_[i] && recompute_step_[i] >= 0;
+  }
+
+  // The recompute step of layer i, after those of the recomputed layers it reads from.
+  void emit_recompute(int i) {
+    if (recompute_step_[i] >= 0) return;
+    for (int v : net_.node(i).inputs)
+      if (v > 0 && recompute_[v - 1]) emit_recompute(v - 1);
+    binding_of_[i] = static_cast<int>(plan_.recompute_bindings.size());
+    plan_.recompute_bindings.emplace_back();
+    recompute_step_[i] = static_cast<int>(plan_.steps.size());
+    plan_.steps.push_back({StepKind::forward, i, binding_of_[i], /*recompute=*/true});
+  }
+
+  // Whether value v has a second, recomputed instance (its producer is recomputed).
+  [[nodiscard]] bool recomputed(int value) const { return value > 0 && recompute_[value - 1]; }
+
+  // Layer i's backward step keeps an input that is recomputed, and reads that instance.
+  [[nodiscard]] bool reads_recomputed_inputs(int i) const {
+    if (!needs_[i].saves_input || !(recompute_[i] || readers_[i])) return false;
+    const std::vector<int>& inputs = net_.node(i).inputs;
+    return std::any_of(inputs.begin(), inputs.end(), [&](int v) { return recomputed(v); });
   }
 
   [[nodiscard]] int last_step() const { return static_cast<int>(plan_.steps.size()) - 1; }
@@ -184,6 +237,77 @@ class Planner {
     }
   }
 
+  // Concats whose inputs can be written in place (see channel_groups.hpp). An in-place layer
+  // reading a joined concat's output would overwrite the members other views still read, so
+  // those layers run out of place; they are held out of place while groups are found, and put
+  // back where their concat keeps its copy.
+  void join_concats() {
+    const int n_values = net_.n_values();
+    view_.assign(n_values, {});
+    for (int v = 0; v < n_values; ++v) view_[v].stride = net_.value_shape(v).n_elems();
+    group_of_.assign(n_values, -1);
+    if (!opt_.join_concat) return;
+    std::vector<int> held;  // layers held out of place
+    for (int i = 0; i < net_.n_layers(); ++i) {
+      const int v = net_.node(i).inputs[0];
+      if (in_place_[i] && v > 0 && needs_[v - 1].joins_channels) {
+        in_place_[i] = false;
+        held.push_back(i);
+      }
+    }
+    ChannelGroupInputs in{.net = &net_, .needs = &needs_, .in_place = &in_place_};
+    in.pinned.assign(n_values, false);
+    in.pinned[0] = true;
+    for (int v = 0; v < n_values; ++v) in.pinned[v] = in.pinned[v] || is_output_[v] || tapped(v);
+    groups_ = find_channel_groups(in);
+    std::vector<bool> joined(net_.n_layers(), false), member(n_values, false);
+    for (const ChannelGroup& g : groups_) {
+      for (int c : g.concats) joined[c] = true;
+      for (const ChannelRange& m : g.members) member[m.value] = true;
+    }
+    for (int i : held) {
+      const int concat = net_.node(i).inputs[0] - 1;
+      if (!joined[concat] && !member[concat + 1] && !member[i + 1]) in_place_[i] = true;
+    }
+    // Every value that shares a member's bytes, and every view, takes its place in the group.
+    std::vector<int> root(n_values);
+    for (int v = 0; v < n_values; ++v) {
+      root[v] = v > 0 && in_place_[v - 1] ? root[net_.node(v - 1).inputs[0]] : v;
+    }
+    for (size_t index = 0; index < groups_.size(); ++index) {
+      const ChannelGroup& g = groups_[index];
+      const Shape& plane = net_.value_shape(g.views[0].value);
+      auto place = [&](int v, int64_t channel) {
+        group_of_[v] = static_cast<int>(index);
+        view_[v] = {.offset_bytes = channel * plane.h * plane.w * 4,
+                    .stride = g.channels * plane.h * plane.w};
+      };
+      for (const ChannelRange& view : g.views) place(view.value, view.channel_begin);
+      for (const ChannelRange& m : g.members)
+        for (int v = 0; v < n_values; ++v)
+          if (root[v] == m.value) place(v, m.channel_begin);
+      for (int c : g.concats) plan_.layers[c].joined_in_place = true;
+    }
+    group_buffer_.assign(groups_.size(), kNoBuffer);
+    group_grad_buffer_.assign(groups_.size(), kNoBuffer);
+    for (int i = 0; i < net_.n_layers(); ++i) plan_.layers[i].in_place = in_place_[i];
+  }
+
+  // The buffer of a group, made when its first value is requested; lifetimes extend it.
+  int group_buffer(int group, bool gradient) {
+    int& buffer = (gradient ? group_grad_buffer_ : group_buffer_)[group];
+    if (buffer == kNoBuffer) {
+      const ChannelGroup& g = groups_[group];
+      const int owner = g.concats[0];
+      const Shape& whole = net_.node(owner).out_shape;
+      buffer = add_buffer({.name = net_.node(owner).spec.name + (gradient ? ".out.grad" : ".out"),
+                           .category = gradient ? Category::activation_grads : Category::activations,
+                           .size_bytes = opt_.batch * whole.n_elems() * 4, .owner_layer = owner,
+                           .first_step = last_step() + 1, .last_step = -1});
+    }
+    return buffer;
+  }
+
   int add_buffer(Buffer buffer) {
     buffer.data_bytes = buffer.size_bytes;
     buffer.size_bytes = align_up(buffer.size_bytes);
@@ -202,10 +326,14 @@ class Planner {
     int last = value == 0 ? 0 : plan_.layers[value - 1].forward_step;
     for (const Consumer& c : consumers_[value]) {
       last = std::max(last, plan_.layers[c.layer].forward_step);
+      // After the forward pass, recomputed readers (and readers told to) read a recomputed
+      // value's second instance.
+      if (recomputed(value) && (recompute_[c.layer] || readers_[c.layer])) continue;
+      if (recompute_[c.layer]) last = std::max(last, recompute_step_[c.layer]);
       if (train_ && needs_[c.layer].saves_input)
         last = std::max(last, plan_.layers[c.layer].backward_step);
     }
-    if (train_ && value > 0 && needs_[value - 1].saves_output)
+    if (train_ && value > 0 && needs_[value - 1].saves_output && !recomputed(value))
       last = std::max(last, plan_.layers[value - 1].backward_step);
     // Outputs stay readable until the loss (training) or the end (inference).
     if (is_output_[value]) last = train_ ? std::max(last, loss_step_) : last_step();
@@ -213,10 +341,25 @@ class Planner {
     return last;
   }
 
+  // Lifetime of a recomputed value's second instance: from its recompute step to the last
+  // recomputed reader (its recompute step, or its backward step when it keeps the value).
+  [[nodiscard]] int recomputed_last_use(int value) const {
+    const int producer = value - 1;
+    int last = recompute_step_[producer];
+    for (const Consumer& c : consumers_[value]) {
+      if (recompute_[c.layer]) last = std::max(last, recompute_step_[c.layer]);
+      if (needs_[c.layer].saves_input && (recompute_[c.layer] || readers_[c.layer]))
+        last = std::max(last, plan_.layers[c.layer].backward_step);
+    }
+    if (needs_[producer].saves_output) last = std::max(last, plan_.layers[producer].backward_step);
+    return last;
+  }
+
   void request_values() {
     const int n_layers = net_.n_layers();
     const int64_t batch = opt_.batch;
     value_buffer_.assign(n_layers + 1, kNoBuffer);
+    value_buffer1_.assign(n_layers + 1, kNoBuffer);
     // In training the input and target live for the whole step, so a batch can be stepped on
     // again without refilling; in inference the input's bytes are reused once it is read.
     value_buffer_[0] = add_buffer({.name = "input", .category = Category::io,
@@ -230,12 +373,31 @@ class Planner {
       if (in_place_[i]) {
         value_buffer_[v] = value_buffer_[net_.node(i).inputs[0]];
         extend(value_buffer_[v], first, value_last_use(v));
+      } else if (group_of_[v] >= 0) {
+        value_buffer_[v] = group_buffer(group_of_[v], /*gradient=*/false);
+        extend(value_buffer_[v], first, value_last_use(v));
       } else {
         value_buffer_[v] = add_buffer({.name = net_.node(i).spec.name + ".out",
                                        .category = Category::activations,
                                        .size_bytes = batch * net_.node(i).out_shape.n_elems() * 4,
                                        .owner_layer = i, .first_step = first,
                                        .last_step = value_last_use(v)});
+      }
+      if (!recompute_[i]) continue;
+      // The recomputed instance, in place where the first one was (on a recomputed input).
+      const int again = recompute_step_[i];
+      if (in_place_[i]) {
+        const int u = net_.node(i).inputs[0];
+        FP_CHECK(recomputed(u), "layer %d is recomputed in place on a value that is not", i);
+        value_buffer1_[v] = value_buffer1_[u];
+        extend(value_buffer1_[v], again, recomputed_last_use(v));
+      } else {
+        FP_CHECK(group_of_[v] < 0, "layer %d writes a joined concat and is recomputed", i);
+        value_buffer1_[v] = add_buffer({.name = net_.node(i).spec.name + ".out (recomputed)",
+                                        .category = Category::activations,
+                                        .size_bytes = batch * net_.node(i).out_shape.n_elems() * 4,
+                                        .owner_layer = i, .first_step = again,
+                                        .last_step = recomputed_last_use(v)});
       }
     }
     for (int v : net_.outputs()) plan_.output_buffers.push_back(value_buffer_[v]);
@@ -260,21 +422,34 @@ class Planner {
       if (!flows_[v]) continue;
       // Writers in step order (and input order within a step): the loss or the caller (for a
       // source), then the backward steps of consumers, the first overwriting, the rest adding.
+      // A joined concat writes nothing: its readers add into the group's gradient directly.
       std::vector<std::pair<int, Consumer>> writers;
       for (const Consumer& c : consumers_[v])
-        if (plan_.layers[c.layer].backward_step >= 0)
+        if (plan_.layers[c.layer].backward_step >= 0 && !plan_.layers[c.layer].joined_in_place)
           writers.push_back({plan_.layers[c.layer].backward_step, c});
       std::sort(writers.begin(), writers.end(), [](const auto& a, const auto& b) {
         return a.first != b.first ? a.first < b.first : a.second.slot < b.second.slot;
       });
       const bool from_loss = gradient_source(v);
-      const int first = from_loss ? loss_step_ : writers.front().first;
       const int last = v == 0 ? last_step() : plan_.layers[v - 1].backward_step;
-      const bool shares =
-          !from_loss && writers.size() == 1 && in_place_[writers[0].second.layer];
+      // (Only a value in a group can lack writers: the readers of its views write for it.)
+      const int first = from_loss ? loss_step_ : writers.empty() ? last : writers.front().first;
+      // An in-place layer's output gradient is its first input's; a later input's only where
+      // the layer passes d_dst on unchanged (add), else two gradients would share bytes.
+      const bool shares = !from_loss && writers.size() == 1 &&
+                          in_place_[writers[0].second.layer] &&
+                          (writers[0].second.slot == 0 ||
+                           needs_[writers[0].second.layer].gradient_passes_through);
+      // A value in a group: its gradient is its range of the group's gradient buffer, which
+      // the first writer of any of the group's values finds cleared; every writer adds.
+      const bool in_group = !shares && group_of_[v] >= 0;
       if (shares) {
         grad_buffer_[v] = grad_buffer_[writers[0].second.layer + 1];
         extend(grad_buffer_[v], first, last);
+      } else if (in_group) {
+        grad_buffer_[v] = group_buffer(group_of_[v], /*gradient=*/true);
+        if (!writers.empty() || from_loss) extend(grad_buffer_[v], first, last);
+        extend(grad_buffer_[v], last, last);
       } else {
         const std::string name = v == 0 ? "input.grad" : net_.node(v - 1).spec.name + ".out.grad";
         grad_buffer_[v] = add_buffer({.name = name, .category = Category::activation_grads,
@@ -287,8 +462,15 @@ class Planner {
         lb.d_src.resize(net_.node(writers[w].second.layer).inputs.size(), kNoBuffer);
         lb.d_src_accumulate.resize(lb.d_src.size(), false);
         lb.d_src[slot] = grad_buffer_[v];
-        lb.d_src_accumulate[slot] = w > 0 || from_loss;
+        lb.d_src_accumulate[slot] = w > 0 || from_loss || in_group;
       }
+    }
+    // Each group's gradient is cleared just before the first backward step that adds into it.
+    for (int buffer : group_grad_buffer_) {
+      if (buffer == kNoBuffer) continue;
+      for (LayerBuffers& lb : plan_.layers)
+        if (lb.backward_step == plan_.buffers[buffer].first_step)
+          lb.zero_before_backward.push_back(buffer);
     }
     plan_.output_grad_buffer = grad_buffer_[net_.outputs()[0]];
     plan_.input_grad_buffer = grad_buffer_[0];
@@ -301,14 +483,26 @@ class Planner {
       LayerBuffers& lb = plan_.layers[i];
       const std::string& name = net_.node(i).spec.name;
       const int n_inputs = static_cast<int>(net_.node(i).inputs.size());
-      for (int v : net_.node(i).inputs) lb.src.push_back(value_buffer_[v]);
+      for (int v : net_.node(i).inputs) {
+        lb.src.push_back(value_buffer_[v]);
+        lb.src_offset_bytes.push_back(view_[v].offset_bytes);
+        lb.src_stride.push_back(view_[v].stride);
+        FP_CHECK(needs_[i].strided_src || view_[v].stride == net_.value_shape(v).n_elems(),
+                 "layer %d reads a strided view but does not take strides", i);
+      }
       lb.dst = value_buffer_[i + 1];
+      lb.dst_offset_bytes = view_[i + 1].offset_bytes;
+      lb.dst_stride = view_[i + 1].stride;
+      FP_CHECK(needs_[i].strided_dst || lb.dst_stride == net_.node(i).out_shape.n_elems(),
+               "layer %d writes a strided view but does not take strides", i);
       lb.d_src.resize(n_inputs, kNoBuffer);
       lb.d_src_accumulate.resize(n_inputs, false);
       if (train_ && lb.backward_step >= 0) lb.d_dst = grad_buffer_[i + 1];
       // Parameters of a layer with no backward step (a branch that leads to no loss) get no
       // gradient and are not trained.
       const bool trains_params = train_ && opt_.train_params && lb.backward_step >= 0;
+      lb.backward_reads_src = train_ && lb.backward_step >= 0 && needs_[i].saves_input;
+      lb.backward_reads_dst = train_ && lb.backward_step >= 0 && needs_[i].saves_output;
       lb.tile = needs_[i].tile;
       lb.algorithm = needs_[i].algorithm;
       for (const ParamSpec& p : params_[i]) {
@@ -354,7 +548,32 @@ class Planner {
                           .first_step = lb.backward_step, .last_step = lb.backward_step});
         }
       }
+      if (binding_of_[i] >= 0) bind_recompute(i);
     }
+  }
+
+  // A recomputed layer's recompute and backward steps, or the backward step of a layer that
+  // keeps a recomputed input: the layer's bindings, reading the recomputed instances of
+  // recomputed values, with a workspace of its own for a recompute. Saved compact buffers have
+  // one instance, written again by the recompute with the same bytes.
+  void bind_recompute(int i) {
+    LayerBuffers rb = plan_.layers[i];
+    const std::vector<int>& inputs = net_.node(i).inputs;
+    for (size_t k = 0; k < inputs.size(); ++k)
+      if (recomputed(inputs[k])) rb.src[k] = value_buffer1_[inputs[k]];
+    if (!recompute_[i]) {
+      plan_.recompute_bindings[static_cast<size_t>(binding_of_[i])] = std::move(rb);
+      return;
+    }
+    rb.dst = value_buffer1_[i + 1];
+    rb.forward_step = recompute_step_[i];
+    if (needs_[i].workspace_bytes > 0) {
+      rb.workspace = add_buffer({.name = net_.node(i).spec.name + ".workspace (recompute)",
+                                 .category = Category::workspace,
+                                 .size_bytes = needs_[i].workspace_bytes, .owner_layer = i,
+                                 .first_step = rb.forward_step, .last_step = rb.forward_step});
+    }
+    plan_.recompute_bindings[static_cast<size_t>(binding_of_[i])] = std::move(rb);
   }
 
   void place() {
@@ -371,6 +590,8 @@ class Planner {
   }
 
   void summarise() {
+    plan_.outside.push_back({"worker threads: stacks, allocator state, BLAS packing (bound)",
+                             opt_.threads * kOutsideBytesPerThread});
     plan_.live_bytes.assign(plan_.steps.size(), 0);
     for (const Buffer& b : plan_.buffers) {
       plan_.category_bytes[static_cast<int>(b.category)] += b.size_bytes;
@@ -380,12 +601,25 @@ class Planner {
         std::max_element(plan_.live_bytes.begin(), plan_.live_bytes.end()) -
         plan_.live_bytes.begin());
     for (int i = 0; i < net_.n_layers(); ++i) {
+      const int64_t flops = needs_[i].forward_flops > 0
+                                ? needs_[i].forward_flops
+                                : opt_.batch * net_.node(i).out_shape.n_elems();
+      plan_.forward_flops += flops;
+      if (recompute_[i]) plan_.recompute_flops += flops;
       const LayerBuffers& lb = plan_.layers[i];
       LayerReport r{.name = net_.node(i).spec.name, .op = net_.node(i).spec.op,
                     .output_shape = net_.node(i).out_shape, .in_place = lb.in_place};
       for (const ParamSpec& p : params_[i])
         if (p.trainable && opt_.train_params) r.params += p.n_elems;  // the net's, trained or not
-      if (!lb.in_place) r.activation_bytes = plan_.buffers[lb.dst].size_bytes;
+      // A value in a group counts its own range; a joined concat adds no bytes of its own.
+      if (!lb.in_place) {
+        r.activation_bytes = group_of_[i + 1] < 0 ? plan_.buffers[lb.dst].size_bytes
+                             : lb.joined_in_place ? 0
+                                                  : opt_.batch * net_.node(i).out_shape.n_elems() * 4;
+      }
+      r.joined_in_place = lb.joined_in_place;
+      r.forward_flops = flops;
+      r.recomputed = recompute_[i];
       for (int s : lb.saved) r.saved_bytes += plan_.buffers[s].size_bytes;
       if (lb.workspace != kNoBuffer) r.workspace_bytes = plan_.buffers[lb.workspace].size_bytes;
       plan_.params += r.params;
@@ -406,12 +640,34 @@ class Planner {
   std::vector<bool> is_output_;                   // per value
   std::vector<bool> in_place_;                    // per layer
   std::vector<int> value_buffer_;                 // per value
+  std::vector<bool> recompute_;                   // per layer
+  std::vector<bool> readers_;                     // per layer: backward reads recomputed inputs
+  std::vector<int> recompute_step_, binding_of_;  // per recomputed layer (else -1)
+  std::vector<int> value_buffer1_;                // per recomputed value: its second instance
+  struct View {
+    int64_t offset_bytes = 0;
+    int64_t stride = 0;  // floats from one sample to the next
+  };
+  std::vector<View> view_;                        // per value (and its gradient)
+  std::vector<ChannelGroup> groups_;              // concats joined in place
+  std::vector<int> group_of_;                     // per value: its group, or -1
+  std::vector<int> group_buffer_, group_grad_buffer_;  // per group
   std::vector<int> grad_buffer_;                  // per value
 };
 
 }  // namespace
 
-Plan plan(const Net& net, const PlanOptions& options) { return Planner(net, options).run(); }
+Plan plan_with_recompute(const Net& net, const PlanOptions& options,
+                         const RecomputeChoice& recompute) {
+  return Planner(net, options, recompute).run();
+}
+
+Plan plan(const Net& net, const PlanOptions& options) {
+  if (options.memory_budget > 0 && options.mode == Mode::train) {
+    return plan_within_budget(net, options);
+  }
+  return Planner(net, options, {}).run();
+}
 
 const char* category_name(Category category) {
   switch (category) {

@@ -29,7 +29,7 @@ std::string plan_table(const Net& net, const Plan& plan) {
     const LayerReport& r = plan.layer_reports[i];
     out += pad(std::to_string(i), 4, true) + "  " + pad(r.name, 14) + pad(r.op, 14) +
            pad(r.output_shape.str(), 14) + pad(r.params ? format_count(r.params) : "-", 10, true) +
-           pad(r.in_place ? "in place" : format_bytes(r.activation_bytes), 13, true) +
+           pad((r.recomputed ? "r " : "") + (r.in_place ? std::string("in place") : r.joined_in_place ? std::string("joined") : format_bytes(r.activation_bytes)), 13, true) +
            pad(bytes_or_dash(r.saved_bytes), 11, true) + pad(bytes_or_dash(r.workspace_bytes), 11, true) +
            "\n";
   }
@@ -44,6 +44,9 @@ std::string plan_table(const Net& net, const Plan& plan) {
          "\nArena (buffers alive at different steps share bytes): " +
          format_bytes(plan.arena_bytes) + "\nTotal allocated by the runtime: " +
          format_bytes(plan.total_bytes) + " (" + format_count(plan.total_bytes) + " B)\n";
+  for (const Plan::OutsideLine& line : plan.outside) {
+    out += "Outside the plan, at most: " + format_bytes(line.bytes) + " (" + line.what + ")\n";
+  }
   out += "Peak: " + format_bytes(plan.live_bytes[plan.peak_step]) + " live at step " +
          std::to_string(plan.peak_step) + " of " + std::to_string(plan.steps.size()) + " (" +
          plan.step_label(plan.peak_step) + ")\n";
@@ -64,7 +67,8 @@ std::string plan_json(const Net& net, const Plan& plan) {
                       {"activation_bytes", r.activation_bytes},
                       {"saved_bytes", r.saved_bytes},
                       {"workspace_bytes", r.workspace_bytes},
-                      {"in_place", r.in_place}});
+                      {"in_place", r.in_place}, {"joined_in_place", r.joined_in_place},
+                      {"recomputed", r.recomputed}});
   }
   const PlanOptions& o = plan.options;
   json doc = {
@@ -88,8 +92,17 @@ std::string plan_json(const Net& net, const Plan& plan) {
         {"reuse", o.reuse},
         {"inplace", o.inplace},
         {"save_all", o.save_all},
-        {"conv_tile_bytes", o.conv_tile_bytes}}},
+        {"conv_tile_bytes", o.conv_tile_bytes},
+        {"join_concat", o.join_concat},
+        {"memory_budget", o.memory_budget}}},
+      {"outside_bytes", plan.outside_bytes()},
+      {"forward_flops", plan.forward_flops},
+      {"recompute_flops", plan.recompute_flops},
   };
+  json outside = json::array();
+  for (const Plan::OutsideLine& line : plan.outside)
+    outside.push_back({{"what", line.what}, {"bytes", line.bytes}});
+  doc["outside"] = outside;
   return doc.dump(2);
 }
 

@@ -77,19 +77,30 @@ float* as_floats(std::byte* p) { return reinterpret_cast<float*>(p); }
 
 // Every pointer a step passes to its layer, resolved once: steps then build their StepArgs from
 // spans over this storage and allocate nothing.
+// Bindings: one per layer (index = layer), then one per recomputed layer (index = layers + k).
 void Runtime::bind_layers() {
-  bindings_.resize(static_cast<size_t>(net_.n_layers()));
-  for (int i = 0; i < net_.n_layers(); ++i) {
-    const LayerBuffers& lb = plan_.layers[i];
-    Binding& b = bindings_[static_cast<size_t>(i)];
+  const size_t n_layers = static_cast<size_t>(net_.n_layers());
+  bindings_.resize(n_layers + plan_.recompute_bindings.size());
+  for (size_t index = 0; index < bindings_.size(); ++index) {
+    const LayerBuffers& lb = buffers_of(static_cast<int>(index));
+    Binding& b = bindings_[index];
+    const int i = index < n_layers ? static_cast<int>(index) : plan_.steps[static_cast<size_t>(lb.forward_step)].layer;
+    b.layer = i;
     b.in_shape = net_.input_shapes(i);
     const size_t n_inputs = b.in_shape.size();
-    for (int buffer : lb.src) b.src.push_back(as_floats(ptr(buffer)));
+    b.src_stride = lb.src_stride;
+    for (size_t s = 0; s < n_inputs; ++s) b.src.push_back(at(lb.src[s], lb.src_offset_bytes[s]));
     b.d_src.assign(n_inputs, nullptr);
     b.d_src_accumulate.assign(n_inputs, 0);
     for (size_t s = 0; s < n_inputs && s < lb.d_src.size(); ++s) {
-      b.d_src[s] = as_floats(ptr(lb.d_src[s]));
+      b.d_src[s] = at(lb.d_src[s], lb.src_offset_bytes[s]);  // a gradient sits as its value does
       b.d_src_accumulate[s] = lb.d_src_accumulate[s] ? 1 : 0;
+    }
+    b.dst = at(lb.dst, lb.dst_offset_bytes);
+    b.d_dst = at(lb.d_dst, lb.dst_offset_bytes);
+    for (int buffer : lb.zero_before_backward) {
+      b.zero_before_backward.push_back(
+          {ptr(buffer), static_cast<size_t>(plan_.buffers[buffer].size_bytes)});
     }
     for (size_t p = 0; p < lb.params.size(); ++p) {
       b.params.push_back(as_floats(ptr(lb.params[p])));
@@ -103,6 +114,10 @@ Runtime::~Runtime() {
   pool_.reset();
   tracked_free(arena_, plan_.arena_bytes);
   tracked_free(persistent_, plan_.persistent_bytes);
+}
+
+float* Runtime::at(int buffer, int64_t offset_bytes) const {
+  return buffer == kNoBuffer ? nullptr : reinterpret_cast<float*>(ptr(buffer) + offset_bytes);
 }
 
 std::byte* Runtime::ptr(int buffer) const {
@@ -121,17 +136,29 @@ const float* Runtime::input_grad() const {
   return reinterpret_cast<float*>(ptr(plan_.input_grad_buffer));
 }
 
-StepArgs Runtime::step_args(int layer, int batch, bool training, bool backward) const {
-  const Net::Node& node = net_.node(layer);
-  const LayerBuffers& lb = plan_.layers[layer];
-  const Binding& b = bindings_[static_cast<size_t>(layer)];
+const LayerBuffers& Runtime::buffers_of(int binding) const {
+  const int n_layers = net_.n_layers();
+  return binding < n_layers ? plan_.layers[binding]
+                            : plan_.recompute_bindings[static_cast<size_t>(binding - n_layers)];
+}
+
+int Runtime::binding_of(const Step& step) const {
+  return step.binding < 0 ? step.layer : net_.n_layers() + step.binding;
+}
+
+StepArgs Runtime::step_args(int binding, int batch, bool training, bool backward) const {
+  const LayerBuffers& lb = buffers_of(binding);
+  const Binding& b = bindings_[static_cast<size_t>(binding)];
+  const Net::Node& node = net_.node(b.layer);
   StepArgs a;
   a.batch = batch;
   a.training = training;
   a.in_shape = b.in_shape;
   a.out_shape = node.out_shape;
   a.src = b.src;
-  a.dst = as_floats(ptr(lb.dst));
+  a.src_stride = b.src_stride;
+  a.dst = b.dst;
+  a.dst_stride = lb.dst_stride;
   a.params = b.params;
   a.saved = b.saved;
   const int workspace = backward ? lb.backward_workspace : lb.workspace;
@@ -142,7 +169,7 @@ StepArgs Runtime::step_args(int layer, int batch, bool training, bool backward) 
     a.d_params = b.d_params;
     a.d_src = b.d_src;
     a.d_src_accumulate = b.d_src_accumulate;
-    a.d_dst = as_floats(ptr(lb.d_dst));
+    a.d_dst = b.d_dst;
   }
   a.tile = lb.tile;
   a.algorithm = lb.algorithm;
@@ -150,10 +177,14 @@ StepArgs Runtime::step_args(int layer, int batch, bool training, bool backward) 
   return a;
 }
 
-void Runtime::run_forward_step(int layer, int batch, bool training) {
-  StepArgs a = step_args(layer, batch, training, /*backward=*/false);
+void Runtime::run_forward_step(int binding, int batch, bool training, bool recompute) {
+  const int layer = bindings_[static_cast<size_t>(binding)].layer;
+  if (plan_.layers[layer].joined_in_place) return;  // its inputs wrote its output
+  StepArgs a = step_args(binding, batch, training, /*backward=*/false);
+  // The same seed when recomputed within the step: dropout draws the same mask again.
   a.seed = mix64(seed_ ^ mix64(static_cast<uint64_t>(layer) * 1000003u +
                                static_cast<uint64_t>(forward_calls_)));
+  a.recompute = recompute;
   const Layer& l = *net_.node(layer).layer;
   if (!time_layers_) {
     l.forward(a);
@@ -166,8 +197,13 @@ void Runtime::run_forward_step(int layer, int batch, bool training) {
   ++layer_times_[layer].forward_calls;
 }
 
-void Runtime::run_backward_step(int layer, int batch) {
-  const StepArgs a = step_args(layer, batch, /*training=*/true, /*backward=*/true);
+void Runtime::run_backward_step(int binding, int batch) {
+  const int layer = bindings_[static_cast<size_t>(binding)].layer;
+  // The first backward step that adds into a joined concat's gradient finds it cleared.
+  for (const auto& [bytes, size] : bindings_[static_cast<size_t>(binding)].zero_before_backward)
+    std::memset(bytes, 0, size);
+  if (plan_.layers[layer].joined_in_place) return;  // its readers wrote its inputs' gradients
+  const StepArgs a = step_args(binding, batch, /*training=*/true, /*backward=*/true);
   const Layer& l = *net_.node(layer).layer;
   if (!time_layers_) {
     l.backward(a);
@@ -196,8 +232,32 @@ void Runtime::forward(int batch, bool training) {
   for (size_t s = 0; s < end; ++s) {
     const Step& step = plan_.steps[s];
     FP_CHECK(step.kind == StepKind::forward, "step %zu before the loss is not a forward step", s);
-    run_forward_step(step.layer, batch, training);
+    run_forward_step(binding_of(step), batch, training, /*recompute=*/false);
+    poison_ended(s);
   }
+}
+
+void Runtime::set_poison_after_last_use(bool on) {
+  poison_after_step_.clear();
+  if (!on) return;
+  // Not the caller's buffers: the input and target, the outputs (read after the steps), and
+  // anything alive to the last step.
+  std::vector<bool> callers(plan_.buffers.size(), false);
+  for (int b : plan_.output_buffers) callers[static_cast<size_t>(b)] = true;
+  poison_after_step_.resize(plan_.steps.size());
+  for (size_t b = 0; b < plan_.buffers.size(); ++b) {
+    const Buffer& buffer = plan_.buffers[b];
+    if (buffer.persistent || buffer.category == Category::io || callers[b]) continue;
+    if (buffer.last_step + 1 >= static_cast<int>(plan_.steps.size())) continue;
+    poison_after_step_[static_cast<size_t>(buffer.last_step)].push_back(
+        {ptr(static_cast<int>(b)), static_cast<size_t>(buffer.size_bytes)});
+  }
+}
+
+// All ones bits are a NaN: a buffer read after its planned last step turns results into NaN.
+void Runtime::poison_ended(size_t step) {
+  if (step >= poison_after_step_.size()) return;
+  for (const auto& [bytes, size] : poison_after_step_[step]) std::memset(bytes, 0xff, size);
 }
 
 double Runtime::loss(int batch) const {
@@ -219,10 +279,14 @@ double Runtime::loss_and_backward(int batch) {
 // steps included (a plan that recomputes a value runs its forward step again here).
 void Runtime::run_backward(int batch) {
   FP_CHECK(plan_.loss_step >= 0, "backward on an inference plan");
+  poison_ended(static_cast<size_t>(plan_.loss_step));  // what only the loss (or taps) read
   for (size_t s = static_cast<size_t>(plan_.loss_step) + 1; s < plan_.steps.size(); ++s) {
     const Step& step = plan_.steps[s];
-    if (step.kind == StepKind::backward) run_backward_step(step.layer, batch);
-    if (step.kind == StepKind::forward) run_forward_step(step.layer, batch, /*training=*/true);
+    if (step.kind == StepKind::backward) run_backward_step(binding_of(step), batch);
+    if (step.kind == StepKind::forward) {
+      run_forward_step(binding_of(step), batch, /*training=*/true, step.recompute);
+    }
+    poison_ended(s);
   }
 }
 
@@ -281,9 +345,12 @@ std::string Runtime::find_first_nonfinite(int batch) {
   };
   if (!all_finite(input(), batch * net_.input_shape().n_elems())) return "the input batch";
   for (int i = 0; i < net_.n_layers(); ++i) {
-    run_forward_step(i, batch, plan_.options.mode == Mode::train);
-    const float* out = reinterpret_cast<const float*>(ptr(plan_.layers[i].dst));
-    if (!all_finite(out, batch * net_.node(i).out_shape.n_elems())) return "the output of " + describe(i);
+    run_forward_step(i, batch, plan_.options.mode == Mode::train, /*recompute=*/false);
+    const int64_t size = net_.node(i).out_shape.n_elems();
+    for (int n = 0; n < batch; ++n) {
+      const float* out = bindings_[static_cast<size_t>(i)].dst + n * plan_.layers[i].dst_stride;
+      if (!all_finite(out, size)) return "the output of " + describe(i);
+    }
   }
   for (int i = net_.n_layers() - 1; i >= 0; --i) {
     for (int g : plan_.layers[i].param_grads) {

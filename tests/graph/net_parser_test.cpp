@@ -20,7 +20,8 @@ std::string error_of(const std::string& text) {
 }
 
 TEST(NetParser, EveryReferenceNetParses) {
-  for (const char* name : {"six-block-512", "lenet", "fashion-cnn", "vgg19-style"}) {
+  for (const char* name : {"six-block-512", "lenet", "fashion-cnn", "vgg19-style", "resnet-block",
+                           "inception-block"}) {
     SCOPED_TRACE(name);
     const Net net = load_net_file(net_path(name));
     EXPECT_GT(net.n_layers(), 0);
@@ -51,6 +52,84 @@ TEST(NetParser, BuilderMatchesTheFile) {
   built << fc(10) << loss(LossKind::mse);
   const Net parsed = load_net_file(net_path("six-block-512"));
   EXPECT_EQ(built.to_text(), parsed.to_text());
+}
+
+// Layers read named values; the text form writes in= only where a layer does not read the
+// previous value, and rebuilds the same graph.
+TEST(NetParser, LayersReadNamedValues) {
+  const Net net = load_net_file(net_path("resnet-block"));
+  const int proj = net.find_layer("proj"), sum = net.find_layer("sum");
+  EXPECT_EQ(net.node(proj).inputs, std::vector<int>{0});  // the net input
+  EXPECT_EQ(net.node(sum).inputs,
+            (std::vector<int>{net.find_layer("bn2") + 1, net.find_layer("proj_bn") + 1}));
+  EXPECT_EQ(net.node(sum).out_shape, (Shape{128, 28, 28}));
+  const std::string text = net.to_text();
+  EXPECT_NE(text.find("conv 128 bias=false k=1 stride=2 in=input name=proj\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("add in=bn2,proj_bn name=sum\nrelu name=out\n"), std::string::npos) << text;
+  EXPECT_EQ(parse_net(text, "again").to_text(), text);
+
+  const Net inception = load_net_file(net_path("inception-block"));
+  EXPECT_EQ(inception.node(inception.find_layer("join")).inputs.size(), 4u);
+  EXPECT_EQ(inception.node(inception.find_layer("join")).out_shape, (Shape{256, 28, 28}));
+  // Every branch reads the input; nothing else does.
+  EXPECT_EQ(inception.consumers()[0].size(), 4u);
+}
+
+// The first form of a join, "add FROM", is the previous value and FROM.
+TEST(NetParser, OldJoinFormStillReads) {
+  const Net net = parse_net("input 2 4 4\nconv 2 k=1 name=a\ntanh\nadd a\nconcat a\n", "old.net");
+  EXPECT_EQ(net.node(2).inputs, (std::vector<int>{2, 1}));
+  EXPECT_EQ(net.node(3).inputs, (std::vector<int>{3, 1}));
+  EXPECT_EQ(net.node(3).out_shape, (Shape{4, 4, 4}));
+}
+
+TEST(NetParser, OutputsByName) {
+  const Net net = parse_net(
+      "input 2 4 4\nconv 3 k=1 name=a\nconv 5 k=1 in=input name=b\noutput b,a\n", "out.net");
+  EXPECT_EQ(net.outputs(), (std::vector<int>{2, 1}));
+  EXPECT_EQ(net.output_shape(), (Shape{5, 4, 4}));
+  EXPECT_EQ(parse_net(net.to_text(), "again").outputs(), net.outputs());
+  EXPECT_NE(net.to_text().find("output b,a\n"), std::string::npos) << net.to_text();
+  EXPECT_NE(net.fingerprint(), parse_net("input 2 4 4\nconv 3 k=1 name=a\nconv 5 k=1 in=input "
+                                         "name=b\noutput a,b\n", "other.net").fingerprint());
+}
+
+TEST(NetParser, GraphErrorsNameTheValue) {
+  EXPECT_EQ(error_of("input 3 8 8\nconv 4 k=1 name=a\nadd in=a\n"),
+            "bad.net:3: add: reads 1 value; it takes 2 or more");
+  EXPECT_EQ(error_of("input 3 8 8\nconv 4 k=1 name=a\nconcat\n"),
+            "bad.net:3: concat: needs at least 2 inputs, e.g. in=a,b (names of earlier layers, "
+            "or 'input')");
+  EXPECT_EQ(error_of("input 3 8 8\nrelu name=a\nconv 4 k=1 in=a,input\n"),
+            "bad.net:3: conv: reads 2 values; it takes 1");
+  EXPECT_EQ(error_of("input 3 8 8\nrelu in=b name=a\nrelu name=b\n"),
+            "bad.net:2: relu: no earlier layer is named 'b' (a layer reads values written above "
+            "it; the net input is 'input')");
+  EXPECT_EQ(error_of("input 3 8 8\nrelu name=input\n"),
+            "bad.net:2: relu: name 'input' is reserved for the net input");
+  EXPECT_EQ(error_of("input 3 8 8\nrelu name=a,b\n"),
+            "bad.net:2: relu: name 'a,b': names may not contain spaces, ',', '=' or '#' (they are "
+            "read in lists)");
+  EXPECT_EQ(error_of("input 3 8 8\nrelu in=input,\n"), "bad.net:2: relu: in=input,: an empty name");
+  EXPECT_EQ(error_of("input 3 8 8\nrelu name=a\noutput a,nowhere\n"),
+            "bad.net:3: output: no layer is named 'nowhere'");
+  EXPECT_EQ(error_of("input 3 8 8\nconv 4 k=1 name=a\nconv 5 k=1 name=b\nadd in=a,b\n"),
+            "bad.net:4: add 'add2' (layer 2): cannot add shapes 4x8x8 and 5x8x8; 'a' (layer 0) "
+            "gives 4x8x8 and 'b' (layer 1) gives 5x8x8");
+}
+
+// The C++ builder writes the same graph as the file.
+TEST(NetParser, GraphBuilderMatchesTheFile) {
+  Net built{Shape{64, 56, 56}};
+  built << conv(128, {.k = 3, .stride = 2, .pad = 1, .bias = false, .name = "conv1"})
+        << batchnorm(1e-5f, 0.1f, "bn1") << relu("relu1")
+        << conv(128, {.k = 3, .pad = 1, .bias = false, .name = "conv2"})
+        << batchnorm(1e-5f, 0.1f, "bn2")
+        << conv(128, {.k = 1, .stride = 2, .bias = false, .name = "proj"}).from({"input"})
+        << batchnorm(1e-5f, 0.1f, "proj_bn") << add_of({"bn2", "proj_bn"}, "sum") << relu("out")
+        << globalavgpool("gap") << fc(10, true, "fc") << loss(LossKind::softmax_xent);
+  EXPECT_EQ(built.to_text(), load_net_file(net_path("resnet-block")).to_text());
 }
 
 TEST(NetParser, ErrorsNameFileLineAndRule) {

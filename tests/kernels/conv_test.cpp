@@ -396,5 +396,100 @@ TEST_F(ConvTest, WorkspaceIsOneTile) {
   EXPECT_EQ(conv_gemm_workspace_floats(pointwise.geometry(), 4), 0);
 }
 
+// A conv reading and writing channel ranges of wider tensors (a concat joined in place): with
+// sample strides, every path gives the reference's numbers in its range and leaves the other
+// channels of the wider tensors untouched.
+TEST_F(ConvTest, SampleStridesReadAndWriteChannelRanges) {
+  ThreadPool one(1), two(2);
+  const ConvCase cases[] = {
+      {.in_c = 5, .in_h = 7, .in_w = 6, .out_c = 4, .kernel_h = 3, .kernel_w = 3, .pad_top = 1,
+       .pad_bottom = 1, .pad_left = 1, .pad_right = 1},                             // GEMM or direct
+      {.in_c = 9, .in_h = 5, .in_w = 7, .out_c = 3, .kernel_h = 3, .kernel_w = 3, .stride_h = 2,
+       .stride_w = 2, .pad_top = 1, .pad_left = 1},                                 // GEMM
+      {.in_c = 6, .in_h = 4, .in_w = 5, .out_c = 7, .kernel_h = 1, .kernel_w = 1},  // pointwise
+  };
+  constexpr int64_t kBefore = 2, kAfter = 3;  // extra channels around each range
+  const float kOutside = 4242.0f;
+  for (const ConvCase& c : cases) {
+    const ConvGeometry plain = c.geometry();
+    const int64_t batch = 3, in_plane = plain.in_h * plain.in_w, out_plane = plain.out_h * plain.out_w;
+    const Reference r = reference(plain, batch, /*seed=*/5);
+    ConvGeometry g = plain;
+    g.src_sample_stride = (kBefore + g.in_c + kAfter) * in_plane;
+    g.dst_sample_stride = (kBefore + g.out_c + kAfter) * out_plane;
+    // Widens [batch, C, plane] into the middle of [batch, kBefore + C + kAfter, plane].
+    auto widen = [&](const std::vector<float>& x, int64_t channels, int64_t plane, float fill) {
+      std::vector<float> wide(batch * (kBefore + channels + kAfter) * plane, fill);
+      for (int64_t n = 0; n < batch; ++n)
+        std::copy_n(x.begin() + n * channels * plane, channels * plane,
+                    wide.begin() + (n * (kBefore + channels + kAfter) + kBefore) * plane);
+      return wide;
+    };
+    auto narrow = [&](const std::vector<float>& wide, int64_t channels, int64_t plane) {
+      std::vector<float> x(batch * channels * plane);
+      for (int64_t n = 0; n < batch; ++n)
+        std::copy_n(wide.begin() + (n * (kBefore + channels + kAfter) + kBefore) * plane,
+                    channels * plane, x.begin() + n * channels * plane);
+      return x;
+    };
+    auto outside_untouched = [&](const std::vector<float>& wide, int64_t channels, int64_t plane) {
+      for (int64_t n = 0; n < batch; ++n)
+        for (int64_t ch = 0; ch < kBefore + channels + kAfter; ++ch) {
+          if (ch >= kBefore && ch < kBefore + channels) continue;
+          for (int64_t i = 0; i < plane; ++i)
+            if (wide[(n * (kBefore + channels + kAfter) + ch) * plane + i] != kOutside) return false;
+        }
+      return true;
+    };
+    const std::vector<float> src = widen(r.src, g.in_c, in_plane, kOutside);
+    const std::vector<float> d_dst = widen(r.d_dst, g.out_c, out_plane, kOutside);
+    for (ThreadPool* pool : {&one, &two}) {
+      for (bool direct : {false, true}) {
+        if (direct && !conv_direct_applies(g)) continue;
+        SCOPED_TRACE(describe(c, batch, pool->size(), g.out_h) + (direct ? " direct" : " gemm"));
+        std::vector<float> workspace(conv_gemm_workspace_floats(g, 2) + 1);
+        std::vector<float> dst(batch * (kBefore + g.out_c + kAfter) * out_plane, kOutside);
+        std::vector<float> d_src = widen(r.d_src_start, g.in_c, in_plane, kOutside);
+        std::vector<float> d_weights(g.out_c * g.col_rows()), d_bias(g.out_c);
+        // Pointers to the first sample's range in each wide tensor.
+        const float* src_at = src.data() + kBefore * in_plane;
+        const float* d_dst_at = d_dst.data() + kBefore * out_plane;
+        float* dst_at = dst.data() + kBefore * out_plane;
+        float* d_src_at = d_src.data() + kBefore * in_plane;
+        if (direct) {
+          conv_forward_direct(*pool, g, batch, src_at, r.weights.data(), r.bias.data(), dst_at);
+          conv_backward_direct(*pool, g, batch, src_at, r.weights.data(), d_dst_at, d_src_at,
+                               /*accumulate_d_src=*/true, d_weights.data(), d_bias.data());
+        } else {
+          conv_forward_gemm(*pool, g, batch, src_at, r.weights.data(), r.bias.data(), dst_at,
+                            workspace.data(), 2);
+          conv_backward_gemm(*pool, g, batch, src_at, r.weights.data(), d_dst_at, d_src_at,
+                             /*accumulate_d_src=*/true, d_weights.data(), d_bias.data(),
+                             workspace.data(), 2);
+        }
+        EXPECT_TRUE(close("dst", r.dst_dims, narrow(dst, g.out_c, out_plane), r.dst));
+        EXPECT_TRUE(close("d_src accumulated", r.src_dims, narrow(d_src, g.in_c, in_plane),
+                          r.d_src_accumulated));
+        EXPECT_TRUE(close("d_weights", r.weight_dims, d_weights, r.d_weights));
+        EXPECT_TRUE(close("d_bias", r.bias_dims, d_bias, r.d_bias));
+        EXPECT_TRUE(outside_untouched(dst, g.out_c, out_plane)) << "dst written outside its range";
+        EXPECT_TRUE(outside_untouched(d_src, g.in_c, in_plane)) << "d_src written outside its range";
+        // Overwriting d_src (not accumulating) clears only its own range.
+        std::vector<float> d_src_fresh(d_src.size(), kOutside);
+        float* fresh_at = d_src_fresh.data() + kBefore * in_plane;
+        if (direct) {
+          conv_backward_direct(*pool, g, batch, src_at, r.weights.data(), d_dst_at, fresh_at,
+                               false, nullptr, nullptr);
+        } else {
+          conv_backward_gemm(*pool, g, batch, src_at, r.weights.data(), d_dst_at, fresh_at, false,
+                             nullptr, nullptr, workspace.data(), 2);
+        }
+        EXPECT_TRUE(close("d_src", r.src_dims, narrow(d_src_fresh, g.in_c, in_plane), r.d_src));
+        EXPECT_TRUE(outside_untouched(d_src_fresh, g.in_c, in_plane));
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace footprint

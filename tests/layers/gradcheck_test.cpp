@@ -96,12 +96,186 @@ const NetCase kNets[] = {
      "input 2 3 4\nconv 2 k=1 name=a\ntanh name=b\nconcat a\nconv 2 k=1\nadd b\nloss mse"},
     {"concat",
      "input 2 4 5\nconv 3 k=3 pad=1 name=a\nsigmoid\nconv 2 k=1\nconcat a\nconv 2 k=3\nloss mse"},
+    // Depthwise (groups = in = out) and ResNeXt-like grouped convs, both with stride 2.
+    {"conv", "input 8 7 6\nconv 8 k=3 groups=8 stride=2 pad=1\nloss mse"},
+    {"conv", "input 8 7 7\nconv 16 k=3 groups=4 stride=2 pad=1\nloss mse"},
+    // One value read by three layers (three inputs): the first writes its gradient, the rest add.
+    {"mul", "input 2 4 4\nconv 2 k=1 name=a\nmul in=a,a name=m\nadd in=m,a\nloss mse"},
+    {"add", "input 2 3 3\nconv 2 k=1 name=a\nadd in=a,a,a\nloss mse"},
+    {"sub", "input 2 3 4\nconv 2 k=1 name=a\ntanh name=t\nsub in=a,t name=d\nsub in=d,a\nloss mse"},
+    // Broadcasting: squeeze-excitation's C x 1 x 1 on either side, 1 x H x W over C x H x W,
+    // C x 1 x W and C x H x 1, and two inputs broadcast along different axes (1xHx1 by Cx1xW).
+    {"mul", "input 4 3 5\nconv 4 k=1 name=x\nglobalavgpool\nsigmoid name=s\nmul in=x,s\nloss mse"},
+    {"mul", "input 4 3 5\nconv 4 k=1 name=x\nglobalavgpool\nsigmoid name=s\nmul in=s,x\nloss mse"},
+    {"mul", "input 3 4 5\nconv 3 k=1 name=x\nconv 1 k=1 in=input name=m\nmul in=x,m\nloss mse"},
+    {"mul", "input 3 4 5\nconv 3 k=1 name=x\nconv 1 k=1 in=input name=m\nmul in=m,x\nloss mse"},
+    {"mul", "input 3 4 5\nconv 3 k=1 name=x\navgpool kh=4 kw=1 name=r\nmul in=x,r\nloss mse"},
+    {"mul", "input 3 4 5\nconv 3 k=1 name=x\navgpool kh=1 kw=5 name=r\nmul in=r,x\nloss mse"},
+    {"mul",
+     "input 3 4 5\nconv 1 k=1 name=a\navgpool kh=1 kw=5 name=col\nconv 3 k=1 in=input\n"
+     "avgpool kh=4 kw=1 name=row\nmul in=col,row\nloss mse"},
+    {"sub", "input 4 3 5\nconv 4 k=1 name=x\nglobalavgpool\ntanh name=s\nsub in=x,s\nloss mse"},
+    {"sub", "input 4 3 5\nconv 4 k=1 name=x\nglobalavgpool\ntanh name=s\nsub in=s,x\nloss mse"},
+    {"sub", "input 3 4 5\nconv 3 k=1 name=x\navgpool kh=4 kw=1 name=r\nsub in=r,x\nloss mse"},
+    {"sub",
+     "input 3 4 5\nconv 1 k=1 name=a\navgpool kh=1 kw=5 name=col\nconv 3 k=1 in=input\n"
+     "avgpool kh=4 kw=1 name=row\nsub in=row,col\nloss mse"},
+    // In place: x feeds only the sub and has the output's shape.
+    {"sub", "input 3 4 5\nglobalavgpool name=s\nconv 3 k=1 in=input name=x\nsub in=x,s\nloss mse"},
+    // Denominators are sigmoids, kept away from 0 where finite differences would break down.
+    {"div", "input 3 4 5\nconv 3 k=1 name=a\nconv 3 k=1 in=input\nsigmoid name=b\ndiv in=a,b\nloss mse"},
+    {"div", "input 4 3 5\nconv 4 k=1 name=x\nglobalavgpool\nsigmoid name=s\ndiv in=x,s\nloss mse"},
+    {"div",
+     "input 4 3 5\nconv 4 k=1\nsigmoid name=d\nglobalavgpool in=input name=s\ndiv in=s,d\nloss mse"},
+    {"div",
+     "input 3 4 5\nconv 3 k=1 name=x\nconv 1 k=1 in=input\nsigmoid name=m\ndiv in=x,m\nloss mse"},
+    {"div",
+     "input 3 4 5\nconv 1 k=1 name=x\nconv 3 k=1 in=input\nsigmoid\navgpool kh=4 kw=1 name=d\n"
+     "div in=x,d\nloss mse"},
+    {"div", "input 2 3 4\nconv 2 k=1\nsigmoid name=a\ndiv in=a,a\nloss mse"},
+    {"clip", "input 2 4 4\nconv 3 k=3 pad=1\nclip min=-0.3 max=0.4\nloss mse"},
+    {"clip", "input 3 4 4\nconv 3 k=1 name=a\nadd in=a,a,a,a\nclip min=0.2 max=1.5\nloss mse"},
+    {"hardsigmoid", "input 3 4 4\nconv 3 k=1\nhardsigmoid alpha=0.1666667 beta=0.5\nloss mse"},
+    {"hardsigmoid", "input 3 4 4\nconv 3 k=1\nhardsigmoid alpha=1.5 beta=0.2\nloss mse"},
+    {"hardsigmoid", "input 3 4 4\nconv 3 k=1\nhardsigmoid alpha=-0.8 beta=0.6\nloss mse"},
+    // Sums of six copies reach past +-3, so every piece of hardswish is used.
+    {"hardswish", "input 3 4 4\nconv 3 k=1 name=a\nadd in=a,a,a,a,a,a\nhardswish\nloss mse"},
+    {"silu", "input 3 4 4\nconv 3 k=1 name=a\nadd in=a,a,a,a,a,a\nsilu\nloss mse"},
+    {"gelu", "input 3 4 4\nconv 3 k=1 name=a\nadd in=a,a,a,a\ngelu\nloss mse"},
+    {"gelu", "input 3 4 4\nconv 3 k=1 name=a\nadd in=a,a,a,a\ngelu approximate=tanh\nloss mse"},
+    {"layernorm", "input 5 3 4\nconv 5 k=3 pad=1\nlayernorm\nconv 3 k=1\nloss mse"},
+    {"layernorm", "input 4 3 3\nconv 4 k=1\nlayernorm affine=false eps=0.001\nconv 2 k=1\nloss mse"},
+    {"layernorm", "input 3 9 9\nlayernorm\ntanh\nloss mse", 1},  // 81 positions: two blocks
+    {"shuffle", "input 6 3 4\nconv 6 k=1\nshuffle groups=2\nconv 4 k=1\nloss mse"},
+    {"shuffle", "input 6 3 4\nconv 6 k=1\nshuffle groups=3\ntanh\nloss mse"},
+    {"slice", "input 3 4 5\nconv 6 k=1\nslice start=1 end=4\nloss mse"},
+    {"slice", "input 3 6 5\nconv 2 k=1\nslice start=2 end=5 axis=h\nloss mse"},
+    {"slice", "input 3 4 6\nconv 2 k=1\nslice start=1 end=4 axis=w\nloss mse"},
+    // Two parts of one value (chunk): the slice that runs backward second (the first one) adds
+    // its part of the gradient; the parts do not start at 0, so an offset left out shows.
+    {"slice",
+     "input 3 4 5\nconv 6 k=1 name=x\nslice start=3 end=6 in=x name=p\n"
+     "slice start=0 end=3 in=x name=q\nmul in=p,q\nloss mse"},
+    {"slice",
+     "input 3 4 6\nconv 2 k=1 name=x\nslice start=3 end=5 axis=w in=x name=p\n"
+     "slice start=1 end=3 axis=w in=x name=q\nadd in=p,q\nloss mse"},
+    {"slice",
+     "input 3 6 4\nconv 2 k=1 name=x\nslice start=2 end=5 axis=h in=x name=p\n"
+     "slice start=0 end=3 axis=h in=x name=q\nadd in=p,q\nloss mse"},
+    {"pad",
+     "input 2 4 5\nconv 2 k=1\npad pad_top=1 pad_left=2 pad_bottom=0 pad_right=1 value=0.5\n"
+     "conv 2 k=3\nloss mse"},
+    {"pad",
+     "input 2 4 5\nconv 2 k=1\npad pad_top=2 pad_left=1 pad_bottom=3 pad_right=4 mode=reflect\n"
+     "conv 2 k=3\nloss mse"},
+    {"pad",
+     "input 2 4 5\nconv 2 k=1\npad pad_top=0 pad_left=3 pad_bottom=2 pad_right=1 mode=edge\n"
+     "conv 2 k=3\nloss mse"},
+    {"pad", "input 2 3 3\nconv 2 k=1\npad pad=2 mode=reflect\nloss mse"},
+    {"upsample", "input 2 3 4\nconv 2 k=1\nupsample mode=bilinear\nloss mse"},
+    {"upsample", "input 2 3 4\nconv 2 k=1\nupsample scale=3 mode=bilinear align_corners=true\nloss mse"},
+    {"upsample", "input 2 3 4\nconv 2 k=1\nupsample scale_h=3 scale_w=1\nloss mse"},
+    {"upsample", "input 2 3 4\nconv 2 k=1\nupsample h=7 w=5\nloss mse"},
+    {"upsample", "input 2 3 4\nconv 2 k=1\nupsample h=5 w=9 mode=bilinear\nloss mse"},
+    {"upsample",
+     "input 2 3 4\nconv 2 k=1\nupsample h=7 w=6 mode=bilinear align_corners=true\nloss mse"},
+    {"upsample", "input 2 5 7\nconv 2 k=1\nupsample h=2 w=3 mode=bilinear\nloss mse"},  // smaller
+    {"convtranspose", "input 2 3 4\nconvtranspose 3 k=3 stride=2 pad=1 output_pad=1\nloss mse"},
+    {"convtranspose", "input 4 4 3\nconvtranspose 6 k=3 groups=2 stride=2\nloss mse"},
+    {"convtranspose", "input 3 4 4\nconvtranspose 2 k=3 dilation=2 pad=1\nloss mse"},
+    {"convtranspose", "input 2 3 3\nconvtranspose 3 k=2 stride=2 bias=false\ntanh\nloss mse"},
+    {"convtranspose",
+     "input 2 4 3\nconvtranspose 3 kh=3 kw=2 stride_h=2 pad_top=1 pad_right=1 output_pad_h=1\n"
+     "loss mse"},
+    {"convtranspose", "input 3 3 4\nconvtranspose 2 k=1\nloss mse"},  // pointwise: no columns
+    {"convtranspose", "input 4 4 6\nconvtranspose 4 k=3 stride=2 groups=4 dilation=2 pad=2\nloss mse"},
+    // Tiles of one input row, then 2.
+    {"convtranspose", "input 3 5 4\nconv 3 k=1\nconvtranspose 2 k=3 stride=2 pad=1\nloss mse", 2, 1},
+    {"convtranspose", "input 3 5 4\nconv 3 k=1\nconvtranspose 2 k=3 stride=2 pad=1\nloss mse", 3,
+     900},
+    {"affine", "input 3 4 4\nconv 3 k=3 pad=1\naffine\ntanh\nloss mse"},
+    {"affine", "input 3 4 4\naffine bias=false\nloss mse"},
+    // Input gradients that add: x is read by the layer (y) and, after it, by globalavgpool, whose
+    // backward runs first and writes x's gradient; the layer's then adds to it.
+    {"mul",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "mul in=x,x name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"sub",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "globalavgpool in=x name=p\nsub in=x,p name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"div",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "sigmoid in=x name=s\ndiv in=x,s name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"clip",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "clip in=x min=-0.2 max=0.3 name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"hardsigmoid",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "hardsigmoid in=x alpha=2 name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"hardswish",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "hardswish in=x name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"silu",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "silu in=x name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"gelu",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "gelu in=x approximate=tanh name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"layernorm",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "layernorm in=x name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"shuffle",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "shuffle in=x groups=2 name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"slice",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "slice in=x start=1 end=3 axis=w name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"pad",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "pad in=x pad_top=1 pad_right=2 mode=reflect name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"pad",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "pad in=x pad_left=2 pad_bottom=1 mode=edge name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"upsample",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "upsample in=x mode=bilinear h=7 w=9 name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"convtranspose",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "convtranspose 2 in=x k=3 stride=2 pad=1 name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    {"affine",
+     "input 2 4 5\nconv 2 k=1 name=x\n"
+     "affine in=x name=y\n"
+     "globalavgpool in=x name=g\nmul in=y,g\nloss mse"},
+    // An input broadcast along W whose gradient two readers write: the second mul's backward
+    // writes r's, the first mul's adds its row sums.
+    {"mul",
+     "input 3 4 5\nconv 3 k=1 name=x\navgpool kh=1 kw=5 name=r\nmul in=r,x name=m\n"
+     "mul in=m,r\nloss mse"},
+    {"mul",
+     "input 4 3 5\nconv 4 k=1 name=x\nglobalavgpool\nsigmoid name=s\nmul in=x,s name=m\n"
+     "sub in=m,s\nloss mse"},
 };
 
 // A net for a layer written as its bare keyword, fed by two 1x1 convs (so its inputs differ and
 // depend on trained weights), or "" when the keyword alone does not make a layer.
 std::string generated_net(const std::string& op) {
   if (op == "dropout") return "";  // a fresh random mask each forward: checked with p=0 below
+  if (op == "div") return "";  // a conv as the denominator crosses 0: kNets divides by sigmoids
   std::string text;
   try {
     const Arity arity = make_layer(LayerSpec{.op = op})->arity();
@@ -249,6 +423,7 @@ TEST(GradCheck, InPlaceAndSeparateBuffersGiveTheSameGradients) {
       "input 2 4 4\nconv 3 k=3 pad=1\nrelu\ndropout p=0\nloss mse",
       "input 2 4 4\nconv 3 k=3 pad=1 name=a\nconv 3 k=3 pad=1\nadd a\nleakyrelu\nloss mse",
       "input 2 3 3\nfc 5\nsoftmax\nfc 3\nsigmoid\nloss mse",
+      "input 3 4 5\nglobalavgpool name=s\nconv 3 k=1 in=input name=x\nsub in=x,s\nloss mse",
   };
   for (const char* text : nets) {
     const Net net = parse_net(text, "gradcheck net");

@@ -133,3 +133,48 @@ TEST(Size, ResizedNetKeepsItsLayers) {
 
 }  // namespace
 }  // namespace footprint
+
+namespace footprint {
+namespace {
+
+// The six-block-512 figures the README prints, pinned: a change that moves any of them must
+// update the README (scripts/readme_figures.sh prints them all again).
+TEST(ReadmeFigures, SixBlockPlanCategoriesWaterfallAndFloor) {
+  const Net net = load_net_file(testing::net_path("six-block-512"));
+  const PlanOptions options{.batch = 1, .mode = Mode::train, .threads = 2};
+  const Plan p = plan(net, options);
+  EXPECT_EQ(p.total_bytes, 22809664);
+  EXPECT_EQ(p.bytes(Category::weights), 1377792);
+  EXPECT_EQ(p.bytes(Category::weight_grads), 1377792);
+  EXPECT_EQ(p.bytes(Category::optimizer_state), 0);
+  EXPECT_EQ(p.bytes(Category::activations), 15482944);
+  EXPECT_EQ(p.bytes(Category::saved), 0);
+  EXPECT_EQ(p.bytes(Category::activation_grads), 15482944);
+  EXPECT_EQ(p.bytes(Category::workspace), 7741440);
+  EXPECT_EQ(p.bytes(Category::io), 3145792);
+  EXPECT_EQ(p.step_label(p.peak_step), "conv15 backward");
+  const Floor floor = plan_floor(net, options);
+  EXPECT_EQ(floor.bytes, 21580440);
+  EXPECT_EQ(floor.step_label, "avgpool17 backward");
+  PlanOptions separate = options;
+  separate.reuse = false;
+  EXPECT_EQ(plan(net, separate).total_bytes, 44608704);
+  const Explanation e = explain_plan(net, options);
+  EXPECT_EQ(e.naive_bytes, 344855424);
+  const std::vector<std::pair<std::string, int64_t>> want = {
+      {"threads share one set of buffers", 173116608},
+      {"im2col in tiles of output rows", 73362624},
+      {"direct 3x3 conv, few channels", 69381312},
+      {"lifetime sharing in one arena", 34802752},
+      {"save only what backward reads", 24775744},
+      {"in place", 22809664},
+  };
+  ASSERT_EQ(e.steps.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(e.steps[i].technique, want[i].first);
+    EXPECT_EQ(e.steps[i].total_after, want[i].second) << want[i].first;
+  }
+}
+
+}  // namespace
+}  // namespace footprint

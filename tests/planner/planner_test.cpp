@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "footprint/footprint.hpp"
+#include "planner/liveness.hpp"
 #include "testing/nets.hpp"
 
 namespace footprint {
@@ -165,6 +166,132 @@ TEST(Planner, InferenceHasNoGradientsOrOptimizerState) {
   EXPECT_EQ(p.bytes(Category::optimizer_state), 0);
   EXPECT_EQ(p.bytes(Category::activation_grads), 0);
   EXPECT_EQ(p.bytes(Category::saved), 0);
+}
+
+}  // namespace
+}  // namespace footprint
+
+namespace footprint {
+namespace {
+
+// A DenseNet-style block: each layer reads the concat of every feature before it.
+constexpr const char* kDenseBlock =
+    "input 3 6 6\n"
+    "conv 4 k=3 pad=1 name=x0\n"
+    "batchnorm name=bn0\nrelu\nconv 2 k=3 pad=1 name=x1\n"
+    "concat in=x0,x1 name=c1\nbatchnorm name=bn1\nrelu\nconv 2 k=3 pad=1 name=x2\n"
+    "concat in=x0,x1,x2 name=c2\nbatchnorm name=bn2\nrelu\nglobalavgpool\nfc 3\nloss mse\n";
+
+// The growing concats share one buffer: x0, x1 and x2 are written into their channel ranges of
+// c2's output, c1 is the first six channels of it, and neither concat copies anything.
+TEST(Planner, DenseConcatsShareOneBuffer) {
+  const Net net = parse_net(kDenseBlock, "dense.net");
+  for (Mode mode : {Mode::train, Mode::infer}) {
+    SCOPED_TRACE(mode_name(mode));
+    const Plan p = plan(net, {.batch = 3, .mode = mode});
+    const int c1 = net.find_layer("c1"), c2 = net.find_layer("c2");
+    const int x0 = net.find_layer("x0"), x1 = net.find_layer("x1"), x2 = net.find_layer("x2");
+    EXPECT_TRUE(p.layers[c1].joined_in_place);
+    EXPECT_TRUE(p.layers[c2].joined_in_place);
+    for (int layer : {x0, x1, x2, c1, c2}) EXPECT_EQ(p.layers[layer].dst, p.layers[c2].dst);
+    const int64_t plane = 36, sample = 8 * plane;  // c2 has 4 + 2 + 2 channels
+    EXPECT_EQ(p.layers[x0].dst_offset_bytes, 0);
+    EXPECT_EQ(p.layers[x1].dst_offset_bytes, 4 * plane * 4);
+    EXPECT_EQ(p.layers[x2].dst_offset_bytes, 6 * plane * 4);
+    for (int layer : {x0, x1, x2, c1, c2}) EXPECT_EQ(p.layers[layer].dst_stride, sample);
+    EXPECT_EQ(p.layer_reports[c1].activation_bytes, 0);
+    EXPECT_EQ(p.buffers[p.layers[c2].dst].data_bytes, 3 * sample * 4);
+    expect_no_overlap(p);
+    const Plan copied = plan(net, {.batch = 3, .mode = mode, .join_concat = false});
+    EXPECT_FALSE(copied.layers[c1].joined_in_place);
+    EXPECT_LT(p.bytes(Category::activations), copied.bytes(Category::activations));
+    if (mode == Mode::train) {
+      // The gradients mirror the values; the first backward step adding into them clears them.
+      const int grad = p.layers[c2].d_dst;
+      EXPECT_EQ(p.layers[x0].d_dst, grad);
+      int clears = 0;
+      for (const LayerBuffers& lb : p.layers) clears += static_cast<int>(lb.zero_before_backward.size());
+      EXPECT_EQ(clears, 1);
+      EXPECT_EQ(p.layers[net.find_layer("bn2")].zero_before_backward, std::vector<int>{grad});
+    }
+  }
+}
+
+// What keeps a concat's copy: an input that is the net input, an output of the net, a layer
+// that cannot write into a channel range, or inputs that no order of one buffer can hold.
+TEST(Planner, ConcatsThatCannotJoinKeepTheirCopy) {
+  auto joined = [](const std::string& text, const std::string& concat) {
+    const Net net = parse_net(text, "t.net");
+    return plan(net, {.batch = 2}).layers[net.find_layer(concat)].joined_in_place;
+  };
+  EXPECT_FALSE(joined("input 2 4 4\nconv 2 k=1 name=a\nconcat in=input,a name=c\nloss mse", "c"));
+  // An input that is itself an output of the net keeps a buffer of its own; the concat's own
+  // output may be one (it is the whole buffer).
+  EXPECT_FALSE(joined(
+      "input 2 4 4\nconv 2 k=1 name=a\nconv 2 k=1 in=input name=b\nconcat in=a,b name=c\n"
+      "output c,a\nloss mse", "c"));
+  EXPECT_TRUE(joined(
+      "input 2 4 4\nconv 2 k=1 name=a\nconv 2 k=1 in=input name=b\nconcat in=a,b name=c\n"
+      "conv 1 k=1 in=a name=d\noutput d,c\nloss mse", "c"));
+  // fc writes no channel range (it is not strided): its output must keep its own buffer.
+  EXPECT_FALSE(joined("input 2 1 1\nfc 2 name=a\nfc 3 in=input name=b\nconcat in=a,b name=c\nloss mse",
+                      "c"));
+  // Two concats of the same values in opposite orders: only the first (wider, or earlier) joins.
+  const Net crossed = parse_net(
+      "input 2 4 4\nconv 2 k=1 name=a\nconv 2 k=1 in=input name=b\nconcat in=a,b name=c\n"
+      "concat in=b,a name=d\nadd in=c,d\nloss mse", "t.net");
+  const Plan p = plan(crossed, {.batch = 2});
+  EXPECT_NE(p.layers[crossed.find_layer("c")].joined_in_place,
+            p.layers[crossed.find_layer("d")].joined_in_place);
+  expect_no_overlap(p);
+}
+
+}  // namespace
+}  // namespace footprint
+
+namespace footprint {
+namespace {
+
+// The planner's lifetimes equal the minimal ones that liveness.cpp derives on its own from what
+// each step reads and writes: none longer (bytes held for nothing), none shorter (a value
+// overwritten while still needed).
+TEST(Planner, LifetimesAreTheMinimalOnesTheStepsNeed) {
+  using testing::read_text;
+  using testing::with_input;
+  const std::vector<std::pair<std::string, std::string>> nets = {
+      {"six-block-512", read_text(net_path("six-block-512"))},
+      {"lenet", read_text(net_path("lenet"))},
+      {"fashion-cnn", read_text(net_path("fashion-cnn"))},
+      {"vgg19-style at 64x64", with_input(read_text(net_path("vgg19-style")), "input 3 64 64")},
+      {"resnet-block", read_text(net_path("resnet-block"))},
+      {"inception-block", read_text(net_path("inception-block"))},
+      {"dense block", kDenseBlock},
+  };
+  struct Variant {
+    const char* name;
+    PlanOptions options;
+  };
+  const Variant variants[] = {
+      {"train", {.batch = 2, .optimizer = OptimizerKind::adam}},
+      {"infer", {.batch = 2, .mode = Mode::infer}},
+      {"no in place, no joins", {.batch = 2, .inplace = false, .join_concat = false}},
+      {"save all", {.batch = 1, .save_all = true}},
+      {"input gradient, frozen weights", {.batch = 1, .input_grad = true, .train_params = false}},
+  };
+  for (const auto& [name, text] : nets) {
+    const Net net = parse_net(text, name);
+    for (const Variant& variant : variants) {
+      if (variant.options.mode == Mode::train && net.loss_kind() == LossKind::none) continue;
+      SCOPED_TRACE(name + " " + variant.name);
+      const Plan p = plan(net, variant.options);
+      const std::vector<Lifetime> minimal = minimal_lifetimes(p);
+      for (size_t b = 0; b < p.buffers.size(); ++b) {
+        const Buffer& buffer = p.buffers[b];
+        EXPECT_EQ(buffer.first_step, minimal[b].first) << buffer.name;
+        EXPECT_EQ(buffer.last_step, minimal[b].last) << buffer.name;
+      }
+    }
+  }
 }
 
 }  // namespace

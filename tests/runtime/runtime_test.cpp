@@ -10,6 +10,7 @@
 #include <new>
 #include <vector>
 
+#include "core/rng.hpp"
 #include "footprint/footprint.hpp"
 #include "testing/sanitizers.hpp"
 #include "testing/nets.hpp"
@@ -67,7 +68,7 @@ void fill_inputs(Runtime& rt, const Net& net, const Plan& p, uint32_t seed) {
 }
 
 TEST(Runtime, TrackedPeakEqualsThePlanToTheByte) {
-  for (const char* name : {"six-block-512", "lenet", "fashion-cnn"}) {
+  for (const char* name : {"six-block-512", "lenet", "fashion-cnn", "resnet-block", "inception-block"}) {
     for (int threads : {1, 2}) {
       SCOPED_TRACE(std::string(name) + " threads " + std::to_string(threads));
       const Net net = load_net_file(net_path(name));
@@ -148,15 +149,22 @@ TEST(Runtime, ReuseAndInPlaceChangeNoResult) {
       {"fashion-cnn", read_text(net_path("fashion-cnn"))},
       {"vgg19-style to pool3 at 32x32 + loss",
        vgg_to_pool3.substr(0, vgg_to_pool3.find("conv 512")) + "fc 4\nloss mse\n"},
+      {"resnet-block at 16x16", with_input(read_text(net_path("resnet-block")), "input 8 16 16")},
+      {"inception-block at 12x12",
+       with_input(read_text(net_path("inception-block")), "input 24 12 12")},
+      {"dense block (concats joined in place)",
+       "input 3 6 6\nconv 4 k=3 pad=1 name=x0\nbatchnorm\nrelu\nconv 2 k=3 pad=1 name=x1\n"
+       "concat in=x0,x1 name=c1\nbatchnorm\nrelu\nconv 2 k=3 pad=1 name=x2\n"
+       "concat in=x0,x1,x2 name=c2\nbatchnorm\nrelu\nmaxpool k=2\nfc 3\nloss mse\n"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     const Net net = parse_net(c.text, c.name);
     std::vector<std::vector<float>> results;
-    for (int variant = 0; variant < 3; ++variant) {
+    for (int variant = 0; variant < 4; ++variant) {
       const Plan p = plan(net, {.batch = 2, .optimizer = OptimizerKind::adam, .threads = 2,
                                 .reuse = variant != 1, .inplace = variant != 2,
-                                .conv_tile_bytes = 4096});
+                                .conv_tile_bytes = 4096, .join_concat = variant != 3});
       Runtime rt(net, p, 5);
       fill_inputs(rt, net, p, 3);
       for (int step = 0; step < 2; ++step) rt.train_step(2, {.lr = 0.001f});
@@ -167,7 +175,128 @@ TEST(Runtime, ReuseAndInPlaceChangeNoResult) {
     }
     EXPECT_EQ(results[0], results[1]) << "reuse changed a result";
     EXPECT_EQ(results[0], results[2]) << "in place changed a result";
+    EXPECT_EQ(results[0], results[3]) << "joining concats in place changed a result";
   }
+}
+
+// A runtime refuses a plan made for another net, before it allocates anything.
+TEST(Runtime, PlanForAnotherNetIsRefused) {
+  const Net a = parse_net("input 3 8 8\nconv 4 k=3\nrelu\nloss mse", "a.net");
+  const Net b = parse_net("input 3 8 8\nconv 4 k=3\ntanh\nloss mse", "b.net");
+  const Plan plan_a = plan(a, {.batch = 2});
+  const int64_t before = tracked_memory().current_bytes;
+  try {
+    Runtime rt(b, plan_a);
+    ADD_FAILURE() << "a runtime accepted another net's plan";
+  } catch (const PlanError& e) {
+    EXPECT_NE(std::string(e.what()).find("the plan was made for another net"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(tracked_memory().current_bytes, before);
+  Runtime ok(a, plan_a);  // its own plan is fine
+}
+
+// Two outputs: each equals what a net ending at it computes, with the same weights. Training
+// reads only the first; the branch that leads only to the second gets no backward step and its
+// parameters are not trained.
+TEST(Runtime, SecondOutputIsComputedButNotTrained) {
+  const std::string body =
+      "input 2 6 6\nconv 4 k=3 pad=1 name=trunk\nrelu name=r\nconv 3 k=1 name=head\n"
+      "conv 5 k=1 in=r name=aux\n";
+  const Net both = parse_net(body + "output head,aux\nloss mse\n", "both.net");
+  ASSERT_EQ(both.outputs().size(), 2u);
+  EXPECT_EQ(both.output_shape(), (Shape{3, 6, 6}));
+  const Plan infer = plan(both, {.batch = 2, .mode = Mode::infer});
+  Runtime rt(both, infer, 9);
+  Rng rng(4);
+  const int64_t n_in = 2 * both.input_shape().n_elems();
+  std::vector<float> input(n_in);
+  for (float& x : input) x = rng.uniform(-1.0f, 1.0f);
+  std::copy(input.begin(), input.end(), rt.input());
+  rt.forward(2, /*training=*/false);
+  const std::vector<float> head(rt.output(0), rt.output(0) + 2 * 3 * 36);
+  const std::vector<float> aux(rt.output(1), rt.output(1) + 2 * 5 * 36);
+  // The same weights in a net ending at aux: parameters are drawn in layer order from the seed.
+  const Net aux_only = parse_net(body + "output aux\n", "aux.net");
+  const Plan aux_plan = plan(aux_only, {.batch = 2, .mode = Mode::infer});
+  Runtime aux_rt(aux_only, aux_plan, 9);
+  std::copy(input.begin(), input.end(), aux_rt.input());
+  aux_rt.forward(2, /*training=*/false);
+  EXPECT_EQ(aux, std::vector<float>(aux_rt.output(), aux_rt.output() + aux.size()));
+  EXPECT_NE(head, std::vector<float>(head.size(), head[0]));
+
+  const Plan train = plan(both, {.batch = 2, .threads = 2});
+  const int aux_layer = both.find_layer("aux");
+  EXPECT_EQ(train.layers[aux_layer].backward_step, -1);
+  EXPECT_GE(train.layers[both.find_layer("head")].backward_step, 0);
+  Runtime trt(both, train, 9);
+  for (const ParamView& p : trt.parameters()) {
+    EXPECT_EQ(p.trainable, p.name.rfind("aux.", 0) != 0) << p.name;
+  }
+}
+
+// Invariant 2 of docs/design.md, tested: with every buffer poisoned (NaN) right after its
+// planned last step, training and inference give the same bits. A lifetime planned one step too
+// short would turn a result into NaN.
+TEST(Runtime, PoisonAfterLastUseChangesNoResult) {
+  const std::string vgg = with_input(read_text(net_path("vgg19-style")), "input 3 32 32");
+  const std::vector<std::pair<std::string, std::string>> nets = {
+      {"six-block-512 at 64x64", with_input(read_text(net_path("six-block-512")), "input 3 64 64")},
+      {"lenet", read_text(net_path("lenet"))},
+      {"fashion-cnn", read_text(net_path("fashion-cnn"))},
+      {"vgg19-style to pool3 at 32x32 + loss", vgg.substr(0, vgg.find("conv 512")) + "fc 4\nloss mse\n"},
+      {"resnet-block at 16x16", with_input(read_text(net_path("resnet-block")), "input 8 16 16")},
+      {"inception-block at 12x12", with_input(read_text(net_path("inception-block")), "input 24 12 12")},
+      {"dense block", "input 3 6 6\nconv 4 k=3 pad=1 name=x0\nbatchnorm\nrelu\nconv 2 k=3 pad=1 "
+                      "name=x1\nconcat in=x0,x1 name=c1\nbatchnorm\nrelu\nconv 2 k=3 pad=1 name=x2\n"
+                      "concat in=x0,x1,x2\nbatchnorm\nrelu\nmaxpool k=2\nfc 3\nloss mse\n"},
+  };
+  for (const auto& [name, text] : nets) {
+    SCOPED_TRACE(name);
+    const Net net = parse_net(text, name);
+    for (Mode mode : {Mode::train, Mode::infer}) {
+      const Plan p = plan(net, {.batch = 2, .mode = mode, .optimizer = OptimizerKind::adam,
+                                .threads = 2, .conv_tile_bytes = 4096});
+      std::vector<std::vector<float>> results;
+      for (bool poison : {false, true}) {
+        Runtime rt(net, p, 7);
+        rt.set_poison_after_last_use(poison);
+        std::vector<float> out;
+        for (int step = 0; step < 2; ++step) {
+          fill_inputs(rt, net, p, 5);
+          if (mode == Mode::train) {
+            out.push_back(static_cast<float>(rt.train_step(2, {.lr = 0.001f})));
+          } else {
+            rt.forward(2, /*training=*/false);
+          }
+        }
+        // (After a training step the output's bytes already belong to backward buffers.)
+        if (mode == Mode::infer) {
+          out.insert(out.end(), rt.output(), rt.output() + 2 * net.output_shape().n_elems());
+        }
+        for (const ParamView& v : rt.parameters()) out.insert(out.end(), v.data, v.data + v.n_elems);
+        results.push_back(out);
+      }
+      EXPECT_EQ(results[0], results[1]) << mode_name(mode) << ": poisoning changed a result";
+    }
+  }
+}
+
+// The poison test above can fail: cut one buffer's planned lifetime short by a step and the
+// poisoned run's loss turns NaN.
+TEST(Runtime, PoisonCatchesALifetimeCutShort) {
+  const Net net = parse_net(with_input(read_text(net_path("six-block-512")), "input 3 64 64"), "t");
+  Plan p = plan(net, {.batch = 2, .threads = 2});
+  const int conv = net.find_layer("conv3");
+  Buffer& out = p.buffers[static_cast<size_t>(p.layers[conv].dst)];  // tanh keeps it for backward
+  ASSERT_GT(out.last_step, p.loss_step);
+  out.last_step -= 1;
+  Runtime rt(net, p, 3);
+  rt.set_poison_after_last_use(true);
+  fill_inputs(rt, net, p, 1);
+  rt.forward(2, /*training=*/true);
+  (void)rt.loss_and_backward(2);
+  EXPECT_FALSE(rt.gradients_finite()) << out.name << " was read after its cut-short lifetime";
 }
 
 TEST(Runtime, SameSeedSameThreadsSameWeights) {

@@ -44,6 +44,7 @@ struct Sweep {
   const float* weights;
   const float* bias;  // per output channel, or nullptr
   bool accumulate;    // add to out instead of overwriting it
+  int64_t in_sample_stride, out_sample_stride;  // floats from one sample to the next
 
   [[nodiscard]] const float* weight(int64_t o, int64_t i, int tap) const {
     return weights + o * weight_stride_o + i * weight_stride_i + (flip ? 8 - tap : tap);
@@ -346,8 +347,8 @@ void run_sweep(ThreadPool& pool, const Sweep& s, int64_t batch, const float* in,
     for (int64_t item = begin; item < end; ++item) {
       const int64_t h = item % s.out_h;
       const int64_t n = item / s.out_h;
-      const float* in_n = in + n * s.in_c * s.in_h * s.in_w;
-      float* out_n = out + n * s.out_c * s.out_h * s.out_w;
+      const float* in_n = in + n * s.in_sample_stride;
+      float* out_n = out + n * s.out_sample_stride;
 #if FP_HAVE_AVX2_PATH
       if (avx2) {
         sweep_row_avx2(s, in_n, out_n, 0, s.out_c, h);
@@ -380,8 +381,8 @@ void weight_grad(ThreadPool& pool, const ConvGeometry& g, int64_t batch, const f
   const bool avx2 = use_avx2();
   pool.parallel_for(items, [&](int64_t begin, int64_t end, int) {
     for (int64_t n = 0; n < batch; ++n) {
-      const float* src_n = src + n * g.in_c * g.in_h * g.in_w;
-      const float* d_dst_n = d_dst + n * g.out_c * g.out_h * g.out_w;
+      const float* src_n = src + n * g.src_stride();
+      const float* d_dst_n = d_dst + n * g.dst_stride();
       for (int64_t h0 = 0; h0 < g.out_h; h0 += band) {
         const int64_t h1 = std::min(h0 + band, g.out_h);
         for (int64_t item = begin; item < end; ++item) {
@@ -428,7 +429,8 @@ void conv_forward_direct(ThreadPool& pool, const ConvGeometry& g, int64_t batch,
                 .out_c = g.out_c, .out_h = g.out_h, .out_w = g.out_w,
                 .off_h = -g.pad_top, .off_w = -g.pad_left,
                 .weight_stride_o = g.in_c * 9, .weight_stride_i = 9, .flip = false,
-                .weights = weights, .bias = bias, .accumulate = false};
+                .weights = weights, .bias = bias, .accumulate = false,
+                .in_sample_stride = g.src_stride(), .out_sample_stride = g.dst_stride()};
   run_sweep(pool, s, batch, src, dst);
 }
 
@@ -444,7 +446,8 @@ void conv_backward_direct(ThreadPool& pool, const ConvGeometry& g, int64_t batch
                 .out_c = g.in_c, .out_h = g.in_h, .out_w = g.in_w,
                 .off_h = g.pad_top - 2, .off_w = g.pad_left - 2,
                 .weight_stride_o = 9, .weight_stride_i = g.in_c * 9, .flip = true,
-                .weights = weights, .bias = nullptr, .accumulate = accumulate_d_src};
+                .weights = weights, .bias = nullptr, .accumulate = accumulate_d_src,
+                .in_sample_stride = g.dst_stride(), .out_sample_stride = g.src_stride()};
   run_sweep(pool, s, batch, d_dst, d_src);
 }
 

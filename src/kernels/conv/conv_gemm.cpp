@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/check.hpp"
 #include "core/thread_pool.hpp"
 #include "kernels/conv/im2col.hpp"
 #include "kernels/eltwise/sum_lanes.hpp"
@@ -67,7 +68,8 @@ int64_t backward_tile_rows(const ConvGeometry& g, int64_t tile_rows) {
 
 void conv_forward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, const float* src,
                        const float* weights, const float* bias, float* dst, float* workspace,
-                       int64_t tile_rows) {
+                       int64_t tile_rows, bool accumulate_dst) {
+  FP_CHECK(!accumulate_dst || !bias, "conv_forward_gemm adds into dst only without a bias");
   const int64_t gic = g.group_in_c(), goc = g.group_out_c();
   const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   const int64_t k = g.col_rows();
@@ -85,12 +87,13 @@ void conv_forward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, c
         const int64_t row_end = std::min(row + slice_rows, g.out_h);
         const int64_t cols = (row_end - row) * g.out_w;
         for (int64_t grp = 0; grp < g.groups; ++grp) {
-          const float* src_g = src + (n * g.in_c + grp * gic) * in_plane;
+          const float* src_g = src + n * g.src_stride() + grp * gic * in_plane;
           const float* w_g = weights + grp * goc * k;
-          float* dst_tile = dst + (n * g.out_c + grp * goc) * out_plane + row * g.out_w;
+          float* dst_tile = dst + n * g.dst_stride() + grp * goc * out_plane + row * g.out_w;
           im2col_rows_serial(g, src_g, row, row_end, col);
-          const float beta =
-              fill_bias(bias ? bias + grp * goc : nullptr, goc, out_plane, dst_tile, cols);
+          const float beta = accumulate_dst ? 1.0f
+                             : fill_bias(bias ? bias + grp * goc : nullptr, goc, out_plane,
+                                         dst_tile, cols);
           gemm_blas_serial({.m = goc, .n = cols, .k = k, .lda = k, .ldb = cols, .ldc = out_plane},
                            1.0f, w_g, col, beta, dst_tile);
         }
@@ -100,13 +103,14 @@ void conv_forward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, c
   }
   for (int64_t n = 0; n < batch; ++n) {
     for (int64_t grp = 0; grp < g.groups; ++grp) {
-      const float* src_g = src + (n * g.in_c + grp * gic) * in_plane;
+      const float* src_g = src + n * g.src_stride() + grp * gic * in_plane;
       const float* w_g = weights + grp * goc * k;
-      float* dst_g = dst + (n * g.out_c + grp * goc) * out_plane;
+      float* dst_g = dst + n * g.dst_stride() + grp * goc * out_plane;
       const float* bias_g = bias ? bias + grp * goc : nullptr;
       if (g.is_pointwise()) {
         // [goc, out_plane] = [goc, gic] x [gic, in_plane]
-        const float beta = fill_bias(bias_g, goc, out_plane, dst_g, out_plane);
+        const float beta =
+            accumulate_dst ? 1.0f : fill_bias(bias_g, goc, out_plane, dst_g, out_plane);
         gemm_blas(pool, {.m = goc, .n = out_plane, .k = gic, .lda = gic, .ldb = in_plane,
                          .ldc = out_plane}, 1.0f, w_g, src_g, beta, dst_g);
         continue;
@@ -115,7 +119,8 @@ void conv_forward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, c
         const int64_t row_end = std::min(row + tile_rows, g.out_h);
         const int64_t cols = (row_end - row) * g.out_w;
         im2col_rows(pool, g, src_g, row, row_end, workspace);  // [k, cols]
-        const float beta = fill_bias(bias_g, goc, out_plane, dst_g + row * g.out_w, cols);
+        const float beta =
+            accumulate_dst ? 1.0f : fill_bias(bias_g, goc, out_plane, dst_g + row * g.out_w, cols);
         // [goc, cols] (+)= [goc, k] x [k, cols], written into the tile's rows of dst
         gemm_blas(pool, {.m = goc, .n = cols, .k = k, .lda = k, .ldb = cols, .ldc = out_plane},
                   1.0f, w_g, workspace, beta, dst_g + row * g.out_w);
@@ -133,7 +138,8 @@ void conv_backward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, 
   const int64_t k = g.col_rows();
   if (d_weights) std::memset(d_weights, 0, sizeof(float) * g.out_c * k);
   if (d_src && !accumulate_d_src && !g.is_pointwise()) {
-    std::memset(d_src, 0, sizeof(float) * batch * g.in_c * in_plane);
+    for (int64_t n = 0; n < batch; ++n)
+      std::memset(d_src + n * g.src_stride(), 0, sizeof(float) * g.in_c * in_plane);
   }
   // d_weights sums over samples into one buffer, so it stays a loop over samples with each
   // GEMM split over the threads; d_src is per sample and, where it applies, goes one sample
@@ -145,12 +151,12 @@ void conv_backward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, 
   for (int64_t n = 0; n < batch; ++n) {
     if (!d_weights && (!d_src || slice_rows > 0)) break;
     for (int64_t grp = 0; grp < g.groups; ++grp) {
-      const float* src_g = src + (n * g.in_c + grp * gic) * in_plane;
+      const float* src_g = d_weights ? src + n * g.src_stride() + grp * gic * in_plane : nullptr;
       const float* w_g = weights + grp * goc * k;
-      const float* d_dst_g = d_dst + (n * g.out_c + grp * goc) * out_plane;
+      const float* d_dst_g = d_dst + n * g.dst_stride() + grp * goc * out_plane;
       float* d_w_g = d_weights ? d_weights + grp * goc * k : nullptr;
       float* d_src_g =
-          d_src && slice_rows == 0 ? d_src + (n * g.in_c + grp * gic) * in_plane : nullptr;
+          d_src && slice_rows == 0 ? d_src + n * g.src_stride() + grp * gic * in_plane : nullptr;
       if (g.is_pointwise()) {
         if (d_w_g) {  // [goc, gic] += [goc, plane] x [gic, plane]^T
           gemm_blas(pool, {.trans_b = true, .m = goc, .n = gic, .k = out_plane, .lda = out_plane,
@@ -189,8 +195,8 @@ void conv_backward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, 
       for (int64_t n = n_begin; n < n_end; ++n) {
         for (int64_t grp = 0; grp < g.groups; ++grp) {
           const float* w_g = weights + grp * goc * k;
-          const float* d_dst_g = d_dst + (n * g.out_c + grp * goc) * out_plane;
-          float* d_src_g = d_src + (n * g.in_c + grp * gic) * in_plane;
+          const float* d_dst_g = d_dst + n * g.dst_stride() + grp * goc * out_plane;
+          float* d_src_g = d_src + n * g.src_stride() + grp * gic * in_plane;
           for (int64_t row = 0; row < g.out_h; row += slice_rows) {
             const int64_t row_end = std::min(row + slice_rows, g.out_h);
             const int64_t cols = (row_end - row) * g.out_w;
@@ -214,7 +220,7 @@ void conv_bias_backward(ThreadPool& pool, const ConvGeometry& g, int64_t batch,
     for (int64_t oc = begin; oc < end; ++oc) {
       double sum = 0.0;
       for (int64_t n = 0; n < batch; ++n) {
-        const float* plane = d_dst + (n * g.out_c + oc) * out_plane;
+        const float* plane = d_dst + n * g.dst_stride() + oc * out_plane;
         sum += sum_lanes(out_plane, [&](int64_t i) { return plane[i]; });
       }
       d_bias[oc] = static_cast<float>(sum);

@@ -17,12 +17,15 @@ class ThreadPool;
 
 [[nodiscard]] int64_t conv_gemm_workspace_floats(const ConvGeometry& g, int64_t tile_rows);
 
+// dst is overwritten, or, with accumulate_dst (and no bias), added to: a transposed
+// convolution's data gradient is this convolution added into what another reader wrote.
 void conv_forward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, const float* src,
                        const float* weights, const float* bias, float* dst, float* workspace,
-                       int64_t tile_rows);
+                       int64_t tile_rows, bool accumulate_dst = false);
 
 // d_weights and d_bias are overwritten (either may be nullptr); d_src (may be nullptr) is
-// overwritten, or added to when accumulate_d_src.
+// overwritten, or added to when accumulate_d_src. src is read only for d_weights (it may be
+// nullptr without them).
 void conv_backward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, const float* src,
                         const float* weights, const float* d_dst, float* d_src,
                         bool accumulate_d_src, float* d_weights, float* d_bias, float* workspace,

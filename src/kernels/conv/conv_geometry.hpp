@@ -13,7 +13,17 @@ struct ConvGeometry {
   int64_t pad_top = 0, pad_left = 0;         // bottom/right padding is implied by out_h, out_w
   int64_t dilation_h = 1, dilation_w = 1;
   int64_t groups = 1;
+  // Floats from one sample to the next in src and dst (and in their gradients); 0: the
+  // sample's own size. More when the tensor is a channel range of a larger one, as when a
+  // producer writes straight into its slice of a concatenation.
+  int64_t src_sample_stride = 0, dst_sample_stride = 0;
 
+  [[nodiscard]] int64_t src_stride() const {
+    return src_sample_stride ? src_sample_stride : in_c * in_h * in_w;
+  }
+  [[nodiscard]] int64_t dst_stride() const {
+    return dst_sample_stride ? dst_sample_stride : out_c * out_h * out_w;
+  }
   [[nodiscard]] int64_t group_in_c() const { return in_c / groups; }
   [[nodiscard]] int64_t group_out_c() const { return out_c / groups; }
   // Rows of the column matrix for one group: [group_in_c * kernel_h * kernel_w].
