@@ -275,8 +275,8 @@ TEST(OnnxImport, BadFilesGiveClearErrors) {
   for (const fs::path& f : {good, bad}) fs::remove(f);
 }
 
-// Peak resident memory of `footprint plan` on a model of ~256 MB of weights stays within 1.2x
-// of the file: the importer streams the file and never converts weights it does not need.
+// Peak resident memory of `footprint plan` on a model of ~256 MB of weights stays under a tenth
+// of the file: the importer parses the structure and leaves the weights' bytes in the file.
 TEST(OnnxImport, LargeModelPlansWithinItsFileSize) {
   FP_SKIP_UNDER_ASAN();
   const fs::path path = temp_path("large.onnx");
@@ -311,7 +311,7 @@ TEST(OnnxImport, LargeModelPlansWithinItsFileSize) {
   std::printf("footprint plan on a %lld-byte ONNX file: peak RSS %lld bytes (%.2fx the file)\n",
               static_cast<long long>(file_bytes), static_cast<long long>(peak_rss),
               static_cast<double>(peak_rss) / static_cast<double>(file_bytes));
-  EXPECT_LT(peak_rss, file_bytes * 12 / 10);
+  EXPECT_LT(peak_rss, file_bytes / 10);
   fs::remove(path);
 }
 
