@@ -3,8 +3,6 @@
 // per channel, or a scalar: folded into the layer before, else an affine layer) or of two values
 // (the mul, sub and div layers, broadcasting per axis).
 #include <cfloat>
-#include <cmath>
-#include <cstring>
 
 #include "import/onnx/converters.hpp"
 #include "import/onnx/importer.hpp"

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <sstream>
 
+#include "core/check.hpp"
 #include "footprint/error.hpp"
 #include "import/onnx/fusions.hpp"
 #include "import/onnx/node_attrs.hpp"
@@ -226,7 +227,8 @@ ValueRef Importer::add_layer(LayerSpec spec, const std::vector<ValueRef>& inputs
   spec.name = unique_name(name_from);
   spec.inputs.clear();
   for (const ValueRef& in : inputs) {
-    if (in.has_pool_pad()) fail("reads a zero Pad kept for an AveragePool (importer bug)");
+    // convert_pad keeps a pad only for the one AveragePool that reads it, which takes it.
+    FP_CHECK(!in.has_pool_pad(), "layer '%s' reads a zero Pad kept for an AveragePool", spec.name.c_str());
     spec.inputs.push_back(fp_name(in.fp_value));
   }
   try {

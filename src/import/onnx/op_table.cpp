@@ -4,7 +4,8 @@
 // arithmetic, computed at import). Fusions (fusions.cpp) look at a node before this table does.
 #include "import/onnx/op_table.hpp"
 
-#include <algorithm>
+#include <string>
+#include <vector>
 
 #include "import/onnx/converters.hpp"
 #include "import/onnx/onnx_importer.hpp"

@@ -1,8 +1,6 @@
 // Per-channel scales and shifts: folded into the layer that writes the value, or an affine layer.
 #include "import/onnx/per_channel.hpp"
 
-#include "import/onnx/node_attrs.hpp"
-
 namespace footprint {
 
 std::optional<std::vector<float>> per_channel_values(Importer& im, const ValueRef& x, const ConstTensor& c) {
