@@ -1,13 +1,15 @@
 // footprint: plan, train and evaluate CNNs whose memory is known before they run.
 // Bad input (files, flags, shapes) prints one line and exits with status 2.
 #include <cstdio>
+#include <string>
 
 #include "cli/common.hpp"
+#include "footprint/version.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Footprint: CNNs whose memory is planned, explained and kept before they run"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "footprint 0.1.0");
+  app.set_version_flag("--version", std::string("footprint ") + footprint::version());
   footprint::cli::add_plan_command(app);
   footprint::cli::add_train_command(app);
   footprint::cli::add_eval_command(app);

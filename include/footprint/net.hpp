@@ -13,20 +13,20 @@
 
 namespace footprint {
 
-class Layer;  // defined in src/layers/layer.hpp; users only see LayerSpec
+class Layer;  // footprint/layer.hpp: what a layer implements (register_layer adds one)
 
 // key=value options exactly as written in a .net file, e.g. {"k": "3", "pad": "1"}.
 using Attributes = std::map<std::string, std::string>;
 
 // One line of a .net file: op, positional argument, options, inputs and its name.
 struct LayerSpec {
-  std::string op;          // "conv", "tanh", "loss", ...
-  std::string arg;         // positional argument: conv/fc width, loss kind (add/concat: a source)
-  Attributes attrs;        // key=value options (without name= and in=)
-  std::string name;        // empty: "<op><index>" is given when added
+  std::string op{};        // "conv", "tanh", "loss", ...
+  std::string arg{};       // positional argument: conv/fc width, loss kind (add/concat: a source)
+  Attributes attrs{};      // key=value options (without name= and in=)
+  std::string name{};      // empty: "<op><index>" is given when added
   // Values read, by name ("input" is the net input). Empty: the previous value (and, for the
   // old "add FROM" / "concat FROM" form, the value FROM). Net::add writes the resolved list.
-  std::vector<std::string> inputs;
+  std::vector<std::string> inputs{};
 
   // The same layer reading these values: conv(64, {.k = 1, .stride = 2}).from({"x"}).
   [[nodiscard]] LayerSpec from(std::vector<std::string> values) const {
@@ -42,6 +42,8 @@ inline constexpr const char* kInputName = "input";
 enum class LossKind { none, mse, softmax_xent };
 
 // Builders that read like a .net file: net << conv(6, {.k = 3, .pad = 1}) << tanh() << avgpool(2);
+// Every member has a default ({} for strings), so a designated initializer may name only some
+// of them without a -Wmissing-field-initializers warning (-Wextra) in users' code.
 struct ConvParams {
   int k = 1;
   int stride = 1;
@@ -49,12 +51,12 @@ struct ConvParams {
   int dilation = 1;
   int groups = 1;
   bool bias = true;
-  std::string name;
+  std::string name{};
 };
 struct PoolParams {
   int stride = 0;  // 0: equal to the window
   int pad = 0;
-  std::string name;
+  std::string name{};
 };
 LayerSpec conv(int out_c, const ConvParams& params);
 LayerSpec maxpool(int k, const PoolParams& params = {});

@@ -54,6 +54,11 @@ struct PlanOptions {
   // Budget for one conv's im2col tile: kAutoConvTile (the default) sizes it per layer, a
   // positive value is a fixed budget, 0 builds the whole layer's column matrix.
   int64_t conv_tile_bytes = -1;
+  // A pooling layer after an activation that keeps its output (conv, tanh, avgpool): the pool's
+  // backward and the activation's run together a few planes at a time, so the activation's
+  // output gradient never exists whole, and its input gradient is written over its output,
+  // which nothing needs any more. The same arithmetic, in less memory.
+  bool fuse_pool_backward = true;
   // Concat layers whose inputs can be written straight into their channel ranges of the output
   // compute nothing (src/planner/channel_groups.hpp); false gives every concat its copy.
   bool join_concat = true;
@@ -73,7 +78,7 @@ struct PlanOptions {
   // caller writes at the loss step (Runtime::backward_from_taps) instead of a loss layer, e.g.
   // the style and content layers of style transfer. Each tapped value stays readable from its
   // forward step until the loss step. With taps, only they start the backward pass.
-  std::vector<int> taps;
+  std::vector<int> taps{};
 };
 
 enum class StepKind { forward, loss, backward, update };
@@ -129,6 +134,12 @@ struct LayerBuffers {
   bool backward_reads_dst = false;  // the backward step reads the forward output
   bool joined_in_place = false;  // a concat whose inputs were written into its output: no work
   std::vector<int> zero_before_backward;  // gradient buffers cleared before the backward step
+  // Pooling through an activation (see PlanOptions::fuse_pool_backward): on the pool, the
+  // activation layer whose backward it runs too, plane by plane, writing the activation's input
+  // gradient over the activation's output (d_src[0]); on the activation, that its backward step
+  // has nothing left to do.
+  int fused_activation = -1;
+  bool backward_fused = false;
 };
 
 struct LayerReport {

@@ -142,6 +142,7 @@ class Runtime {
   [[nodiscard]] StepArgs step_args(int binding, int batch, bool training, bool backward) const;
   void run_forward_step(int binding, int batch, bool training, bool recompute);
   void run_backward_step(int binding, int batch);
+  void run_fused_pool_backward(int binding, int batch);
   [[nodiscard]] std::byte* ptr(int buffer) const;
   [[nodiscard]] float* at(int buffer, int64_t offset_bytes) const;
 

@@ -47,7 +47,7 @@ class Activation final : public Layer {
 
   LayerNeeds describe(const PlanContext&) const override {
     return {.saves_input = kFromInput, .saves_output = !kFromInput, .may_run_in_place = true,
-            .strided_src = true, .strided_dst = true};
+            .strided_src = true, .strided_dst = true, .elementwise_from_output = !kFromInput};
   }
 
   // src may equal dst.

@@ -30,7 +30,7 @@ class AvgPool final : public Layer {
   }
 
   LayerNeeds describe(const PlanContext&) const override {
-    return {.strided_src = true, .strided_dst = true};
+    return {.strided_src = true, .strided_dst = true, .plane_wise = true};
   }
 
   void forward(const StepArgs& a) const override {

@@ -27,7 +27,7 @@ class MaxPool final : public Layer {
   }
 
   LayerNeeds describe(const PlanContext& ctx) const override {
-    LayerNeeds needs{.strided_src = true, .strided_dst = true};
+    LayerNeeds needs{.strided_src = true, .strided_dst = true, .plane_wise = true};
     if (ctx.mode == Mode::train) {
       needs.saved.push_back({.name = "argmax", .size_bytes = ctx.batch * ctx.out.n_elems()});
     }

@@ -17,6 +17,7 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
   o.conv_tile_bytes = 0;
   o.direct_conv = false;
   o.join_concat = false;
+  o.fuse_pool_backward = false;
   const Plan separate = plan(net, o);
   // A naive framework gives each worker thread its own copy of every layer buffer and of the
   // weight gradients (tiny-dnn does); parameters and optimizer state stay shared.
@@ -64,6 +65,19 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
     o.inplace = true;
     add_step("in place", "activations and dropout overwrite their input when nothing else reads it",
              plan(net, o).total_bytes);
+  }
+  if (options.fuse_pool_backward && options.mode == Mode::train) {
+    o.fuse_pool_backward = true;
+    const Plan fused = plan(net, o);
+    const bool any = std::any_of(fused.layers.begin(), fused.layers.end(),
+                                 [](const LayerBuffers& lb) { return lb.fused_activation >= 0; });
+    if (any) {
+      add_step("pool backward through activation",
+               "a pool's backward runs its activation's too, a few planes at a time: the "
+               "activation's output gradient never exists whole, its input gradient goes over "
+               "its output",
+               fused.total_bytes);
+    }
   }
   if (options.join_concat) {
     o.join_concat = true;

@@ -53,6 +53,8 @@ class Liveness {
 
   void backward(int s, const LayerBuffers& lb) {
     for (int b : lb.zero_before_backward) write(b, s);
+    if (lb.backward_fused) return;  // the pool after it did this step's work
+    if (lb.fused_activation >= 0) read(lb.src[0], s);  // the activation's output, for f'(y)
     read(lb.d_dst, s);
     for (int b : lb.saved) read(b, s);
     if (lb.backward_reads_src) for (int b : lb.src) read(b, s);

@@ -63,9 +63,11 @@ class Planner {
     collect_params();
     mark_gradients();  // before describe: a layer plans its backward by what it must compute
     describe_layers();
-    schedule();
+    plan_.layers.assign(n_layers, {});
     choose_in_place();
     join_concats();
+    choose_fusions();
+    schedule();
     request_values();
     if (train_) request_gradients();
     request_layer_buffers();
@@ -153,7 +155,6 @@ class Planner {
 
   void schedule() {
     const int n_layers = net_.n_layers();
-    plan_.layers.assign(n_layers, {});
     for (int i = 0; i < n_layers; ++i) {
       plan_.layers[i].forward_step = static_cast<int>(plan_.steps.size());
       plan_.steps.push_back({StepKind::forward, i});
@@ -173,7 +174,7 @@ class Planner {
       if (!flows_[i + 1]) continue;
       if (recompute_[i]) emit_recompute(i);
       // A backward step that keeps its inputs may read recomputed ones in their second instance.
-      if (needs_[i].saves_input && (recompute_[i] || readers_[i])) {
+      if (keeps_input(i) && (recompute_[i] || readers_[i])) {
         for (int v : net_.node(i).inputs)
           if (recomputed(v)) emit_recompute(v - 1);
       }
@@ -203,9 +204,20 @@ class Planner {
   // Whether value v has a second, recomputed instance (its producer is recomputed).
   [[nodiscard]] bool recomputed(int value) const { return value > 0 && recompute_[value - 1]; }
 
+  // Layer i's backward step reads its inputs: it keeps them, or it is a fused pool (it reads
+  // its activation's output).
+  [[nodiscard]] bool keeps_input(int i) const {
+    return needs_[i].saves_input || plan_.layers[i].fused_activation >= 0;
+  }
+
+  // The instance of value v that layer i's backward reads: the recomputed one when both are.
+  [[nodiscard]] int instance_read_backward(int i, int v) const {
+    return recomputed(v) && (recompute_[i] || readers_[i]) ? value_buffer1_[v] : value_buffer_[v];
+  }
+
   // Layer i's backward step keeps an input that is recomputed, and reads that instance.
   [[nodiscard]] bool reads_recomputed_inputs(int i) const {
-    if (!needs_[i].saves_input || !(recompute_[i] || readers_[i])) return false;
+    if (!keeps_input(i) || !(recompute_[i] || readers_[i])) return false;
     const std::vector<int>& inputs = net_.node(i).inputs;
     return std::any_of(inputs.begin(), inputs.end(), [&](int v) { return recomputed(v); });
   }
@@ -218,10 +230,10 @@ class Planner {
 
   [[nodiscard]] bool value_saved_for_backward(int value) const {
     if (!train_) return false;
-    if (value > 0 && needs_[value - 1].saves_output && plan_.layers[value - 1].backward_step >= 0)
-      return true;
+    // (A layer has a backward step when its output gets a gradient.)
+    if (value > 0 && needs_[value - 1].saves_output && flows_[value]) return true;
     for (const Consumer& c : consumers_[value])
-      if (needs_[c.layer].saves_input && plan_.layers[c.layer].backward_step >= 0) return true;
+      if (needs_[c.layer].saves_input && flows_[c.layer + 1]) return true;
     return false;
   }
 
@@ -293,6 +305,33 @@ class Planner {
     for (int i = 0; i < net_.n_layers(); ++i) plan_.layers[i].in_place = in_place_[i];
   }
 
+  // Pools whose backward runs their activation's too (PlanOptions::fuse_pool_backward): the
+  // pool reads the activation's output y alone, the activation keeps y for its backward (its
+  // derivative comes from it) and runs in place on its input x, and nothing else reads or keeps
+  // x or y. Then d(y) is made a few planes at a time in the pool's workspace and turned into d(x)
+  // over y's bytes at once; y's buffer holds d(x) until x's producer has read it.
+  void choose_fusions() {
+    fused_pool_.assign(net_.n_layers(), -1);
+    if (!train_ || !opt_.fuse_pool_backward) return;
+    for (int pool = 0; pool < net_.n_layers(); ++pool) {
+      const std::vector<int>& inputs = net_.node(pool).inputs;
+      if (!needs_[pool].plane_wise || inputs.size() != 1 || !flows_[pool + 1]) continue;
+      const int y = inputs[0];
+      if (y == 0) continue;
+      const int act = y - 1, x = net_.node(act).inputs[0];
+      const bool ok = needs_[act].elementwise_from_output && in_place_[act] &&
+                      flows_[act + 1] && consumers_[y].size() == 1 &&
+                      x > 0 && flows_[x] && !tapped(x) && !tapped(y) && !is_output_[x] &&
+                      !is_output_[y] && group_of_[x] < 0 && group_of_[y] < 0 &&
+                      group_of_[pool + 1] < 0 &&
+                      recompute_[act] == (recompute_[pool] || readers_[pool]);
+      if (!ok) continue;
+      fused_pool_[act] = pool;
+      plan_.layers[pool].fused_activation = act;
+      plan_.layers[act].backward_fused = true;
+    }
+  }
+
   // The buffer of a group, made when its first value is requested; lifetimes extend it.
   int group_buffer(int group, bool gradient) {
     int& buffer = (gradient ? group_grad_buffer_ : group_buffer_)[group];
@@ -330,7 +369,7 @@ class Planner {
       // value's second instance.
       if (recomputed(value) && (recompute_[c.layer] || readers_[c.layer])) continue;
       if (recompute_[c.layer]) last = std::max(last, recompute_step_[c.layer]);
-      if (train_ && needs_[c.layer].saves_input)
+      if (train_ && keeps_input(c.layer))
         last = std::max(last, plan_.layers[c.layer].backward_step);
     }
     if (train_ && value > 0 && needs_[value - 1].saves_output && !recomputed(value))
@@ -348,7 +387,7 @@ class Planner {
     int last = recompute_step_[producer];
     for (const Consumer& c : consumers_[value]) {
       if (recompute_[c.layer]) last = std::max(last, recompute_step_[c.layer]);
-      if (needs_[c.layer].saves_input && (recompute_[c.layer] || readers_[c.layer]))
+      if (keeps_input(c.layer) && (recompute_[c.layer] || readers_[c.layer]))
         last = std::max(last, plan_.layers[c.layer].backward_step);
     }
     if (needs_[producer].saves_output) last = std::max(last, plan_.layers[producer].backward_step);
@@ -420,6 +459,25 @@ class Planner {
     // From the output back, so an in-place layer's input gradient can share its output's.
     for (int v = n_layers; v >= 0; --v) {
       if (!flows_[v]) continue;
+      // A fused pool and activation: the activation's output gradient never exists whole, and
+      // its input gradient is written over its output (the instance the pool's backward reads).
+      if (v > 0 && fused_pool_[v - 1] >= 0) {
+        const int pool = fused_pool_[v - 1];
+        LayerBuffers& pl = plan_.layers[pool];
+        pl.d_src.assign(1, instance_read_backward(pool, v));
+        pl.d_src_accumulate.assign(1, false);
+        continue;
+      }
+      if (v < n_layers && consumers_[v].size() == 1 &&
+          fused_pool_[consumers_[v][0].layer] >= 0) {
+        const int act = consumers_[v][0].layer, pool = fused_pool_[act];
+        const int y = act + 1;
+        grad_buffer_[v] = instance_read_backward(pool, y);
+        extend(grad_buffer_[v], plan_.layers[pool].backward_step, plan_.layers[v - 1].backward_step);
+        plan_.layers[act].d_src.assign(1, grad_buffer_[v]);
+        plan_.layers[act].d_src_accumulate.assign(1, false);
+        continue;
+      }
       // Writers in step order (and input order within a step): the loss or the caller (for a
       // source), then the backward steps of consumers, the first overwriting, the rest adding.
       // A joined concat writes nothing: its readers add into the group's gradient directly.
@@ -537,6 +595,14 @@ class Planner {
                                          .first_step = lb.forward_step, .last_step = saved_last}));
         }
       }
+      if (lb.fused_activation >= 0) {
+        // Planes of the activation's output gradient, one run of them per thread at a time.
+        const Shape& in = net_.value_shape(net_.node(i).inputs[0]);
+        lb.backward_workspace =
+            add_buffer({.name = name + ".backward_workspace (fused)", .category = Category::workspace,
+                        .size_bytes = opt_.threads * in.h * in.w * 4, .owner_layer = i,
+                        .first_step = lb.backward_step, .last_step = lb.backward_step});
+      }
       if (needs_[i].workspace_bytes > 0) {
         lb.workspace = add_buffer({.name = name + ".workspace", .category = Category::workspace,
                                    .size_bytes = needs_[i].workspace_bytes, .owner_layer = i,
@@ -641,6 +707,7 @@ class Planner {
   std::vector<bool> in_place_;                    // per layer
   std::vector<int> value_buffer_;                 // per value
   std::vector<bool> recompute_;                   // per layer
+  std::vector<int> fused_pool_;                   // per activation layer: its fused pool, or -1
   std::vector<bool> readers_;                     // per layer: backward reads recomputed inputs
   std::vector<int> recompute_step_, binding_of_;  // per recomputed layer (else -1)
   std::vector<int> value_buffer1_;                // per recomputed value: its second instance

@@ -92,8 +92,10 @@ RecomputeChoice cheap_free_units(const Net& net, const Plan& p) {
     for (int i : unit) {
       const LayerReport& r = p.layer_reports[i];
       const int64_t values = p.options.batch * r.output_shape.n_elems();
+      // A fused pool goes with its activation (recomputing it alone would undo the fusion).
       ok = ok && r.forward_flops <= kCheapFlopsPerValue * values && !facts.writes_group[i] &&
-           p.layers[i].backward_step >= 0;
+           p.layers[i].backward_step >= 0 && p.layers[i].fused_activation < 0 &&
+           !p.layers[i].backward_fused;
     }
     const int need = first_backward_read(p, out);
     if (!ok || need < 0) continue;
@@ -134,9 +136,12 @@ std::vector<Segment> segments_of(const Net& net, const Plan& p, const PlanFacts&
     const auto& inputs = net.node(i).inputs;
     min_input_from[i] = std::min(min_input_from[i + 1], *std::min_element(inputs.begin(), inputs.end()));
   }
+  // Not a cut either: a value a fused pool reads (the pool runs its activation's backward, so
+  // the two are recomputed together or not at all).
   std::vector<bool> consumed_in_place(n + 1, false);
   for (int i = 0; i < n; ++i)
-    if (p.layers[i].in_place) consumed_in_place[net.node(i).inputs[0]] = true;
+    if (p.layers[i].in_place || p.layers[i].fused_activation >= 0)
+      consumed_in_place[net.node(i).inputs[0]] = true;
   std::vector<int> cuts = {0};
   for (int c = 1; c < n; ++c)
     if (min_input_from[c] >= c && !consumed_in_place[c] && !facts.writes_group[c - 1]) cuts.push_back(c);
@@ -191,9 +196,11 @@ std::vector<Segment> segments_of(const Net& net, const Plan& p, const PlanFacts&
 struct Choice {
   bool found = false;
   std::vector<bool> recompute;  // per layer
+  std::vector<bool> readers;    // per layer: keeps recomputed inputs, itself not recomputed
 };
 
-Choice choose_runs(const Net& net, const std::vector<Segment>& segs, int64_t model_budget) {
+Choice choose_runs(const Net& net, const Plan& p, const std::vector<Segment>& segs,
+                   int64_t model_budget) {
   const int m = static_cast<int>(segs.size());
   if (model_budget <= 0) return {};
   constexpr int kBuckets = 1024;
@@ -244,12 +251,23 @@ Choice choose_runs(const Net& net, const std::vector<Segment>& segs, int64_t mod
   for (int a = 0; a <= kBuckets; ++a)
     if (best[m][a] != kNone && (end_a < 0 || best[m][a] < best[m][end_a])) end_a = a;
   if (end_a < 0) return {};
-  Choice c{.found = true, .recompute = std::vector<bool>(net.n_layers(), false)};
+  // A run recomputes its segments from its first value, except the layers that write its
+  // last value: that is the next run's checkpoint (or kept by the next segment), so it stays,
+  // and those layers' backward reads the run's recomputed values.
+  Choice c{.found = true, .recompute = std::vector<bool>(net.n_layers(), false),
+           .readers = std::vector<bool>(net.n_layers(), false)};
   for (int i = m, a = end_a; i > 0;) {
     const Step& st = from[i][a];
-    if (st.recomputed)
-      for (int seg = st.prev_i; seg < i; ++seg)
-        for (int l = segs[seg].first_layer; l < segs[seg].end_layer; ++l) c.recompute[l] = true;
+    if (st.recomputed) {
+      const int last_layer = segs[i - 1].end_layer - 1;
+      const int kept_buffer = p.layers[last_layer].dst;
+      for (int seg = st.prev_i; seg < i; ++seg) {
+        for (int l = segs[seg].first_layer; l < segs[seg].end_layer; ++l) {
+          const bool writes_kept = seg == i - 1 && p.layers[l].dst == kept_buffer;
+          (writes_kept ? c.readers : c.recompute)[l] = true;
+        }
+      }
+    }
     i = st.prev_i;
     a = st.prev_a;
   }
@@ -257,9 +275,12 @@ Choice choose_runs(const Net& net, const std::vector<Segment>& segs, int64_t mod
 }
 
 // Cheap units and checkpointed runs together; readers of runs keep first instances.
-RecomputeChoice united(const RecomputeChoice& cheap, const std::vector<bool>& runs) {
+RecomputeChoice united(const RecomputeChoice& cheap, const Choice& runs) {
   RecomputeChoice out = cheap;
-  for (size_t i = 0; i < runs.size(); ++i) out.layers[i] = out.layers[i] || runs[i];
+  for (size_t i = 0; i < runs.recompute.size(); ++i) {
+    out.layers[i] = out.layers[i] || runs.recompute[i];
+    out.readers[i] = out.readers[i] || runs.readers[i];
+  }
   return out;
 }
 
@@ -313,9 +334,9 @@ Plan plan_within_budget(const Net& net, const PlanOptions& options) {
                    (long long)s.kept_bytes, (long long)s.transient);
   }
   for (int attempt = 0; attempt < 12 && model_budget > 0; ++attempt) {
-    const Choice choice = choose_runs(net, segs, model_budget);
+    const Choice choice = choose_runs(net, best, segs, model_budget);
     if (!choice.found) break;
-    Plan p = plan_with_recompute(net, plain_options, united(cheap, choice.recompute));
+    Plan p = plan_with_recompute(net, plain_options, united(cheap, choice));
     if (fits(p, budget)) return finish(std::move(p));
     model_budget -= std::max<int64_t>(p.total_bytes - budget, model_budget / 64);
     if (p.total_bytes < smallest.total_bytes) smallest = std::move(p);
@@ -323,13 +344,13 @@ Plan plan_within_budget(const Net& net, const PlanOptions& options) {
   // Nothing fit: find the smallest plan the runs can give, to name it.
   for (int64_t lo = 0, hi = plain.total_bytes - unowned; hi - lo > std::max<int64_t>(1, hi / 256);) {
     const int64_t mid = lo + (hi - lo) / 2;
-    const Choice choice = choose_runs(net, segs, mid);
+    const Choice choice = choose_runs(net, best, segs, mid);
     if (!choice.found) {
       lo = mid;
       continue;
     }
     hi = mid;
-    Plan p = plan_with_recompute(net, plain_options, united(cheap, choice.recompute));
+    Plan p = plan_with_recompute(net, plain_options, united(cheap, choice));
     if (p.total_bytes < smallest.total_bytes) smallest = std::move(p);
   }
   if (fits(smallest, budget)) return finish(std::move(smallest));

@@ -4,6 +4,7 @@
 #include "footprint/runtime.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -203,6 +204,11 @@ void Runtime::run_backward_step(int binding, int batch) {
   for (const auto& [bytes, size] : bindings_[static_cast<size_t>(binding)].zero_before_backward)
     std::memset(bytes, 0, size);
   if (plan_.layers[layer].joined_in_place) return;  // its readers wrote its inputs' gradients
+  if (plan_.layers[layer].backward_fused) return;   // the pool after it did this work
+  if (buffers_of(binding).fused_activation >= 0) {
+    run_fused_pool_backward(binding, batch);
+    return;
+  }
   const StepArgs a = step_args(binding, batch, /*training=*/true, /*backward=*/true);
   const Layer& l = *net_.node(layer).layer;
   if (!time_layers_) {
@@ -214,6 +220,78 @@ void Runtime::run_backward_step(int binding, int batch) {
   layer_times_[layer].backward_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ++layer_times_[layer].backward_calls;
+}
+
+// A pool's backward with its activation's (PlanOptions::fuse_pool_backward), a few planes at a
+// time: the pool writes that run of d(y) into the workspace, and the activation turns it into
+// d(x) = d(y) * f'(y) over y's own bytes. Both layers run on the run of planes as a batch of one
+// whose channels are those planes, which plane-wise and element-wise layers allow.
+void Runtime::run_fused_pool_backward(int binding, int batch) {
+  const Binding& b = bindings_[static_cast<size_t>(binding)];
+  const LayerBuffers& lb = buffers_of(binding);
+  const Layer& pool = *net_.node(b.layer).layer;
+  const Layer& activation = *net_.node(lb.fused_activation).layer;
+  const Shape& in = b.in_shape[0];
+  const Shape& out = net_.node(b.layer).out_shape;
+  const int64_t in_plane = in.h * in.w, out_plane = out.h * out.w;
+  const int64_t planes = int64_t{batch} * in.c;
+  const Buffer& workspace = plan_.buffers[static_cast<size_t>(lb.backward_workspace)];
+  const int64_t run = workspace.size_bytes / (in_plane * 4);
+  float* scratch = as_floats(ptr(lb.backward_workspace));
+  float* y = b.src[0];  // the activation's output; its input's gradient goes over it
+  std::array<int64_t, 4> saved_per_plane{};
+  for (size_t s = 0; s < lb.saved.size() && s < saved_per_plane.size(); ++s) {
+    saved_per_plane[s] = plan_.buffers[static_cast<size_t>(lb.saved[s])].data_bytes /
+                         (int64_t{plan_.options.batch} * in.c);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t first = 0; first < planes; first += run) {
+    const int64_t k = std::min(run, planes - first);
+    const Shape in_run[1] = {{k, in.h, in.w}};
+    float* const y_run[1] = {y + first * in_plane};
+    float* const d_y_run[1] = {scratch};
+    const int64_t in_stride[1] = {k * in_plane};
+    const uint8_t overwrite[1] = {0};
+    std::array<std::byte*, 4> saved{};
+    for (size_t s = 0; s < lb.saved.size() && s < saved.size(); ++s)
+      saved[s] = b.saved[s] + first * saved_per_plane[s];
+    StepArgs p;
+    p.batch = 1;
+    p.training = true;
+    p.in_shape = in_run;
+    p.out_shape = {k, out.h, out.w};
+    p.src = y_run;
+    p.src_stride = in_stride;
+    p.dst_stride = k * out_plane;
+    p.params = b.params;
+    p.saved = std::span<std::byte* const>(saved.data(), lb.saved.size());
+    p.d_src = d_y_run;
+    p.d_src_accumulate = overwrite;
+    p.d_dst = b.d_dst + first * out_plane;
+    p.tile = lb.tile;
+    p.algorithm = lb.algorithm;
+    p.pool = pool_.get();
+    pool.backward(p);
+    StepArgs a;
+    a.batch = 1;
+    a.training = true;
+    a.in_shape = in_run;
+    a.out_shape = in_run[0];
+    a.src = y_run;
+    a.src_stride = in_stride;
+    a.dst = y_run[0];
+    a.dst_stride = k * in_plane;
+    a.d_src = y_run;  // d(x) over y, element by element
+    a.d_src_accumulate = overwrite;
+    a.d_dst = scratch;
+    a.pool = pool_.get();
+    activation.backward(a);
+  }
+  if (time_layers_) {
+    layer_times_[b.layer].backward_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ++layer_times_[b.layer].backward_calls;
+  }
 }
 
 void Runtime::set_layer_timing(bool on) {

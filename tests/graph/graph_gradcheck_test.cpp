@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "footprint/footprint.hpp"
-#include "testing/gradcheck.hpp"
+#include "footprint/gradcheck.hpp"
 #include "testing/nets.hpp"
 
 namespace footprint {
@@ -15,9 +15,9 @@ namespace {
 void expect_gradients_match(const std::string& text) {
   for (int threads : {1, 2}) {
     SCOPED_TRACE(text + "\nthreads " + std::to_string(threads));
-    test::GradCheckOptions options;
+    GradCheckOptions options;
     options.plan.threads = threads;
-    const test::GradCheckResult result = test::check_gradients(parse_net(text, "graph"), options);
+    const GradCheckResult result = check_gradients(parse_net(text, "graph"), options);
     EXPECT_TRUE(result.ok()) << result.report();
     EXPECT_GT(result.checked, 0) << result.report();
   }
@@ -51,10 +51,10 @@ TEST(GraphGradCheck, ConcatsJoinedInPlace) {
   ASSERT_TRUE(p.layers[net.find_layer("c1")].joined_in_place);
   ASSERT_TRUE(p.layers[net.find_layer("c2")].joined_in_place);
   expect_gradients_match(text);
-  test::GradCheckOptions joined, copied;
+  GradCheckOptions joined, copied;
   copied.plan.join_concat = false;
-  const std::vector<test::TensorGrad> a = test::analytic_gradients(net, joined);
-  const std::vector<test::TensorGrad> b = test::analytic_gradients(net, copied);
+  const std::vector<TensorGrad> a = analytic_gradients(net, joined);
+  const std::vector<TensorGrad> b = analytic_gradients(net, copied);
   ASSERT_EQ(a.size(), b.size());
   for (size_t t = 0; t < a.size(); ++t) {
     ASSERT_EQ(a[t].values.size(), b[t].values.size());

@@ -1,9 +1,10 @@
 // Gradient checks for every layer in layer_list.def, by finite differences through the public
-// API (tests/testing/gradcheck.hpp). Every layer that can be written as its bare keyword is
-// checked in a generated net (EveryLayerInLayerList); a layer that needs options (conv 8 k=3)
-// needs a row in kNets below, and rows for its options' corners are welcome for any layer.
-// Dropout's random mask is checked on its own.
-#include "testing/gradcheck.hpp"
+// API (include/footprint/gradcheck.hpp, the checker users run on layers of their own). Every
+// layer that can be written as its bare keyword is checked in a generated net
+// (EveryLayerInLayerList); a layer that needs options (conv 8 k=3) needs a row in kNets below,
+// and rows for its options' corners are welcome for any layer. Dropout's random mask is checked
+// on its own.
+#include "footprint/gradcheck.hpp"
 
 #include <gtest/gtest.h>
 
@@ -24,9 +25,6 @@
 
 namespace footprint {
 namespace {
-
-using test::GradCheckOptions;
-using test::GradCheckResult;
 
 constexpr int64_t kDefaultTileBytes = PlanOptions{}.conv_tile_bytes;
 
@@ -312,7 +310,7 @@ std::string describe(const std::string& text, const GradCheckOptions& o) {
 void expect_gradients_match(const std::string& text, const GradCheckOptions& options) {
   SCOPED_TRACE(describe(text, options));
   const Net net = parse_net(text, "gradcheck net");
-  const GradCheckResult result = test::check_gradients(net, options);
+  const GradCheckResult result = check_gradients(net, options);
   EXPECT_TRUE(result.ok()) << result.report();
   EXPECT_GT(result.checked, 0) << result.report();
 }
@@ -345,8 +343,8 @@ TEST(GradCheck, EveryLayerInLayerList) {
 }
 
 // The same tensors, in the same order, equal to `relative` (of max(1, |want|)) element by element.
-::testing::AssertionResult same_gradients(const std::vector<test::TensorGrad>& got,
-                                          const std::vector<test::TensorGrad>& want,
+::testing::AssertionResult same_gradients(const std::vector<TensorGrad>& got,
+                                          const std::vector<TensorGrad>& want,
                                           double relative) {
   if (got.size() != want.size()) {
     return ::testing::AssertionFailure() << got.size() << " tensors, want " << want.size();
@@ -374,7 +372,7 @@ TEST(GradCheck, ConvTilesGiveTheSameGradients) {
   const Net net = parse_net(text, "gradcheck net");
   GradCheckOptions whole;
   whole.plan.conv_tile_bytes = 0;  // no tiling
-  const std::vector<test::TensorGrad> want = test::analytic_gradients(net, whole);
+  const std::vector<TensorGrad> want = analytic_gradients(net, whole);
   // conv0: rows of 9*3*3 x 7 floats (2268 bytes); conv2: 3*3*3 x 4 floats (432 bytes).
   struct Tiling {
     int64_t bytes, conv0_rows, conv2_rows;
@@ -391,7 +389,7 @@ TEST(GradCheck, ConvTilesGiveTheSameGradients) {
       const Plan p = plan(net, plan_options);
       EXPECT_EQ(p.layers[0].tile, t.conv0_rows);
       EXPECT_EQ(p.layers[2].tile, t.conv2_rows);
-      const std::vector<test::TensorGrad> got = test::analytic_gradients(net, options);
+      const std::vector<TensorGrad> got = analytic_gradients(net, options);
       ASSERT_TRUE(same_gradients(got, want, 1e-5));
     }
   }
@@ -411,8 +409,8 @@ TEST(GradCheck, DirectAndGemmConvGiveTheSameGradients) {
     direct_plan.input_grad = gemm_plan.input_grad = true;
     EXPECT_EQ(plan(net, direct_plan).bytes(Category::workspace), 0);
     EXPECT_GT(plan(net, gemm_plan).bytes(Category::workspace), 0);
-    const std::vector<test::TensorGrad> want = test::analytic_gradients(net, gemm);
-    const std::vector<test::TensorGrad> got = test::analytic_gradients(net, direct);
+    const std::vector<TensorGrad> want = analytic_gradients(net, gemm);
+    const std::vector<TensorGrad> got = analytic_gradients(net, direct);
     ASSERT_TRUE(same_gradients(got, want, 1e-5));
   }
 }
@@ -438,8 +436,8 @@ TEST(GradCheck, InPlaceAndSeparateBuffersGiveTheSameGradients) {
       EXPECT_TRUE(std::any_of(p.layers.begin(), p.layers.end(), [](const LayerBuffers& lb) {
         return lb.in_place;
       })) << "no layer runs in place, so this compares nothing";
-      const std::vector<test::TensorGrad> want = test::analytic_gradients(net, separate);
-      const std::vector<test::TensorGrad> got = test::analytic_gradients(net, in_place);
+      const std::vector<TensorGrad> want = analytic_gradients(net, separate);
+      const std::vector<TensorGrad> got = analytic_gradients(net, in_place);
       ASSERT_TRUE(same_gradients(got, want, 1e-6));
       expect_gradients_match(text, separate);
     }

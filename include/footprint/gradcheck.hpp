@@ -1,6 +1,8 @@
-// Finite-difference gradient checks through the public API only: a Net ending in `loss mse` is
-// planned for training (with the input gradient), run once for the analytic gradients, then
-// re-run with one element at a time nudged by +-eps. Which nets to check is the tests' business.
+// Finite-difference gradient checks, the way every layer of the library is checked, for layers of
+// your own too (footprint/layer.hpp): a Net ending in `loss mse` is planned for training (with
+// the input gradient), run once for the analytic gradients, then re-run with one element at a
+// time nudged by +-eps. Which nets to check is the caller's business: a layer between the input
+// and the loss checks its backward pass for the input and for each of its trainable parameters.
 //
 // The target is chosen so that d loss / d output is a fixed random r in [-1, 1] at the starting
 // point: gradients then have a known scale, and `floor` below is measured in it. Central
@@ -17,7 +19,7 @@
 #include "footprint/net.hpp"
 #include "footprint/plan.hpp"
 
-namespace footprint::test {
+namespace footprint {
 
 struct GradCheckOptions {
   PlanOptions plan{.batch = 2};  // batch, threads, inplace, conv_tile_bytes; mode and
@@ -54,6 +56,7 @@ struct GradCheckResult {
 
 // Compares analytic and numeric gradients for the input and every trainable parameter. Fails
 // too when more than a third of the points sit at kinks (the check would prove little).
+// Throws Error when the net does not end in `loss mse`, and what plan() and Runtime throw.
 [[nodiscard]] GradCheckResult check_gradients(const Net& net, const GradCheckOptions& options);
 
-}  // namespace footprint::test
+}  // namespace footprint

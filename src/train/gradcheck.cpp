@@ -1,21 +1,22 @@
-// The finite-difference checker declared in gradcheck.hpp.
-#include "testing/gradcheck.hpp"
+// The finite-difference checker declared in include/footprint/gradcheck.hpp.
+#include "footprint/gradcheck.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <sstream>
-#include <stdexcept>
 
+#include "core/check.hpp"
 #include "core/rng.hpp"
+#include "footprint/error.hpp"
 #include "footprint/runtime.hpp"
 
-namespace footprint::test {
+namespace footprint {
 namespace {
 
 const Net& mse_net(const Net& net) {
   if (net.loss_kind() != LossKind::mse) {
-    throw std::invalid_argument("gradient checks need a net ending in 'loss mse'");
+    throw Error("gradient checks need a net ending in 'loss mse'");
   }
   return net;
 }
@@ -98,7 +99,8 @@ class Probe {
     if (tensor == "input") return &input_[index];
     for (const ParamView& p : runtime_.parameters())
       if (p.name == tensor) return p.data + index;
-    throw std::logic_error("no tensor named " + tensor);
+    FP_CHECK(false, "no tensor named %s", tensor.c_str());
+    return nullptr;
   }
 
  private:
@@ -211,4 +213,4 @@ GradCheckResult check_gradients(const Net& net, const GradCheckOptions& options)
   return result;
 }
 
-}  // namespace footprint::test
+}  // namespace footprint
