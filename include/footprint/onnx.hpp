@@ -27,19 +27,19 @@ struct OnnxImportOptions {
   // leaves that dimension to the model. Dimensions the model fixes keep their value (a caller
   // may still resize the imported net, Net::with_input_shape, when its layers allow). Without
   // it, a symbolic C, H or W is a ParseError naming the dimension.
-  std::optional<Shape> input_shape;
+  std::optional<Shape> input_shape{};
 };
 
 struct OnnxDeferredWeights;  // the parameters' sources in the file (src/import/onnx/importer.hpp)
 
 struct OnnxModel {
-  Net net;                  // no loss: add one (net << loss(...)) to train
-  SavedModel weights;       // Weights::in_memory: "<layer>.weight", "<layer>.bias", ...
-  int64_t batch = 1;        // the graph input's N when fixed, else 1
-  std::string input_name;   // the graph's input value name
-  std::string output_name;  // the graph's first output (Net::outputs()[0])
-  std::vector<std::string> output_names;  // every graph output, in the order of Net::outputs()
-  std::shared_ptr<OnnxDeferredWeights> deferred;  // Weights::deferred
+  Net net;                    // no loss: add one (net << loss(...)) to train
+  SavedModel weights{};       // Weights::in_memory: "<layer>.weight", "<layer>.bias", ...
+  int64_t batch = 1;          // the graph input's N when fixed, else 1
+  std::string input_name{};   // the graph's input value name
+  std::string output_name{};  // the graph's first output (Net::outputs()[0])
+  std::vector<std::string> output_names{};          // every graph output, as Net::outputs()
+  std::shared_ptr<OnnxDeferredWeights> deferred{};  // Weights::deferred
 
   // Writes the parameters into a runtime planned for `net`: from `weights`, or (deferred) from
   // the file, one tensor at a time into its destination, after which the sources are released.
