@@ -83,16 +83,23 @@ void add_size_flag(CLI::App& cmd, std::string& size) {
                  "Input width x height, e.g. 1024x768 (for nets whose layers take any size)");
 }
 
-Net resize_input(const Net& net, const std::string& size) {
-  if (size.empty()) return net;
+std::optional<Shape> parse_size(const std::string& size) {
+  if (size.empty()) return std::nullopt;
   long long width = 0, height = 0;
   char x = 0, extra = 0;
   if (std::sscanf(size.c_str(), "%lld%c%lld%c", &width, &x, &height, &extra) != 3 ||
       (x != 'x' && x != 'X') || width < 1 || height < 1 || width > (1 << 24) || height > (1 << 24)) {
     throw Error("--size " + size + ": expected WIDTHxHEIGHT such as 1024x768");
   }
+  return Shape{.c = 0, .h = height, .w = width};
+}
+
+Net resize_input(const Net& net, const std::string& size) {
+  const std::optional<Shape> shape = parse_size(size);
+  if (!shape) return net;
+  if (net.input_shape().h == shape->h && net.input_shape().w == shape->w) return net;
   try {
-    return with_input_size(net, height, width);
+    return with_input_size(net, shape->h, shape->w);
   } catch (const ShapeError& e) {
     throw ShapeError("--size " + size + ": " + e.what());
   }
@@ -125,11 +132,29 @@ void write_file_atomic(const std::string& path, const std::string& text) {
   write_file_atomically(path, std::as_bytes(std::span(text.data(), text.size())), "writing");
 }
 
-LoadedNet load_any_net(const std::string& path, bool with_weights) {
-  if (!looks_like_onnx(path)) return {load_net_file(path), std::nullopt};
-  OnnxModel model = import_onnx(path, {.weights = with_weights});
-  if (!with_weights) return {std::move(model.net), std::nullopt};
-  return {std::move(model.net), std::move(model.weights)};
+LoadedNet load_any_net(const std::string& path, OnnxImportOptions::Weights weights,
+                       const std::optional<Shape>& input_shape) {
+  LoadedNet loaded;
+  if (!looks_like_onnx(path)) {
+    loaded.net = load_net_file(path);
+    return loaded;
+  }
+  auto model = std::make_shared<OnnxModel>(import_onnx(path, {.weights = weights, .input_shape = input_shape}));
+  loaded.net = std::move(model->net);
+  if (weights == OnnxImportOptions::Weights::in_memory) loaded.weights = std::move(model->weights);
+  if (weights == OnnxImportOptions::Weights::deferred) loaded.onnx = std::move(model);
+  return loaded;
+}
+
+void LoadedNet::restore(Runtime& runtime) {
+  if (weights) {
+    restore_parameters(*weights, runtime);
+    weights.reset();
+  }
+  if (onnx) {
+    onnx->restore_weights(runtime);
+    onnx.reset();
+  }
 }
 
 Net with_loss(const Net& net, const std::string& loss_kind) {

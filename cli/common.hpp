@@ -7,6 +7,7 @@
 #include <string>
 
 #include "footprint/footprint.hpp"
+#include "footprint/onnx.hpp"
 
 namespace footprint::cli {
 
@@ -33,6 +34,9 @@ void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode);
 
 // --size WxH: overrides the input's height and width.
 void add_size_flag(CLI::App& cmd, std::string& size);
+// A --size value as an input shape for an ONNX model's symbolic dims (channels 0: the
+// model's); nullopt for "". Error for a malformed value.
+[[nodiscard]] std::optional<Shape> parse_size(const std::string& size);
 // The net with its input resized by a --size value ("" keeps it); ShapeError when it cannot be.
 [[nodiscard]] Net resize_input(const Net& net, const std::string& size);
 
@@ -52,12 +56,18 @@ void add_run_command(CLI::App& app);
 void add_style_command(CLI::App& app);
 
 // A .net file or an ONNX model (told apart by extension or content). An ONNX model brings its
-// weights when with_weights is set; a .net file has none (parameters start from the seed).
+// weights as `weights` says; a .net file has none (parameters start from the seed). input_shape
+// resolves an ONNX model's symbolic dims (from --size or the data), and is ignored for .net files.
 struct LoadedNet {
   Net net{Shape{}};
-  std::optional<SavedModel> weights;
+  std::optional<SavedModel> weights;  // Weights::in_memory
+  std::shared_ptr<OnnxModel> onnx;    // Weights::deferred: still in the file (its net moved out)
+  // Writes the model's weights into a runtime planned for `net` (deferred ones straight from the
+  // file, then released); nothing for a .net file.
+  void restore(Runtime& runtime);
 };
-[[nodiscard]] LoadedNet load_any_net(const std::string& path, bool with_weights);
+[[nodiscard]] LoadedNet load_any_net(const std::string& path, OnnxImportOptions::Weights weights,
+                                     const std::optional<Shape>& input_shape = std::nullopt);
 // Adds a loss kind ("mse" or "softmax_xent", "" for none) to a net that has none.
 [[nodiscard]] Net with_loss(const Net& net, const std::string& loss_kind);
 

@@ -45,7 +45,8 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("--aspect", f->aspect, "Width:height of the input --fit searches (default 1:1)");
   cmd->add_option("--svg", f->svg, "Draw the bytes live per step and the arena map into this SVG file");
   cmd->callback([f] {
-    const Net net = resize_input(load_any_net(f->net_path, /*with_weights=*/false).net, f->size);
+    const Net net = resize_input(
+        load_any_net(f->net_path, OnnxImportOptions::Weights::none, parse_size(f->size)).net, f->size);
     const PlanOptions options = to_plan_options(f->plan);
     const Plan p = plan(net, options);
     nlohmann::json doc = nlohmann::json::parse(plan_json(net, p));

@@ -61,6 +61,7 @@ void add_run_command(CLI::App& app) {
     uint64_t seed = 1;
     std::vector<float> mean = {0.485f, 0.456f, 0.406f}, std = {0.229f, 0.224f, 0.225f};
     std::string max_pixels = "100M";
+    std::string size;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("run", "Run a net or ONNX model on a NumPy .npy batch (inference)");
@@ -79,10 +80,23 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--threads", f->threads, "Worker threads (default: the number of cores)")
       ->check(CLI::Range(1, 256));
   cmd->add_option("--seed", f->seed, "Seed for the weights of a .net file");
+  add_size_flag(*cmd, f->size);
   cmd->callback([f] {
-    LoadedNet loaded = load_any_net(f->net_path, /*with_weights=*/true);
-    const Net& net = loaded.net;
-    NpyArray x = is_image(f->input) ? read_image_as_batch(*f, net.input_shape()) : read_npy(f->input);
+    // An ONNX model with a symbolic H and W takes the size of the data (or --size, which images
+    // are resized to).
+    std::optional<Shape> size = parse_size(f->size);
+    const bool image = is_image(f->input);
+    NpyArray x;
+    if (!image) {
+      x = read_npy(f->input);
+      if (!size && x.shape.size() == 4) size = Shape{x.shape[1], x.shape[2], x.shape[3]};
+      if (!size && x.shape.size() == 3) size = Shape{x.shape[0], x.shape[1], x.shape[2]};
+    }
+    // The weights stay in the file until the runtime exists, then go straight into it: the run
+    // never holds them twice.
+    LoadedNet loaded = load_any_net(f->net_path, OnnxImportOptions::Weights::deferred, size);
+    const Net net = resize_input(loaded.net, f->size);
+    if (image) x = read_image_as_batch(*f, net.input_shape());
     const std::vector<int64_t> dims = sample_dims(net.input_shape());
     int64_t batch = 1;
     std::vector<int64_t> sample(x.shape);
@@ -99,10 +113,7 @@ void add_run_command(CLI::App& app) {
     const Plan p = plan(net, {.batch = static_cast<int>(batch), .mode = Mode::infer,
                               .threads = f->threads > 0 ? f->threads : default_threads()});
     Runtime runtime(net, p, f->seed);
-    if (loaded.weights) {
-      restore_parameters(*loaded.weights, runtime);
-      loaded.weights.reset();
-    }
+    loaded.restore(runtime);
     std::copy(x.data.begin(), x.data.end(), runtime.input());
     std::vector<float>().swap(x.data);
     runtime.forward(static_cast<int>(batch), /*training=*/false);

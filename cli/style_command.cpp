@@ -34,11 +34,10 @@ const char* kModelHelp =
     "pass a .net file such as nets/vgg19-style.net to run with seeded random weights.\n"
     "See README.md, 'Style transfer'.";
 
-StyleModel load_model_for_style(const Flags& f) {
-  if (!std::filesystem::exists(f.model)) {
-    throw IoError(f.model + ": no such model file.\n" + kModelHelp);
-  }
-  LoadedNet loaded = load_any_net(f.model, /*with_weights=*/true);
+// input_shape: the output size, for an ONNX model whose H and W are symbolic (the feature net is
+// re-planned for each tile's size anyway).
+StyleModel load_model_for_style(const Flags& f, const Shape& input_shape) {
+  LoadedNet loaded = load_any_net(f.model, OnnxImportOptions::Weights::in_memory, input_shape);
   std::vector<SavedTensor> weights;
   if (loaded.weights) weights = std::move(loaded.weights->tensors);
   return make_style_model(loaded.net, std::move(weights), f.options);
@@ -56,7 +55,7 @@ std::vector<std::string> split_names(const std::string& text) {
 }
 
 // "WxH" -> {height, width}.
-std::pair<int64_t, int64_t> parse_size(const std::string& text) {
+std::pair<int64_t, int64_t> parse_output_size(const std::string& text) {
   int64_t w = 0, h = 0;
   char x = 0, extra = 0;
   if (std::sscanf(text.c_str(), "%ld%c%ld%c", &w, &x, &h, &extra) != 3 || (x != 'x' && x != 'X') ||
@@ -109,13 +108,16 @@ void run(Flags& f) {
   o.preprocess = f.preprocess == "caffe" ? StylePreprocess::caffe : StylePreprocess::torch;
   const int64_t available = available_memory_bytes();
   o.memory_budget = f.memory_budget.empty() ? available : parse_bytes(f.memory_budget);
-  const StyleModel model = load_model_for_style(f);
+  if (!std::filesystem::exists(f.model)) {  // before the images are decoded
+    throw IoError(f.model + ": no such model file.\n" + kModelHelp);
+  }
   const int64_t max_pixels = parse_bytes(f.max_pixels);
   const Image content = load_image(f.content, 3, max_pixels);
   const Image style = load_image(f.style, 3, max_pixels);
 
   auto [h, w] = f.size.empty() ? scaled_size(content.height, content.width, f.long_side)
-                               : parse_size(f.size);
+                               : parse_output_size(f.size);
+  const StyleModel model = load_model_for_style(f, Shape{.c = 0, .h = h, .w = w});
   const double style_aspect = static_cast<double>(style.width) / static_cast<double>(style.height);
   const double style_long = o.style_scale * static_cast<double>(std::max(h, w));
   const int64_t sh = std::lround(style_aspect >= 1 ? style_long / style_aspect : style_long);

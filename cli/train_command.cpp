@@ -140,7 +140,7 @@ void add_train_command(CLI::App& app) {
       resumed = load_model(f->resume);
       loaded.net = parse_net(resumed->net_text, f->resume);
     } else {
-      loaded = load_any_net(f->net_path, /*with_weights=*/true);
+      loaded = load_any_net(f->net_path, OnnxImportOptions::Weights::deferred, parse_size(f->size));
     }
     const Net net = resize_input(with_loss(loaded.net, f->loss), f->size);
     PlanOptions options = to_plan_options(f->plan);
@@ -176,10 +176,7 @@ void add_train_command(CLI::App& app) {
     const bool peak_restarted = restart_peak_resident();
     const int64_t resident_before = resident_bytes();
     Runtime runtime(net, p, f->seed);
-    if (loaded.weights) {  // an ONNX model's weights replace the seeded ones
-      restore_parameters(*loaded.weights, runtime);
-      loaded.weights.reset();
-    }
+    loaded.restore(runtime);  // an ONNX model's weights replace the seeded ones
     if (resumed) {
       restore_parameters(*resumed, runtime);
       resumed.reset();  // its weights are in the runtime now

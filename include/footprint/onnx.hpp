@@ -1,27 +1,50 @@
-// ONNX models (opsets 7 to 17) as Footprint nets: the graph becomes a Net, its initializers the
-// parameters, ready for restore_parameters(). Link the footprint_onnx CMake target.
+// ONNX models (opsets 7 to 17) as Footprint nets: the graph becomes a Net (any DAG of the ops in
+// onnx_supported_ops(), several outputs included), its initializers the parameters. Shape
+// arithmetic on constants is folded at import, so a graph with symbolic H and W becomes static
+// once the caller gives the input size. Link the footprint_onnx CMake target.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "footprint/model_io.hpp"
 #include "footprint/net.hpp"
+#include "footprint/runtime.hpp"
 
 namespace footprint {
 
 struct OnnxImportOptions {
-  // false: read only the architecture (plan needs no weights); the initializers' bytes are still
-  // parsed but never converted, so memory stays about the file's size.
-  bool weights = true;
+  enum class Weights {
+    in_memory,  // OnnxModel::weights holds every parameter
+    deferred,   // left in the file until OnnxModel::restore_weights() converts each one straight
+                // into a runtime's parameter: the process never holds the weights twice
+    none,       // the architecture alone (plan needs no weights); initializers are never read
+  };
+  Weights weights = Weights::in_memory;
+  // Resolves the graph input's symbolic dimensions (torch.onnx dynamic_axes) as C x H x W; a 0
+  // leaves that dimension to the model. Dimensions the model fixes keep their value (a caller
+  // may still resize the imported net, Net::with_input_shape, when its layers allow). Without
+  // it, a symbolic C, H or W is a ParseError naming the dimension.
+  std::optional<Shape> input_shape{};
 };
 
+struct OnnxDeferredWeights;  // the parameters' sources in the file (src/import/onnx/importer.hpp)
+
 struct OnnxModel {
-  Net net;                  // no loss: add one (net << loss(...)) to train
-  SavedModel weights;       // "<layer>.weight", "<layer>.bias", "<layer>.running_mean", ...
-  int64_t batch = 1;        // the graph input's N when fixed, else 1
-  std::string input_name;   // the graph's input and output value names
-  std::string output_name;
+  Net net;                    // no loss: add one (net << loss(...)) to train
+  SavedModel weights{};       // Weights::in_memory: "<layer>.weight", "<layer>.bias", ...
+  int64_t batch = 1;          // the graph input's N when fixed, else 1
+  std::string input_name{};   // the graph's input value name
+  std::string output_name{};  // the graph's first output (Net::outputs()[0])
+  std::vector<std::string> output_names{};          // every graph output, as Net::outputs()
+  std::shared_ptr<OnnxDeferredWeights> deferred{};  // Weights::deferred
+
+  // Writes the parameters into a runtime planned for `net`: from `weights`, or (deferred) from
+  // the file, one tensor at a time into its destination, after which the sources are released.
+  // IoError naming the tensor when the runtime's parameters differ.
+  void restore_weights(Runtime& runtime);
 };
 
 // Throws IoError for a missing, truncated or corrupt file and ParseError for a model that uses
@@ -32,7 +55,7 @@ struct OnnxModel {
 // field); false for .net text.
 [[nodiscard]] bool looks_like_onnx(const std::string& path);
 
-// The ONNX op types the importer maps, in its table's order.
+// The ONNX op types the importer reads, in its table's order (Constant included).
 [[nodiscard]] std::vector<std::string> onnx_supported_ops();
 
 }  // namespace footprint

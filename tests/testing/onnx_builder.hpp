@@ -27,6 +27,18 @@ class ModelBuilder {
   void input(const std::string& name, const std::vector<int64_t>& dims) {
     value_info(model_.mutable_graph()->add_input(), name, dims);
   }
+  // An input whose dims are numbers or symbols ("N", "H"): symbolic where `symbols` has a name.
+  void symbolic_input(const std::string& name, const std::vector<int64_t>& dims, const std::vector<std::string>& symbols) {
+    onnx::ValueInfoProto* v = model_.mutable_graph()->add_input();
+    v->set_name(name);
+    auto* tensor = v->mutable_type()->mutable_tensor_type();
+    tensor->set_elem_type(onnx::TensorProto::FLOAT);
+    auto* shape = tensor->mutable_shape();
+    for (size_t i = 0; i < dims.size(); ++i) {
+      if (i < symbols.size() && !symbols[i].empty()) shape->add_dim()->set_dim_param(symbols[i]);
+      else shape->add_dim()->set_dim_value(dims[i]);
+    }
+  }
   void output(const std::string& name) { value_info(model_.mutable_graph()->add_output(), name, {}); }
   // A float initializer with values drawn from seed (uniform in [-scale, scale]).
   void weight(const std::string& name, const std::vector<int64_t>& dims, uint32_t seed, float scale = 0.3f) {
@@ -42,6 +54,31 @@ class ModelBuilder {
     t->set_data_type(onnx::TensorProto::FLOAT);
     for (int64_t d : dims) t->add_dims(d);
     t->set_raw_data(values.data(), values.size() * sizeof(float));
+  }
+  // A float initializer of given values.
+  void floats(const std::string& name, const std::vector<int64_t>& dims, const std::vector<float>& values) {
+    onnx::TensorProto* t = model_.mutable_graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : dims) t->add_dims(d);
+    t->set_raw_data(values.data(), values.size() * sizeof(float));
+  }
+  // An int64 initializer (shapes, axes, pads).
+  void int64s(const std::string& name, const std::vector<int64_t>& dims, const std::vector<int64_t>& values) {
+    onnx::TensorProto* t = model_.mutable_graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::INT64);
+    for (int64_t d : dims) t->add_dims(d);
+    for (int64_t v : values) t->add_int64_data(v);
+  }
+  // A Constant node holding a float scalar, as torch.onnx writes 0.5, 1, sqrt(2), eps, ...
+  void scalar(const std::string& name, float value) {
+    onnx::NodeProto& n = node("Constant", {}, name);
+    auto* a = n.add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::TENSOR);
+    a->mutable_t()->set_data_type(onnx::TensorProto::FLOAT);
+    a->mutable_t()->add_float_data(value);
   }
   onnx::NodeProto& node(const std::string& op, std::vector<std::string> inputs, const std::string& out) {
     onnx::NodeProto* n = model_.mutable_graph()->add_node();
@@ -62,6 +99,29 @@ class ModelBuilder {
     a->set_name(name);
     a->set_type(onnx::AttributeProto::INT);
     a->set_i(value);
+  }
+  static void real(onnx::NodeProto& n, const std::string& name, float value) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(value);
+  }
+  static void text(onnx::NodeProto& n, const std::string& name, const std::string& value) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::STRING);
+    a->set_s(value);
+  }
+  // A 2-D convolution with seeded weights and a bias: pads `pad` on every side.
+  void conv(const std::string& in, const std::string& out, int64_t in_c, int64_t out_c, int64_t k, int64_t pad,
+            uint32_t seed, int64_t stride = 1, int64_t group = 1) {
+    weight(out + ".W", {out_c, in_c / group, k, k}, seed);
+    weight(out + ".B", {out_c}, seed + 1, 0.1f);
+    onnx::NodeProto& n = node("Conv", {in, out + ".W", out + ".B"}, out);
+    ints(n, "kernel_shape", {k, k});
+    ints(n, "pads", {pad, pad, pad, pad});
+    if (stride != 1) ints(n, "strides", {stride, stride});
+    if (group != 1) integer(n, "group", group);
   }
   onnx::ModelProto& model() { return model_; }
   void save(const std::filesystem::path& path) const {
