@@ -1,7 +1,9 @@
 // Footprint: CNNs whose memory is planned, explained and kept before they run.
 #pragma once
 
+#include "footprint/batch_loader.hpp"
 #include "footprint/data.hpp"
+#include "footprint/data_source.hpp"
 #include "footprint/error.hpp"
 #include "footprint/explain.hpp"
 #include "footprint/gradcheck.hpp"

@@ -24,8 +24,9 @@ enum class Category {
   activation_grads,  // gradients of activations
   workspace,         // temporaries of one step (im2col tiles)
   io,                // input and target batches
+  data,              // batches read ahead by the data loader (PlanOptions::prefetch_batches)
 };
-inline constexpr int kNumCategories = 8;
+inline constexpr int kNumCategories = 9;
 const char* category_name(Category category);
 
 // Auto tile: 16 output positions per output channel, so each tile's GEMM amortises reading the
@@ -83,6 +84,11 @@ struct PlanOptions {
   // the style and content layers of style transfer. Each tapped value stays readable from its
   // forward step until the loss step. With taps, only they start the backward pass.
   std::vector<int> taps{};
+  // Batches a BatchLoader (batch_loader.hpp) reads ahead of the step, each with its input,
+  // target and labels: a ring of slots in the persistent block, so reading data from disk
+  // while the step runs costs bytes the plan shows. 0: the data is read into the input
+  // between steps (in-memory data sets).
+  int prefetch_batches = 0;
 };
 
 enum class StepKind { forward, loss, backward, update };
@@ -181,6 +187,11 @@ struct Plan {
   int input_grad_buffer = kNoBuffer;   // only with options.input_grad
   std::vector<int> tap_value_buffers;  // per options.taps entry: its value's buffer
   std::vector<int> tap_grad_buffers;   // per options.taps entry: its gradient's buffer
+  // The data ring (options.prefetch_batches slots, one after another, data_slot_bytes each):
+  // a slot holds a batch's input, then its target (as the target buffer), then int32 labels,
+  // each part starting on a kAlignBytes boundary.
+  int data_ring_buffer = kNoBuffer;
+  int64_t data_slot_bytes = 0;
 
   int64_t arena_bytes = 0;
   int64_t persistent_bytes = 0;

@@ -59,6 +59,14 @@ class Runtime {
   [[nodiscard]] float* input();
   // Loss targets: float [batch, outputs] for mse, int32 class labels [batch] for softmax_xent.
   [[nodiscard]] void* target();
+  // Slot k of the data ring (PlanOptions::prefetch_batches): a batch's input, target and
+  // labels, laid out as input(), target() and [batch] int32 labels. All null without a ring.
+  struct DataSlot {
+    float* input = nullptr;
+    void* target = nullptr;
+    int32_t* labels = nullptr;
+  };
+  [[nodiscard]] DataSlot data_slot(int k);
   // The first output (the one the loss reads), or output k of Net::outputs(); each valid after
   // forward until the next step that reuses its bytes (training: the loss step).
   [[nodiscard]] const float* output() const;

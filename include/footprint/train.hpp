@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "footprint/data.hpp"
+#include "footprint/data_source.hpp"
 #include "footprint/error.hpp"
 #include "footprint/runtime.hpp"
 
@@ -28,6 +30,12 @@ struct TrainOptions {
   OptimizerParams optimizer;
   uint64_t seed = 1;   // data order
   int64_t start_step = 0;  // resume: steps already done (the data order is replayed to here)
+  // Threads reading samples ahead when the runtime's plan has a data ring
+  // (PlanOptions::prefetch_batches); without one the step's thread reads each batch.
+  int loader_threads = 1;
+  // Called with a message for each sample found unreadable (named once), from the training
+  // thread; training goes on without it.
+  std::function<void(const std::string&)> on_skip;
 };
 
 struct TrainProgress {
@@ -38,6 +46,9 @@ struct TrainProgress {
   double loss = 0.0;            // running mean over the epoch so far
   double accuracy = 0.0;        // running, over the epoch so far
   double samples_per_second = 0.0;
+  double data_wait_seconds = 0.0;  // over the epoch so far: time steps waited for their batch
+  double step_seconds = 0.0;       // over the epoch so far: time in steps, waits included
+  int64_t skipped = 0;             // samples skipped as unreadable, over the run so far
 };
 
 struct EvalResult {
@@ -55,11 +66,19 @@ struct EpochResult {
 };
 
 // Runs forward in eval mode (batchnorm running stats, no dropout) over the whole data set.
+// Samples that cannot be read are left out of the figures (reported through on_skip).
+[[nodiscard]] EvalResult evaluate(Runtime& runtime, const DataSource& data, int loader_threads = 1,
+                                  const std::function<void(const std::string&)>& on_skip = {});
 [[nodiscard]] EvalResult evaluate(Runtime& runtime, const Dataset& data);
 
 // Trains; calls on_progress after every step (its update applied) and on_epoch after every
 // epoch (with the test result when test is given). Returns the number of steps done in all,
 // start_step included. With steps > 0 it runs that many more steps after start_step.
+// A batch whose samples were all unreadable counts as a step but changes nothing.
+int64_t train(Runtime& runtime, const DataSource& train_data, const DataSource* test_data,
+              const TrainOptions& options,
+              const std::function<void(const TrainProgress&)>& on_progress,
+              const std::function<void(const EpochResult&)>& on_epoch);
 int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_data,
               const TrainOptions& options,
               const std::function<void(const TrainProgress&)>& on_progress,

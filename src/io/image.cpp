@@ -1,5 +1,6 @@
 // Image loading, saving and preprocessing. PNG is decoded by stb, JPEG by libjpeg-turbo; both
-// are written by stb_image_write. Resizing is our own (see resize_bilinear).
+// are written by stb_image_write. Resizing is our own (src/data/sample_transform.hpp):
+// stb_image_resize's filter arithmetic overflowed on extreme size ratios under the fuzzer.
 #include "footprint/image.hpp"
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include <stb/stb_image_write.h>
 
 #include "footprint/error.hpp"
+#include "data/sample_transform.hpp"
 #include "io/atomic_file.hpp"
 
 namespace footprint {
@@ -269,59 +271,10 @@ void save_image(const std::string& path, const Image& image) {
   write_file_atomically(path, std::as_bytes(std::span(sink.bytes)), "saving image");
 }
 
-namespace {
-
-// Bilinear resampling at pixel centres (what torchvision's resize does without antialiasing).
-// Written here rather than taken from stb_image_resize, whose filter arithmetic overflows on
-// extreme size ratios (a fuzzer finding).
-Image resize_bilinear(const Image& in, int64_t out_w, int64_t out_h) {
-  Image out{.width = out_w, .height = out_h, .channels = in.channels};
-  out.pixels.resize(out_w * out_h * in.channels);
-  auto source = [](int64_t i, int64_t in_size, int64_t out_size, int64_t& i0, int64_t& i1, float& t) {
-    const double s = std::clamp((i + 0.5) * static_cast<double>(in_size) / static_cast<double>(out_size) - 0.5,
-                                0.0, static_cast<double>(in_size - 1));
-    i0 = static_cast<int64_t>(s);
-    i1 = std::min(i0 + 1, in_size - 1);
-    t = static_cast<float>(s - static_cast<double>(i0));
-  };
-  for (int64_t y = 0; y < out_h; ++y) {
-    int64_t y0, y1;
-    float ty;
-    source(y, in.height, out_h, y0, y1, ty);
-    for (int64_t x = 0; x < out_w; ++x) {
-      int64_t x0, x1;
-      float tx;
-      source(x, in.width, out_w, x0, x1, tx);
-      for (int64_t c = 0; c < in.channels; ++c) {
-        auto at = [&](int64_t yy, int64_t xx) {
-          return static_cast<float>(in.pixels[(yy * in.width + xx) * in.channels + c]);
-        };
-        const float top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * tx;
-        const float bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * tx;
-        out.pixels[(y * out_w + x) * in.channels + c] =
-            static_cast<uint8_t>(std::lround(std::clamp(top + (bottom - top) * ty, 0.0f, 255.0f)));
-      }
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 void image_to_input(const Image& image, const Shape& input, const ImagePreprocess& pre, float* dst) {
-  const Image* source = &image;
-  Image resized;
-  if (image.width != input.w || image.height != input.h) {
-    resized = resize_bilinear(image, input.w, input.h);
-    source = &resized;
-  }
-  const int64_t plane = input.h * input.w;
-  for (int64_t c = 0; c < input.c; ++c) {
-    const float scale = 1.0f / (255.0f * pre.std[c % 3]), shift = pre.mean[c % 3] / pre.std[c % 3];
-    for (int64_t i = 0; i < plane; ++i) {
-      dst[c * plane + i] = source->pixels[i * source->channels + c] * scale - shift;
-    }
-  }
+  TransformScratch scratch;
+  transform_image(image, input, sample_geometry(image.width, image.height, input, {}, 0), pre, dst,
+                  scratch);
 }
 
 }  // namespace footprint

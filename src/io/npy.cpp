@@ -8,6 +8,7 @@
 
 #include "footprint/error.hpp"
 #include "io/atomic_file.hpp"
+#include "io/npy_header.hpp"
 
 namespace footprint {
 namespace {
@@ -35,7 +36,7 @@ std::string dict_value(const std::string& header, const std::string& key, const 
 
 }  // namespace
 
-NpyArray read_npy(const std::string& path) {
+NpyHeader read_npy_header(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(path + ": cannot open (" + std::strerror(errno) + ")");
   char magic[8] = {};
@@ -59,11 +60,18 @@ NpyArray read_npy(const std::string& path) {
   std::string header(header_bytes, '\0');
   if (!in.read(header.data(), header_bytes)) throw IoError(path + ": truncated .npy header");
 
-  std::string descr = dict_value(header, "descr", path);
-  if (descr != "'<f4'" && descr != "'=f4'" && descr != "'f4'") {
-    throw IoError(path + ": dtype " + descr + " is not supported; expected float32 ('<f4'), e.g. "
-                  "np.save(path, x.astype(np.float32))");
+  NpyHeader result;
+  const std::string descr = dict_value(header, "descr", path);
+  if (descr == "'<f4'" || descr == "'=f4'" || descr == "'f4'") {
+    result.dtype = NpyDtype::f32;
+  } else if (descr == "'|u1'" || descr == "'u1'" || descr == "'<u1'") {
+    result.dtype = NpyDtype::u8;
+  } else if (descr == "'<i8'" || descr == "'=i8'" || descr == "'i8'") {
+    result.dtype = NpyDtype::i64;
+  } else {
+    result.dtype = NpyDtype::other;
   }
+  result.descr = descr;
   if (dict_value(header, "fortran_order", path) != "False") {
     throw IoError(path + ": Fortran-ordered arrays are not supported; save np.ascontiguousarray(x)");
   }
@@ -71,7 +79,7 @@ NpyArray read_npy(const std::string& path) {
   if (shape_text.size() < 2 || shape_text.front() != '(' || shape_text.back() != ')') {
     throw IoError(path + ": bad shape " + shape_text + " in .npy header");
   }
-  NpyArray array;
+  result.shape_text = shape_text;
   int64_t n = 1;
   const std::string inner = shape_text.substr(1, shape_text.size() - 2);
   size_t pos = 0;
@@ -83,23 +91,37 @@ NpyArray read_npy(const std::string& path) {
     if (end == inner.c_str() + pos || d < 0 || d > (1LL << 40) || (d > 0 && n > (1LL << 40) / d)) {
       throw IoError(path + ": bad shape " + shape_text + " in .npy header");
     }
-    array.shape.push_back(d);
+    result.shape.push_back(d);
     n *= d;
     pos = end - inner.c_str();
   }
+  result.elements = n;
+  result.data_offset = static_cast<int64_t>(in.tellg());
+  in.seekg(0, std::ios::end);
+  result.data_bytes = static_cast<int64_t>(in.tellg()) - result.data_offset;
+  return result;
+}
+
+NpyArray read_npy(const std::string& path) {
+  const NpyHeader header = read_npy_header(path);
+  if (header.dtype != NpyDtype::f32) {
+    throw IoError(path + ": dtype " + header.descr + " is not supported; expected float32 ('<f4'), e.g. "
+                  "np.save(path, x.astype(np.float32))");
+  }
   // The data must be in the file before anything is sized from the header: a 178-byte file
   // claiming 146 million floats made the fuzzer allocate 584 MB (fuzz_npy found it).
-  const std::streampos data_start = in.tellg();
-  in.seekg(0, std::ios::end);
-  const int64_t available = static_cast<int64_t>(in.tellg() - data_start);
-  in.seekg(data_start);
-  if (n * static_cast<int64_t>(sizeof(float)) > available) {
-    throw IoError(path + ": shape " + shape_text + " needs " + std::to_string(n) +
-                  " floats; the file has " + std::to_string(available / 4) + " (truncated file?)");
+  const int64_t n = header.elements;
+  if (n * static_cast<int64_t>(sizeof(float)) > header.data_bytes) {
+    throw IoError(path + ": shape " + header.shape_text + " needs " + std::to_string(n) +
+                  " floats; the file has " + std::to_string(header.data_bytes / 4) + " (truncated file?)");
   }
+  NpyArray array;
+  array.shape = header.shape;
   array.data.resize(n);
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(header.data_offset);
   if (!in.read(reinterpret_cast<char*>(array.data.data()), n * static_cast<int64_t>(sizeof(float)))) {
-    throw IoError(path + ": shape " + shape_text + " needs " + std::to_string(n) +
+    throw IoError(path + ": shape " + header.shape_text + " needs " + std::to_string(n) +
                   " floats; the file is shorter (truncated file?)");
   }
   return array;

@@ -142,6 +142,7 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
       {"workspace (im2col tiles)", bytes(Category::workspace)},
       {"input and target", bytes(Category::io)},
   };
+  if (bytes(Category::data) > 0) e.components.push_back({"data read ahead", bytes(Category::data)});
   return e;
 }
 

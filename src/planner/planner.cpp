@@ -84,6 +84,10 @@ class Planner {
     if (opt_.threads < 1 || opt_.threads > 256) {
       throw PlanError("threads " + std::to_string(opt_.threads) + ": must be between 1 and 256");
     }
+    if (opt_.prefetch_batches < 0 || opt_.prefetch_batches > 64) {
+      throw PlanError("prefetch " + std::to_string(opt_.prefetch_batches) +
+                      ": must be between 0 and 64 batches");
+    }
     for (int v : opt_.taps) {
       if (opt_.mode != Mode::train) throw PlanError("feature taps need train mode");
       if (v < 0 || v > net_.n_layers()) {
@@ -452,6 +456,17 @@ class Planner {
                                         .size_bytes = target_bytes, .first_step = 0,
                                         .last_step = last_step()});
     }
+    if (opt_.prefetch_batches > 0) {
+      const int64_t target_bytes =
+          plan_.target_buffer == kNoBuffer ? 0 : plan_.buffers[plan_.target_buffer].size_bytes;
+      plan_.data_slot_bytes = align_up(batch * net_.input_shape().n_elems() * 4) +
+                              align_up(target_bytes) + align_up(batch * 4);
+      plan_.data_ring_buffer = add_buffer(
+          {.name = "data ring (" + std::to_string(opt_.prefetch_batches) + " batches)",
+           .category = Category::data,
+           .size_bytes = opt_.prefetch_batches * plan_.data_slot_bytes,
+           .persistent = true});
+    }
   }
 
   void request_gradients() {
@@ -747,6 +762,7 @@ const char* category_name(Category category) {
     case Category::activation_grads: return "activation_grads";
     case Category::workspace: return "workspace";
     case Category::io: return "io";
+    case Category::data: return "data";
   }
   return "?";
 }

@@ -129,6 +129,20 @@ std::byte* Runtime::ptr(int buffer) const {
 
 float* Runtime::input() { return reinterpret_cast<float*>(ptr(plan_.input_buffer)); }
 void* Runtime::target() { return ptr(plan_.target_buffer); }
+
+Runtime::DataSlot Runtime::data_slot(int k) {
+  if (plan_.data_ring_buffer == kNoBuffer) return {};
+  FP_CHECK(k >= 0 && k < plan_.options.prefetch_batches, "data slot %d of %d", k,
+           plan_.options.prefetch_batches);
+  std::byte* slot = ptr(plan_.data_ring_buffer) + static_cast<int64_t>(k) * plan_.data_slot_bytes;
+  const int64_t input_bytes = (int64_t{plan_.options.batch} * net_.input_shape().n_elems() * 4 +
+                               kAlignBytes - 1) / kAlignBytes * kAlignBytes;
+  const int64_t target_bytes =
+      plan_.target_buffer == kNoBuffer ? 0 : plan_.buffers[plan_.target_buffer].size_bytes;
+  return {.input = reinterpret_cast<float*>(slot),
+          .target = target_bytes > 0 ? slot + input_bytes : nullptr,
+          .labels = reinterpret_cast<int32_t*>(slot + input_bytes + target_bytes)};
+}
 const float* Runtime::output() const { return reinterpret_cast<float*>(ptr(plan_.output_buffer)); }
 const float* Runtime::output(int k) const {
   return reinterpret_cast<float*>(ptr(plan_.output_buffers.at(static_cast<size_t>(k))));

@@ -1,12 +1,15 @@
-// The training loop over a Runtime: shuffled batches filled from the data set in its stored
-// type, one train_step each, progress and per-epoch evaluation reported through callbacks.
+// The training loop over a Runtime: shuffled batches read by a BatchLoader (ahead of the step,
+// into the plan's data ring, when the plan has one), one train_step each, progress and
+// per-epoch evaluation reported through callbacks.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <numeric>
 #include <vector>
 
 #include "core/rng.hpp"
+#include "footprint/batch_loader.hpp"
 #include "footprint/error.hpp"
 #include "footprint/train.hpp"
 
@@ -15,53 +18,44 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void check_fits(const Runtime& runtime, const Dataset& data) {
-  const Net& net = runtime.net();
-  if (!(data.sample_shape == net.input_shape())) {
-    throw ShapeError(data.name + ": samples are " + data.sample_shape.str() +
-                     " but the net's input is " + net.input_shape().str());
-  }
-  if (data.classes > net.output_shape().n_elems()) {
-    throw ShapeError(data.name + ": " + std::to_string(data.classes) +
-                     " classes do not fit a net with " +
-                     std::to_string(net.output_shape().n_elems()) + " outputs");
-  }
-}
-
 int argmax(const float* row, int64_t n) {
   return static_cast<int>(std::max_element(row, row + n) - row);
 }
 
-// Correct predictions among the first `n` outputs for samples `indices`.
-int64_t count_correct(const Runtime& runtime, const Dataset& data, std::span<const int64_t> indices) {
+// Correct predictions among the batch's samples (labels -1, float targets, count as wrong).
+int64_t count_correct(const Runtime& runtime, std::span<const int32_t> labels) {
   const int64_t outputs = runtime.net().output_shape().n_elems();
   int64_t correct = 0;
-  for (size_t i = 0; i < indices.size(); ++i)
-    correct += argmax(runtime.output() + i * outputs, outputs) == label_of(data, indices[i]);
+  for (size_t i = 0; i < labels.size(); ++i)
+    correct += argmax(runtime.output() + i * outputs, outputs) == labels[i];
   return correct;
 }
 
-}  // namespace
+void report_skips(BatchLoader& loader, const std::function<void(const std::string&)>& on_skip) {
+  for (const std::string& message : loader.take_warnings())
+    if (on_skip) on_skip(message);
+}
 
-EvalResult evaluate(Runtime& runtime, const Dataset& data) {
-  check_fits(runtime, data);
-  const int batch = runtime.plan().options.batch;
-  const LossKind loss = runtime.net().loss_kind();
-  const int64_t outputs = runtime.net().output_shape().n_elems();
+// Each epoch's transforms draw from their own seed, so a resumed run repeats them too.
+uint64_t augment_seed(uint64_t seed, int64_t epoch) {
+  return mix64(seed ^ mix64(0xa5a5a5a5ull + static_cast<uint64_t>(epoch))) | 1;
+}
+
+// One pass over the loader's source in eval mode.
+EvalResult evaluate_with(Runtime& runtime, BatchLoader& loader,
+                         const std::function<void(const std::string&)>& on_skip) {
   const bool has_target = runtime.target() != nullptr;
-  std::vector<int64_t> indices(batch);
   EvalResult result;
   double loss_sum = 0.0;
-  for (int64_t start = 0; start < data.size; start += batch) {
-    const int n = static_cast<int>(std::min<int64_t>(batch, data.size - start));
-    std::iota(indices.begin(), indices.begin() + n, start);
-    std::span<const int64_t> batch_indices(indices.data(), n);
-    fill_batch(data, batch_indices, loss, outputs, runtime.input(),
-               has_target ? runtime.target() : nullptr);
-    runtime.forward(n, /*training=*/false);
-    if (has_target) loss_sum += runtime.loss(n) * n;
-    result.accuracy += static_cast<double>(count_correct(runtime, data, batch_indices));
-    result.samples += n;
+  loader.start({}, 0, /*augment=*/0);
+  for (int64_t b = 0; b < loader.batches(); ++b) {
+    const LoadedBatch batch = loader.next();
+    report_skips(loader, on_skip);
+    if (batch.samples == 0) continue;
+    runtime.forward(batch.samples, /*training=*/false);
+    if (has_target) loss_sum += runtime.loss(batch.samples) * batch.samples;
+    result.accuracy += static_cast<double>(count_correct(runtime, batch.labels));
+    result.samples += batch.samples;
   }
   if (result.samples > 0) {
     result.accuracy /= static_cast<double>(result.samples);
@@ -70,24 +64,39 @@ EvalResult evaluate(Runtime& runtime, const Dataset& data) {
   return result;
 }
 
-int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_data,
+}  // namespace
+
+EvalResult evaluate(Runtime& runtime, const DataSource& data, int loader_threads,
+                    const std::function<void(const std::string&)>& on_skip) {
+  BatchLoader loader(data, runtime, loader_threads);
+  return evaluate_with(runtime, loader, on_skip);
+}
+
+EvalResult evaluate(Runtime& runtime, const Dataset& data) {
+  return evaluate(runtime, *dataset_source(data));
+}
+
+int64_t train(Runtime& runtime, const DataSource& train_data, const DataSource* test_data,
               const TrainOptions& options,
               const std::function<void(const TrainProgress&)>& on_progress,
               const std::function<void(const EpochResult&)>& on_epoch) {
-  check_fits(runtime, train_data);
+  BatchLoader loader(train_data, runtime, options.loader_threads);
+  // One loader for every evaluation, so an unreadable test sample is named once, not per epoch.
+  // The two share the runtime's data ring; only one runs a pass at a time.
+  std::unique_ptr<BatchLoader> test_loader;
+  if (test_data) test_loader = std::make_unique<BatchLoader>(*test_data, runtime, options.loader_threads);
   const int batch = runtime.plan().options.batch;
-  const LossKind loss = runtime.net().loss_kind();
-  const int64_t outputs = runtime.net().output_shape().n_elems();
-  const int64_t steps_per_epoch = (train_data.size + batch - 1) / batch;
+  const int64_t size = train_data.size();
+  const int64_t steps_per_epoch = (size + batch - 1) / batch;
   const int64_t end_step = options.steps > 0 ? options.start_step + options.steps
                                              : int64_t{options.epochs} * steps_per_epoch;
   // The data order: one permutation per epoch, drawn in turn from one stream, so a run repeats
   // exactly and a resumed run replays the earlier epochs' draws to continue where it stopped.
-  std::vector<int64_t> order(train_data.size);
+  std::vector<int64_t> order(static_cast<size_t>(size));
   Rng rng(options.seed);
   auto shuffle = [&] {
     std::iota(order.begin(), order.end(), 0);
-    for (int64_t i = train_data.size - 1; i > 0; --i)
+    for (int64_t i = size - 1; i > 0; --i)
       std::swap(order[i], order[rng.below(static_cast<uint64_t>(i + 1))]);
   };
   int64_t step = options.start_step;
@@ -95,49 +104,68 @@ int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_d
   for (int64_t e = 0; e < first_epoch; ++e) shuffle();
   for (int64_t epoch = first_epoch; step < end_step; ++epoch) {
     shuffle();
+    const int64_t first_batch = step - epoch * steps_per_epoch;
+    loader.start(order, first_batch, augment_seed(options.seed, epoch));
     const auto epoch_start = Clock::now();
     TrainProgress progress{.epoch = static_cast<int>(epoch), .steps_in_epoch = steps_per_epoch};
     double loss_sum = 0.0;
     int64_t correct = 0, seen = 0;
-    for (int64_t s = step - epoch * steps_per_epoch; s < steps_per_epoch && step < end_step; ++s) {
-      const int64_t start = s * batch;
-      const int n = static_cast<int>(std::min<int64_t>(batch, train_data.size - start));
-      std::span<const int64_t> indices(order.data() + start, n);
-      fill_batch(train_data, indices, loss, outputs, runtime.input(), runtime.target());
-      runtime.forward(n, /*training=*/true);
-      // Read the output now: once the loss has read it, backward may reuse its bytes.
-      correct += count_correct(runtime, train_data, indices);
-      const double loss_value = runtime.loss_and_backward(n);
-      if (!std::isfinite(loss_value) || !runtime.gradients_finite()) {
-        const std::string where = runtime.find_first_nonfinite(n);
-        throw TrainingDiverged("step " + std::to_string(step + 1) + ": " +
-                                   (std::isfinite(loss_value) ? "a gradient" : "the loss") +
-                                   " is not finite; first non-finite values: " +
-                                   (where.empty() ? "not found again on a second pass" : where) +
-                                   "; try a smaller --lr",
-                               step + 1);
+    for (int64_t s = first_batch; s < steps_per_epoch && step < end_step; ++s) {
+      const auto step_start = Clock::now();
+      const LoadedBatch loaded = loader.next();
+      report_skips(loader, options.on_skip);
+      progress.data_wait_seconds += loaded.wait_seconds;
+      const int n = loaded.samples;
+      if (n > 0) {
+        runtime.forward(n, /*training=*/true);
+        // Read the output now: once the loss has read it, backward may reuse its bytes.
+        correct += count_correct(runtime, loaded.labels);
+        const double loss_value = runtime.loss_and_backward(n);
+        if (!std::isfinite(loss_value) || !runtime.gradients_finite()) {
+          const std::string where = runtime.find_first_nonfinite(n);
+          throw TrainingDiverged("step " + std::to_string(step + 1) + ": " +
+                                     (std::isfinite(loss_value) ? "a gradient" : "the loss") +
+                                     " is not finite; first non-finite values: " +
+                                     (where.empty() ? "not found again on a second pass" : where) +
+                                     "; try a smaller --lr",
+                                 step + 1);
+        }
+        loss_sum += loss_value * n;
+        runtime.update(options.optimizer);
+        seen += n;
       }
-      loss_sum += loss_value * n;
-      runtime.update(options.optimizer);
-      seen += n;
       ++step;
-      const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+      const auto now = Clock::now();
+      progress.step_seconds += std::chrono::duration<double>(now - step_start).count();
+      const double seconds = std::chrono::duration<double>(now - epoch_start).count();
       progress.step = step;
       progress.step_in_epoch = s + 1;
-      progress.loss = loss_sum / static_cast<double>(seen);
-      progress.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+      progress.loss = seen > 0 ? loss_sum / static_cast<double>(seen) : 0.0;
+      progress.accuracy = seen > 0 ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
       progress.samples_per_second = seconds > 0 ? static_cast<double>(seen) / seconds : 0.0;
+      progress.skipped = loader.skipped();
       if (on_progress) on_progress(progress);
     }
+    loader.stop();
     EpochResult result{.epoch = static_cast<int>(epoch), .last = progress,
                        .seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count()};
     if (test_data) {
       result.has_test = true;
-      result.test = evaluate(runtime, *test_data);
+      result.test = evaluate_with(runtime, *test_loader, options.on_skip);
+      test_loader->stop();
     }
     if (on_epoch) on_epoch(result);
   }
   return step;
+}
+
+int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_data,
+              const TrainOptions& options,
+              const std::function<void(const TrainProgress&)>& on_progress,
+              const std::function<void(const EpochResult&)>& on_epoch) {
+  const auto train_source = dataset_source(train_data);
+  const auto test_source = test_data ? dataset_source(*test_data) : nullptr;
+  return train(runtime, *train_source, test_source.get(), options, on_progress, on_epoch);
 }
 
 }  // namespace footprint
