@@ -142,7 +142,8 @@ class ImageFolderSource final : public DataSource {
         ++info.other_files;
         continue;
       }
-      files.push_back(fs::relative(it->path(), dir).string());
+      // The path below the class directory (fs::relative would resolve links: a stat a level).
+      files.push_back(it->path().string().substr(dir.string().size() + 1));
     }
     if (ec) info.skipped.push_back({dir.string(), "cannot list it (" + ec.message() + ")"});
     std::sort(files.begin(), files.end());

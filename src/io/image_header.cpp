@@ -1,9 +1,12 @@
 // Image sizes from their headers alone: PNG's IHDR, the first chunk, and JPEG's start-of-frame
 // marker, found by walking the marker segments before it. Reading a few kilobytes of a file
 // instead of decoding it lets an image folder be indexed (and non-images weeded out) quickly.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -14,10 +17,6 @@
 
 namespace footprint {
 namespace {
-
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
 
 uint32_t big_endian(const unsigned char* p, int bytes) {
   uint32_t v = 0;
@@ -56,12 +55,28 @@ bool jpeg_frame(const std::string& path, const std::vector<unsigned char>& b, si
 }  // namespace
 
 ImageSize read_image_size(const std::string& path) {
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
-  if (!file) throw IoError(path + ": cannot open (" + std::strerror(errno) + ")");
-  std::vector<unsigned char> bytes(4096);
-  size_t n = std::fread(bytes.data(), 1, bytes.size(), file.get());
-  std::fseek(file.get(), 0, SEEK_END);
-  const long file_bytes = std::ftell(file.get());
+  // One open, one fstat and (nearly always) one read: indexing a folder does this per file.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(path + ": cannot open (" + std::strerror(errno) + ")");
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw IoError(path + ": cannot stat (" + std::strerror(errno) + ")");
+  const int64_t file_bytes = st.st_size;
+  std::vector<unsigned char> bytes(static_cast<size_t>(std::min<int64_t>(4096, file_bytes)));
+  auto read_at = [&](size_t offset) {
+    size_t done = offset;
+    while (done < bytes.size()) {
+      const ssize_t got = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) throw IoError(path + ": cannot read (" + (got < 0 ? std::strerror(errno) : "file shrank") + ")");
+      done += static_cast<size_t>(got);
+    }
+    return done;
+  };
+  size_t n = read_at(0);
   ImageSize size{.file_bytes = file_bytes};
   static constexpr unsigned char kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   if (n >= 8 && std::memcmp(bytes.data(), kPng, 8) == 0) {
@@ -73,12 +88,11 @@ ImageSize read_image_size(const std::string& path) {
   } else if (n >= 3 && bytes[0] == 0xff && bytes[1] == 0xd8 && bytes[2] == 0xff) {
     // Segments before the frame (EXIF, thumbnails) can be long: read on until it is found.
     while (!jpeg_frame(path, bytes, n, size)) {
-      if (n < bytes.size() || static_cast<long>(n) >= file_bytes) {
+      if (static_cast<int64_t>(n) >= file_bytes) {
         throw IoError(path + ": a JPEG that ends before its frame header (truncated file?)");
       }
       bytes.resize(std::min<size_t>(bytes.size() * 4, static_cast<size_t>(file_bytes)));
-      std::fseek(file.get(), static_cast<long>(n), SEEK_SET);
-      n += std::fread(bytes.data() + n, 1, bytes.size() - n, file.get());
+      n = read_at(n);
     }
   } else {
     throw IoError(path + ": not a PNG or JPEG image (the file starts with neither signature)");
