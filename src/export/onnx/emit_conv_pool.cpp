@@ -42,9 +42,18 @@ void emit_pool(Exporter& ex, const char* onnx_op) {
   const Window w{.kernel_h = p.kernel_h, .kernel_w = p.kernel_w, .stride_h = p.stride_h, .stride_w = p.stride_w,
                  .pad_top = p.pad_top, .pad_left = p.pad_left, .pad_bottom = p.pad_bottom, .pad_right = p.pad_right};
   const Value x = ex.input4(0);
+  // Footprint's ceil mode drops a last window that would start in the padding after the image,
+  // as PyTorch does; ONNX's opset-13 formula does not (ONNX Runtime's kernels do, its shape
+  // inference and onnx's checker do not). Footprint's pads are below the window, so a dropped
+  // window means the floor-mode size with the same pads: written as floor mode, every reader
+  // agrees. Otherwise ceil mode adds a last window that overhangs the padding, which all count
+  // alike (count_include_pad counts up to the padding's end).
+  const Shape in = ex.in_shape(0), out = ex.out_shape();
+  const bool floor_size = (in.h + w.pad_top + w.pad_bottom - w.kernel_h) / w.stride_h + 1 == out.h &&
+                          (in.w + w.pad_left + w.pad_right - w.kernel_w) / w.stride_w + 1 == out.w;
   onnx::NodeProto& n = ex.add_node(onnx_op, {x.name}, ex.output());
   put_window(n, w, /*dilations=*/false);
-  set_int(n, "ceil_mode", p.ceil_mode ? 1 : 0);
+  set_int(n, "ceil_mode", p.ceil_mode && !floor_size ? 1 : 0);
   if (ex.spec().op == "avgpool") set_int(n, "count_include_pad", r.get_bool("count_include_pad", false) ? 1 : 0);
   ex.set_output_rank(4);
 }
