@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/common.hpp"
+#include "core/units.hpp"
 
 namespace footprint::cli {
 
@@ -58,8 +59,8 @@ void add_export_command(CLI::App& app) {
     }
     std::string outputs;
     for (int v : net.outputs()) outputs += (outputs.empty() ? "'" : ", '") + net.value_name(v) + "' " + net.value_shape(v).str();
-    std::fprintf(stderr, "%s: ONNX opset 13, %d layers, %lld parameters (%s); input 'input' N x %s, output %s%s\n",
-                 f->out_path.c_str(), net.n_layers(), static_cast<long long>(net.n_params()), kind.c_str(),
+    std::fprintf(stderr, "%s: ONNX opset 13, %d layers, %s parameters (%s); input 'input' %s, output %s a sample%s\n",
+                 f->out_path.c_str(), net.n_layers(), format_count(net.n_params()).c_str(), kind.c_str(),
                  net.input_shape().str().c_str(), outputs.c_str(),
                  net.loss_kind() == LossKind::softmax_xent ? " (logits: the softmax of softmax_xent is in the loss)" : "");
   });
