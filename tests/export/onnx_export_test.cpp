@@ -233,6 +233,13 @@ TEST(OnnxExport, MissingOrMisSizedWeightsAreIoErrorsNamingTheTensor) {
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
 }
 
+TEST(OnnxExport, RefusesANetWithoutLayers) {
+  const std::string path = temp_path("empty.onnx");
+  EXPECT_EQ(error_of([&] { export_onnx(Net{Shape{1, 2, 2}}, SavedModel{}, path, "empty.net"); }),
+            "empty.net: the net has no layers; there is nothing to export");
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
 TEST(OnnxExport, AnUnwritablePathIsAnIoError) {
   Net net{Shape{1, 2, 2}};
   net << relu("r");

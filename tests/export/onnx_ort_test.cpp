@@ -32,7 +32,16 @@ int run(const std::string& command) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::string node_env() { return "NODE_PATH='" + std::string(FOOTPRINT_ORT_DIR) + "/node_modules' "; }
+// Where onnxruntime-node is installed: this build's directory, or the main build's (build/)
+// when this is another one (the sanitizer build), so the package is fetched once.
+std::string& ort_dir() {
+  static std::string dir = FOOTPRINT_ORT_DIR;
+  return dir;
+}
+
+std::string node_env() { return "NODE_PATH='" + ort_dir() + "/node_modules' "; }
+
+bool ort_loads() { return run(node_env() + "node -e \"require('onnxruntime-node')\" >/dev/null 2>&1") == 0; }
 
 // Whether node can load onnxruntime-node, installing it first if need be; else why not.
 bool onnx_runtime_available(std::string& why) {
@@ -40,19 +49,22 @@ bool onnx_runtime_available(std::string& why) {
     why = "node is not installed (scripts/setup.sh installs nodejs and npm)";
     return false;
   }
-  const std::string probe = node_env() + "node -e \"require('onnxruntime-node')\" >/dev/null 2>&1";
-  if (run(probe) == 0) return true;
+  for (const std::string& dir : {std::string(FOOTPRINT_ORT_DIR), std::string(FOOTPRINT_SOURCE_DIR) + "/build/onnxruntime-node"}) {
+    ort_dir() = dir;
+    if (ort_loads()) return true;
+  }
+  ort_dir() = FOOTPRINT_ORT_DIR;
   if (run("npm --version >/dev/null 2>&1") != 0) {
     why = "npm is not installed (scripts/setup.sh installs nodejs and npm)";
     return false;
   }
-  fs::create_directories(FOOTPRINT_ORT_DIR);
-  const std::string log = std::string(FOOTPRINT_ORT_DIR) + "/npm-install.log";
-  std::printf("installing onnxruntime-node into %s (once)\n", FOOTPRINT_ORT_DIR);
+  fs::create_directories(ort_dir());
+  const std::string log = ort_dir() + "/npm-install.log";
+  std::printf("installing onnxruntime-node into %s (once)\n", ort_dir().c_str());
   std::fflush(stdout);
-  const std::string install = "npm install --prefix '" + std::string(FOOTPRINT_ORT_DIR) +
+  const std::string install = "npm install --prefix '" + ort_dir() +
                               "' --ignore-scripts --no-audit --no-fund onnxruntime-node >'" + log + "' 2>&1";
-  if (run(install) != 0 || run(probe) != 0) {
+  if (run(install) != 0 || !ort_loads()) {
     why = "could not install onnxruntime-node with npm (offline?); see " + log;
     return false;
   }

@@ -51,7 +51,11 @@ async function main() {
   for (const name of session.outputNames) {
     writeNpy(path.join(outDir, name + '.npy'), results[name].dims, results[name].data);
   }
-  const version = require('onnxruntime-node/package.json').version;
+  let version = '(version unknown)';
+  try {
+    version = require('onnxruntime-node/package.json').version;
+  } catch (e) {
+  }
   console.log('onnxruntime-node ' + version + ': ' + session.outputNames.join(', '));
 }
 

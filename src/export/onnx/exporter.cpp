@@ -79,7 +79,8 @@ Value Exporter::input4(int i) {
   if (it == as_rank4_.end()) {
     // [N, F] -> [N, F, 1, 1]: 0 keeps the batch, whatever it is at run time.
     const std::string name = unique(net_.value_name(v) + ".as_nchw");
-    const std::string shape = constant_ints(net_.value_name(v) + ".nchw_shape", {4}, {0, -1, 1, 1});
+    const std::string shape = unique(net_.value_name(v) + ".nchw_shape");
+    add_ints(shape, {4}, {0, -1, 1, 1});
     add_node("Reshape", {net_.value_name(v), shape}, name);
     it = as_rank4_.emplace(v, name).first;
   }
@@ -152,12 +153,16 @@ std::string Exporter::constant_floats(const std::string& part, const std::vector
   return name;
 }
 
-std::string Exporter::constant_ints(const std::string& part, const std::vector<int64_t>& dims,
-                                    const std::vector<int64_t>& values) {
-  const std::string name = temp(part);
+void Exporter::add_ints(const std::string& name, const std::vector<int64_t>& dims, const std::vector<int64_t>& values) {
   onnx::TensorProto& t = add_initializer(name, dims);
   t.set_data_type(onnx::TensorProto::INT64);
   for (int64_t v : values) t.add_int64_data(v);
+}
+
+std::string Exporter::constant_ints(const std::string& part, const std::vector<int64_t>& dims,
+                                    const std::vector<int64_t>& values) {
+  const std::string name = temp(part);
+  add_ints(name, dims, values);
   return name;
 }
 
@@ -189,9 +194,11 @@ void Exporter::add_graph_outputs() {
 }
 
 onnx::ModelProto Exporter::run() {
+  if (net_.n_layers() == 0) throw ParseError(source_ + ": the net has no layers; there is nothing to export");
   model_.set_ir_version(kIrVersion);
   model_.set_producer_name("footprint");
   model_.set_producer_version(version());
+  model_.set_doc_string("Exported by Footprint " + std::string(version()) + " from " + source_);
   onnx::OperatorSetIdProto* opset = model_.add_opset_import();
   opset->set_domain("");
   opset->set_version(kOpset);

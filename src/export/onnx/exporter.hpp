@@ -20,8 +20,8 @@
 
 namespace footprint::onnx_export {
 
-// The ONNX form written: opset 13 (Resize, Clip with inputs, Split and Squeeze with inputs, no
-// LayerNormalization, no HardSwish, no Gelu) and IR version 7, which that opset came with.
+// The ONNX form written: opset 13 (Resize; Clip, Pad, Slice and Dropout take their settings as
+// inputs; no HardSwish, LayerNormalization or Gelu yet) and IR version 7, which came with it.
 constexpr int64_t kOpset = 13;
 constexpr int64_t kIrVersion = 7;
 
@@ -90,6 +90,7 @@ class Exporter {
   void export_layer();
   std::string unique(const std::string& base);
   onnx::TensorProto& add_initializer(const std::string& name, const std::vector<int64_t>& dims);
+  void add_ints(const std::string& name, const std::vector<int64_t>& dims, const std::vector<int64_t>& values);
 
   const Net& net_;
   WeightLookup weights_;
