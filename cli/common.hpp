@@ -54,6 +54,7 @@ void add_plan_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_run_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 void add_style_command(CLI::App& app);
 
 // A .net file or an ONNX model (told apart by extension or content). An ONNX model brings its

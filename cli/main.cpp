@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   footprint::cli::add_train_command(app);
   footprint::cli::add_eval_command(app);
   footprint::cli::add_run_command(app);
+  footprint::cli::add_export_command(app);
   footprint::cli::add_style_command(app);
   try {
     app.parse(argc, argv);

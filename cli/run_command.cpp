@@ -1,10 +1,14 @@
-// footprint run NET|MODEL.onnx --input x.npy --output y.npy: inference on a NumPy batch. An ONNX
-// model brings its weights; a .net file runs with seeded weights (useful for checking shapes).
+// footprint run NET|MODEL.onnx|MODEL.fpm --input x.npy --output y.npy: inference on a NumPy
+// batch. An ONNX model and a model saved by `train --save` bring their weights; a .net file runs
+// with seeded weights (useful for checking shapes). Says whether the output is logits or
+// probabilities, and with --report what the process used beside the plan.
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "cli/common.hpp"
 #include "footprint/image.hpp"
 #include "footprint/npy.hpp"
+#include "footprint/process_memory.hpp"
 
 namespace footprint::cli {
 namespace {
@@ -52,6 +56,37 @@ NpyArray read_image_as_batch(const Flags& f, const Shape& input) {
   return x;
 }
 
+// The net with a softmax over the channels of its first output, which becomes that output.
+Net with_softmax(const Net& net) {
+  Net out(net.input_shape());
+  for (const Net::Node& node : net.nodes()) out.add(node.spec);
+  std::string name = "softmax";
+  for (int i = 1; out.find_value(name) >= 0; ++i) name = "softmax_" + std::to_string(i);
+  std::vector<std::string> outputs;
+  for (int v : net.outputs()) outputs.push_back(net.value_name(v));
+  out << softmax(name).from({outputs[0]});
+  outputs[0] = name;
+  out.set_outputs(outputs);
+  return out;
+}
+
+// What the first output holds, for the line run prints: probabilities when a softmax writes it,
+// logits when the net was trained with softmax_xent (whose softmax is in the loss, not the net).
+std::string output_kind(const Net& net, bool softmax_added, bool softmax_flag) {
+  const Net::Node& last = net.node(net.outputs().at(0) - 1);
+  if (softmax_added) {
+    return "probabilities (softmax over the " + std::to_string(last.out_shape.c) + " classes, --softmax)";
+  }
+  if (last.spec.op == "softmax") {
+    return "probabilities (the net ends in softmax '" + last.spec.name + "'" +
+           (softmax_flag ? "; --softmax added none" : "") + ")";
+  }
+  if (net.loss_kind() == LossKind::softmax_xent) {
+    return "logits (the net was trained with softmax_xent, whose softmax is in the loss; --softmax gives probabilities)";
+  }
+  return "the values of '" + last.spec.name + "' (" + last.spec.op + ") as the net computes them, no softmax applied";
+}
+
 }  // namespace
 
 void add_run_command(CLI::App& app) {
@@ -61,11 +96,15 @@ void add_run_command(CLI::App& app) {
     uint64_t seed = 1;
     std::vector<float> mean = {0.485f, 0.456f, 0.406f}, std = {0.229f, 0.224f, 0.225f};
     std::string max_pixels = "100M";
-    std::string size;
+    std::string size, report;
+    bool softmax = false;
   };
   auto f = std::make_shared<Flags>();
-  CLI::App* cmd = app.add_subcommand("run", "Run a net or ONNX model on a NumPy .npy batch (inference)");
-  cmd->add_option("net", f->net_path, "ONNX model (.onnx) or net file (.net, seeded weights)")->required();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Run a saved model, ONNX model or net on a NumPy .npy batch or an image (inference)");
+  cmd->add_option("net", f->net_path,
+                  "Model saved by 'train --save' (.fpm), ONNX model (.onnx) or net file (.net, seeded weights)")
+      ->required();
   cmd->add_option("--input", f->input,
                   "float32 .npy: [N, C, H, W] (or one sample without N), or a PNG or JPEG image")
       ->required();
@@ -80,6 +119,12 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--threads", f->threads, "Worker threads (default: the number of cores)")
       ->check(CLI::Range(1, 256));
   cmd->add_option("--seed", f->seed, "Seed for the weights of a .net file");
+  cmd->add_flag("--softmax", f->softmax,
+                "Apply a softmax over the classes (channels) of the output before writing it: "
+                "probabilities instead of the logits a net trained with softmax_xent gives");
+  cmd->add_option("--report", f->report,
+                  "Write the memory figures as JSON here: planned_bytes, outside_bytes, "
+                  "rss_growth_bytes (from the runtime's creation), model_bytes, peak_rss_bytes");
   add_size_flag(*cmd, f->size);
   cmd->callback([f] {
     // An ONNX model with a symbolic H and W takes the size of the data (or --size, which images
@@ -92,10 +137,26 @@ void add_run_command(CLI::App& app) {
       if (!size && x.shape.size() == 4) size = Shape{x.shape[1], x.shape[2], x.shape[3]};
       if (!size && x.shape.size() == 3) size = Shape{x.shape[0], x.shape[1], x.shape[2]};
     }
-    // The weights stay in the file until the runtime exists, then go straight into it: the run
-    // never holds them twice.
-    LoadedNet loaded = load_any_net(f->net_path, OnnxImportOptions::Weights::deferred, size);
-    const Net net = resize_input(loaded.net, f->size);
+    // An ONNX model's weights stay in the file until the runtime exists, then go straight into
+    // it: the run never holds them twice. A saved model is read whole before the runtime exists
+    // (its optimizer state let go at once), and its weights are let go once restored.
+    LoadedNet loaded;
+    std::optional<SavedModel> saved;
+    int64_t model_bytes = 0;
+    if (looks_like_saved_model(f->net_path)) {
+      saved = load_model(f->net_path);
+      for (SavedTensor& t : saved->tensors) {
+        std::vector<std::vector<float>>().swap(t.optimizer_state);
+        model_bytes += static_cast<int64_t>(t.data.size() * sizeof(float));
+      }
+      loaded.net = parse_net(saved->net_text, f->net_path);
+    } else {
+      loaded = load_any_net(f->net_path, OnnxImportOptions::Weights::deferred, size);
+    }
+    const int first_output = loaded.net.outputs().at(0);
+    const bool softmax_added =
+        f->softmax && first_output > 0 && loaded.net.node(first_output - 1).spec.op != "softmax";
+    const Net net = softmax_added ? with_softmax(resize_input(loaded.net, f->size)) : resize_input(loaded.net, f->size);
     if (image) x = read_image_as_batch(*f, net.input_shape());
     const std::vector<int64_t> dims = sample_dims(net.input_shape());
     int64_t batch = 1;
@@ -112,7 +173,14 @@ void add_run_command(CLI::App& app) {
     }
     const Plan p = plan(net, {.batch = static_cast<int>(batch), .mode = Mode::infer,
                               .threads = f->threads > 0 ? f->threads : default_threads()});
+    // What the process adds from here on is the plan and what the plan names outside it.
+    const bool peak_restarted = restart_peak_resident();
+    const int64_t resident_before = resident_bytes();
     Runtime runtime(net, p, f->seed);
+    if (saved) {
+      restore_parameters(*saved, runtime);
+      saved.reset();
+    }
     loaded.restore(runtime);
     std::copy(x.data.begin(), x.data.end(), runtime.input());
     std::vector<float>().swap(x.data);
@@ -120,8 +188,22 @@ void add_run_command(CLI::App& app) {
     std::vector<int64_t> out_dims = sample_dims(net.output_shape());
     out_dims.insert(out_dims.begin(), batch);
     write_npy(f->output, out_dims, runtime.output());
+    const int64_t growth = peak_restarted ? peak_resident_bytes() - resident_before : -1;
     std::fprintf(stderr, "%s: %s -> %s, plan %lld bytes\n", f->output.c_str(), shape_text(x.shape).c_str(),
                  shape_text(out_dims).c_str(), static_cast<long long>(p.total_bytes));
+    const std::string kind = output_kind(net, softmax_added, f->softmax);
+    std::fprintf(stderr, "output: %s\n", kind.c_str());
+    if (!f->report.empty()) {
+      const nlohmann::json report = {{"planned_bytes", p.total_bytes},
+                                     {"outside_bytes", p.outside_bytes()},
+                                     {"rss_growth_bytes", growth},
+                                     {"peak_rss_bytes", peak_rss_bytes()},
+                                     {"model_bytes", model_bytes},
+                                     {"batch", batch},
+                                     {"threads", p.options.threads},
+                                     {"output", kind}};
+      write_file_atomic(f->report, report.dump(2) + "\n");
+    }
   });
 }
 

@@ -13,6 +13,12 @@ packages=(
   dataset-fashion-mnist
   "$@"
 )
+# node and npm run the export tests' ONNX Runtime check (the test installs the npm package
+# onnxruntime-node into build/ itself). Checked as commands: a node from elsewhere (NodeSource's
+# nodejs brings its own npm) is kept, and Debian's npm is not installed over it.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

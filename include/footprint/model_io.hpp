@@ -68,6 +68,10 @@ void save_model(const std::string& path, const Runtime& runtime,
 // IoError for a missing, foreign, truncated or corrupt file (bad magic, version or checksum).
 [[nodiscard]] SavedModel load_model(const std::string& path);
 
+// True when the file opens with the model file's magic ("FPMODEL\0"); false when it does not,
+// or cannot be read (load_model then says why).
+[[nodiscard]] bool looks_like_saved_model(const std::string& path);
+
 // Copies saved parameters (and, when the runtime has the same optimizer, its state, step
 // count and forward count) into a runtime planned for saved.net_text. IoError naming the tensor
 // on a mismatch.

@@ -364,6 +364,15 @@ SavedModel load_model(const std::string& path) {
   return saved;
 }
 
+bool looks_like_saved_model(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return false;
+  std::array<unsigned char, kMagic.size()> head{};
+  const size_t n = std::fread(head.data(), 1, head.size(), file);
+  std::fclose(file);
+  return n == head.size() && head == kMagic;
+}
+
 void restore_parameters(const SavedModel& saved, Runtime& runtime) {
   // SavedModel does not carry its path; callers that know it prefix it to the message.
   const std::string where = "saved model: ";
