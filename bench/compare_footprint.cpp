@@ -5,6 +5,7 @@
 //   compare_footprint vgg NET --threads T [--runs R]       (forward + backward to the input, mse on
 //                                                         the output, weights frozen)
 //   compare_footprint conv --threads T [--runs R]          (3x3 conv 64->64 at 224x224 and sgemm)
+#include "footprint/blas_core.hpp"
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -197,6 +198,7 @@ void run_conv(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  footprint::restart_with_fast_blas(argv);  // as the CLI: the kernels this CPU can run
   Args a = parse(argc, argv);
   try {
     if (a.workload == "six-block") run_net(a, /*input_grad=*/false, "six-block-512-train");

@@ -4,6 +4,7 @@
 // line per shape with the median milliseconds of each pass by each path, and which path the
 // planner picks for it; then one line timing the forward GEMM on 2- and 4-row tiles.
 //   conv_paths [--threads T] [--runs R]
+#include "footprint/blas_core.hpp"
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -43,6 +44,7 @@ struct Shape3x3 {
 }  // namespace
 
 int main(int argc, char** argv) {
+  footprint::restart_with_fast_blas(argv);  // as the CLI: the kernels this CPU can run
   int threads = 2, runs = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);

@@ -4,9 +4,13 @@
 #include <string>
 
 #include "cli/common.hpp"
+#include "footprint/blas_core.hpp"
 #include "footprint/version.hpp"
 
 int main(int argc, char** argv) {
+  // OpenBLAS picked its kernels when it loaded; on a CPU model it does not know, generic SSE
+  // ones: start again with the kernels this CPU can run (FOOTPRINT_KEEP_BLAS_CORE=1 keeps them).
+  footprint::restart_with_fast_blas(argv);
   CLI::App app{"Footprint: CNNs whose memory is planned, explained and kept before they run"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("footprint ") + footprint::version());

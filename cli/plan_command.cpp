@@ -26,7 +26,7 @@ double parse_aspect(const std::string& text) {
 
 void add_plan_command(CLI::App& app) {
   struct Flags {
-    std::string net_path, size, fit, aspect = "1:1", svg;
+    std::string net_path, size, fit, aspect = "1:1", svg, loss;
     PlanFlags plan;
     bool json = false, explain = false;
   };
@@ -36,6 +36,9 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("net", f->net_path, "Net file (.net) or ONNX model (.onnx)")->required();
   add_plan_flags(*cmd, f->plan, /*with_mode=*/true);
   add_size_flag(*cmd, f->size);
+  cmd->add_option("--loss", f->loss,
+                  "Loss to add to a net without one (an ONNX model), to plan its training: mse "
+                  "or softmax_xent");
   cmd->add_flag("--json", f->json, "Print one JSON object instead of the table");
   cmd->add_flag("--explain", f->explain,
                 "Show what each technique saves against a naive layout, and the floor");
@@ -46,7 +49,9 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("--svg", f->svg, "Draw the bytes live per step and the arena map into this SVG file");
   cmd->callback([f] {
     const Net net = resize_input(
-        load_any_net(f->net_path, OnnxImportOptions::Weights::none, parse_size(f->size)).net, f->size);
+        with_loss(load_any_net(f->net_path, OnnxImportOptions::Weights::none, parse_size(f->size)).net,
+                  f->loss),
+        f->size);
     const PlanOptions options = to_plan_options(f->plan);
     const Plan p = plan(net, options);
     nlohmann::json doc = nlohmann::json::parse(plan_json(net, p));

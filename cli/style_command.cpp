@@ -20,6 +20,7 @@ struct Flags {
   std::string content, style, model, out, size, init = "content", optimizer = "lbfgs";
   std::string preprocess = "torch", memory_budget, fit, max_pixels = "100M", tile_bytes = "auto";
   std::string style_layers = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1", content_layer = "conv4_2";
+  std::string state_dtype = "f32";
   int64_t long_side = 0;
   int save_every = 0;
   bool plan_only = false, json = false;
@@ -106,6 +107,7 @@ void run(Flags& f) {
     throw Error("--preprocess " + f.preprocess + ": expected torch or caffe");
   }
   o.preprocess = f.preprocess == "caffe" ? StylePreprocess::caffe : StylePreprocess::torch;
+  o.compact_state = f.state_dtype == "bf16";
   const int64_t available = available_memory_bytes();
   o.memory_budget = f.memory_budget.empty() ? available : parse_bytes(f.memory_budget);
   if (!std::filesystem::exists(f.model)) {  // before the images are decoded
@@ -183,6 +185,11 @@ void add_style_command(CLI::App& app) {
   cmd->add_option("--optimizer", f.optimizer, "lbfgs or adam")->capture_default_str();
   cmd->add_option("--lr", f.options.lr, "Adam's learning rate (default 0.02) or L-BFGS's first step (default 1)");
   cmd->add_option("--history", f.options.lbfgs_history, "L-BFGS history pairs (each 2 images of memory)")->capture_default_str();
+  cmd->add_option("--state-dtype", f.state_dtype,
+                  "f32, or bf16: the optimizer's state (L-BFGS pairs, Adam moments) and the "
+                  "content target in bfloat16, half their bytes, for the largest images")
+      ->check(CLI::IsMember({"f32", "bf16"}))
+      ->capture_default_str();
   cmd->add_option("--content-weight", f.options.content_weight, "Weight of the content loss")->capture_default_str();
   cmd->add_option("--style-weight", f.options.style_weight, "Weight of the style loss")->capture_default_str();
   cmd->add_option("--tv-weight", f.options.tv_weight, "Weight of total variation (smoothness)")->capture_default_str();

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/common.hpp"
+#include "footprint/blas_core.hpp"
 #include "core/units.hpp"
 
 namespace footprint::cli {
@@ -53,6 +54,7 @@ void print_layer_times(const Net& net, const std::vector<Runtime::LayerTime>& ti
   auto per_call_ms = [](double seconds, int64_t calls) {
     return calls > 0 ? 1e3 * seconds / static_cast<double>(calls) : 0.0;
   };
+  std::printf("GEMM: %s\n", blas_core_description().c_str());
   std::printf("Time per layer (ms per call; share of the time spent in layers)\n");
   std::printf("  %-16s %-10s %-14s %10s %10s %7s\n", "layer", "op", "output", "forward", "backward",
               "share");
@@ -252,6 +254,7 @@ void add_train_command(CLI::App& app) {
                                {"seconds_per_step", seconds_per_step},
                                {"steps", steps_run},
                                {"threads", options.threads},
+                               {"blas", blas_core_description()},
                                {"batch", options.batch},
                                {"epochs", epoch_log}};
       if (test_accuracy >= 0) report["test_accuracy"] = test_accuracy;

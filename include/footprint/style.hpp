@@ -37,6 +37,9 @@ struct StyleOptions {
   StyleOptimizer optimizer = StyleOptimizer::lbfgs;
   double lr = 0.0;       // 0: 0.02 for Adam; L-BFGS's first step, in input units
   int lbfgs_history = 5;
+  // The optimizer's state (L-BFGS pairs, Adam moments) and the content target in bfloat16: half
+  // their bytes, for the largest images (the arithmetic stays in float and double).
+  bool compact_state = false;
   StylePreprocess preprocess = StylePreprocess::torch;
   int threads = 1;
   uint64_t seed = 1;     // random init, and weights for a model without them

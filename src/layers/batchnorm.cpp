@@ -35,7 +35,9 @@ class BatchNorm final : public Layer {
   }
 
   LayerNeeds describe(const PlanContext& ctx) const override {
-    LayerNeeds needs{.strided_src = true, .strided_dst = true};
+    // y = x * scale + shift, value by value, after the statistics are taken: src may be dst.
+    // (Training keeps the input for backward, so only inference runs in place.)
+    LayerNeeds needs{.may_run_in_place = true, .strided_src = true, .strided_dst = true};
     if (ctx.mode == Mode::train) {
       needs.saves_input = true;
       needs.saved.push_back({.name = "batch_stats",

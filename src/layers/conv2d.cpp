@@ -4,6 +4,7 @@
 // Per-axis overrides (kh kw stride_h stride_w dilation_h dilation_w pad_top pad_left pad_bottom
 // pad_right) take what ONNX models use: rectangular kernels and asymmetric (SAME) padding.
 #include "footprint/error.hpp"
+#include "kernels/conv/conv_depthwise.hpp"
 #include "kernels/conv/conv_direct.hpp"
 #include "kernels/conv/conv_gemm.hpp"
 #include "layers/attr_reader.hpp"
@@ -13,7 +14,9 @@
 namespace footprint {
 namespace {
 
-// ConvPaths as the plan's per-layer algorithm number: one bit per pass that runs direct.
+// The plan's per-layer algorithm number: one bit per pass that runs the direct 3x3 loops, and
+// one for depthwise layers, which run every pass by conv_depthwise.cpp's loops.
+constexpr int kDepthwise = 8;
 int encode(const ConvPaths& p) {
   return (p.forward ? 1 : 0) | (p.weight_grad ? 2 : 0) | (p.data_grad ? 4 : 0);
 }
@@ -119,6 +122,10 @@ class Conv2d final : public Layer {
     needs.saves_input = ctx.param_grads;  // only d_weights reads the input
     needs.algorithm = encode(direct);     // the runtime follows the plan's choice
     needs.forward_flops = 2 * ctx.batch * ctx.out.n_elems() * g.col_rows();
+    if (ctx.direct_conv && conv_depthwise_applies(g)) {
+      needs.algorithm = kDepthwise;  // direct loops per channel: no workspace at all
+      return needs;
+    }
     if (!gemm_needed) return needs;       // every pass runs direct: no workspace at all
     const int64_t tile_rows = conv_tile_rows(g, ctx.conv_tile_bytes);
     needs.tile = tile_rows;
@@ -138,6 +145,10 @@ class Conv2d final : public Layer {
   void forward(const StepArgs& a) const override {
     const ConvGeometry g = step_geometry(a);
     const float* bias = bias_ ? a.params[1] : nullptr;
+    if (a.algorithm == kDepthwise) {
+      conv_forward_depthwise(*a.pool, g, a.batch, a.src[0], a.params[0], bias, a.dst);
+      return;
+    }
     if (decode(a.algorithm).forward) {
       conv_forward_direct(*a.pool, g, a.batch, a.src[0], a.params[0], bias, a.dst);
       return;
@@ -152,6 +163,11 @@ class Conv2d final : public Layer {
     float* d_weights = a.d_params[0];
     float* d_bias = bias_ ? a.d_params[1] : nullptr;
     float* d_src = a.d_src[0];
+    if (a.algorithm == kDepthwise) {
+      conv_backward_depthwise(*a.pool, g, a.batch, a.src[0], a.params[0], a.d_dst, d_src,
+                              a.d_src_accumulate[0], d_weights, d_bias);
+      return;
+    }
     // Each output goes to the path chosen for it; the bias gradient goes with the first call.
     float* direct_d_weights = direct.weight_grad ? d_weights : nullptr;
     float* direct_d_src = direct.data_grad ? d_src : nullptr;

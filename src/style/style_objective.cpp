@@ -1,5 +1,7 @@
 #include "style/style_objective.hpp"
 
+#include "kernels/eltwise/bf16.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -33,7 +35,7 @@ std::vector<Shape> StyleObjective::full_shapes(const FeatureNet& features, int64
 }
 
 std::vector<std::pair<std::string, int64_t>> StyleObjective::target_bytes(
-    const FeatureNet& features, int64_t height, int64_t width) {
+    const FeatureNet& features, int64_t height, int64_t width, bool compact_content) {
   std::vector<std::pair<std::string, int64_t>> bytes;
   const std::vector<Shape> shapes = full_shapes(features, height, width);
   for (size_t t = 0; t < shapes.size(); ++t) {
@@ -44,7 +46,9 @@ std::vector<std::pair<std::string, int64_t>> StyleObjective::target_bytes(
                        2 * tracked_bytes<float>(cc) + tracked_bytes<double>(cc)});
     }
     if (tap.content) {
-      bytes.push_back({tap.name + " content features", tracked_bytes<float>(shapes[t].n_elems())});
+      bytes.push_back({tap.name + " content features" + (compact_content ? " (bfloat16)" : ""),
+                       compact_content ? tracked_bytes<uint16_t>(shapes[t].n_elems())
+                                       : tracked_bytes<float>(shapes[t].n_elems())});
     }
   }
   return bytes;
@@ -67,7 +71,10 @@ StyleObjective::StyleObjective(const FeatureNet& features, FeatureRuntimeOptions
       s.scratch = TrackedBuffer<float>(cc);
       std::fill_n(s.target.data(), cc, 0.0f);
     }
-    if (tap.content) {
+    if (tap.content && options_.compact_content) {
+      s.content_half = TrackedBuffer<uint16_t>(shapes[t].n_elems());
+      std::fill_n(s.content_half.data(), shapes[t].n_elems(), uint16_t{0});
+    } else if (tap.content) {
       s.content = TrackedBuffer<float>(shapes[t].n_elems());
       std::fill_n(s.content.data(), shapes[t].n_elems(), 0.0f);
     }
@@ -170,9 +177,22 @@ void StyleObjective::for_each_owned_content_row(const Tile& tile, size_t t, Fn&&
   const int64_t gy = tile.y.crop_begin / tap.jump_h, gx = tile.x.crop_begin / tap.jump_w;
   for (int64_t c = 0; c < local.c; ++c) {
     for (int64_t y = r.y0; y < r.y1; ++y) {
-      fn((c * local.h + y) * local.w, taps_[t].content.data() + (c * full.h + gy + y) * full.w + gx,
-         r.x0, r.x1);
+      const int64_t row = (c * full.h + gy + y) * full.w + gx;
+      const ContentRow target =
+          options_.compact_content ? ContentRow{.half = taps_[t].content_half.data() + row}
+                                   : ContentRow{.f = taps_[t].content.data() + row};
+      fn((c * local.h + y) * local.w, target, r.x0, r.x1);
     }
+  }
+}
+
+float StyleObjective::ContentRow::get(int64_t i) const { return f ? f[i] : from_bf16(half[i]); }
+
+void StyleObjective::ContentRow::set(int64_t i, float value) const {
+  if (f) {
+    f[i] = value;
+  } else {
+    half[i] = to_bf16(value);
   }
 }
 
@@ -183,8 +203,9 @@ void StyleObjective::set_content(const float* image) {
     for (size_t t = 0; t < taps_.size(); ++t) {
       if (!features_.taps()[t].content) continue;
       const float* f = runtime_->runtime->tap_value(static_cast<int>(t));
-      for_each_owned_content_row(tile, t, [&](int64_t at, float* target, int64_t x0, int64_t x1) {
-        std::memcpy(target + x0, f + at + x0, sizeof(float) * (x1 - x0));
+      for_each_owned_content_row(tile, t, [&](int64_t at, const ContentRow& target, int64_t x0,
+                                              int64_t x1) {
+        for (int64_t i = x0; i < x1; ++i) target.set(i, f[at + i]);
       });
     }
   }
@@ -239,10 +260,10 @@ double StyleObjective::evaluate(const float* x, float* grad, const StyleWeights&
     for (size_t t = 0; t < taps_.size(); ++t) {
       if (!features_.taps()[t].content) continue;
       const float* f = rt.tap_value(static_cast<int>(t));
-      for_each_owned_content_row(tile, t, [&](int64_t at, const float* target, int64_t x0,
+      for_each_owned_content_row(tile, t, [&](int64_t at, const ContentRow& target, int64_t x0,
                                               int64_t x1) {
         for (int64_t i = x0; i < x1; ++i) {
-          const double d = double{f[at + i]} - target[i];
+          const double d = double{f[at + i]} - target.get(i);
           content_sum[t] += d * d;
         }
       });
@@ -287,9 +308,9 @@ double StyleObjective::evaluate(const float* x, float* grad, const StyleWeights&
         const float scale = static_cast<float>(2.0 * weights.content /
                                                static_cast<double>(full[t].n_elems()));
         for_each_owned_content_row(tile, static_cast<size_t>(t), [&](int64_t at,
-                                                                     const float* target,
+                                                                     const ContentRow& target,
                                                                      int64_t x0, int64_t x1) {
-          for (int64_t i = x0; i < x1; ++i) d[at + i] += scale * (f[at + i] - target[i]);
+          for (int64_t i = x0; i < x1; ++i) d[at + i] += scale * (f[at + i] - target.get(i));
         });
       }
     });

@@ -49,6 +49,7 @@ struct FeatureRuntimeOptions {
   int64_t conv_tile_bytes = kAutoConvTile;
   uint64_t seed = 1;
   const std::vector<SavedTensor>* weights = nullptr;
+  bool compact_content = false;  // the content target in bfloat16 (StyleOptions::compact_state)
 };
 
 // The plan options of a tile runtime: train mode for the pixel gradient, frozen parameters,
@@ -79,7 +80,7 @@ class StyleObjective {
 
   // Bytes the objective itself holds beyond its runtime (targets, accumulators), by name.
   [[nodiscard]] static std::vector<std::pair<std::string, int64_t>> target_bytes(
-      const FeatureNet& features, int64_t height, int64_t width);
+      const FeatureNet& features, int64_t height, int64_t width, bool compact_content);
 
  private:
   struct TileRuntime;
@@ -89,13 +90,21 @@ class StyleObjective {
     TrackedBuffer<double> sum;        // style: sum of F F^T over tiles
     TrackedBuffer<float> scratch;     // style: one tile's F F^T, then (G - A) scaled
     TrackedBuffer<float> content;     // content: P, the content image's features [C, h, w]
+    TrackedBuffer<uint16_t> content_half;  // the same in bfloat16 (compact_content)
+  };
+  // One row of a content target, float or bfloat16.
+  struct ContentRow {
+    float* f = nullptr;
+    uint16_t* half = nullptr;
+    [[nodiscard]] float get(int64_t i) const;
+    void set(int64_t i, float value) const;
   };
 
   Runtime& runtime_for(int64_t crop_h, int64_t crop_w);
   void forward_tile(const float* image, int64_t h, int64_t w, const Tile& tile);
   void accumulate_grams(const Tile& tile, int64_t h, int64_t w,
                         const std::vector<Shape>& full_shapes);
-  // fn(feature_offset, target_row, x0, x1) for each owned row of content tap t in the runtime's
+  // fn(feature_offset, target_row (ContentRow), x0, x1) for each owned row of content tap t in the runtime's
   // crop of tile: the row's features start at feature_offset in the tap's crop-sized buffers,
   // and positions [x0, x1) of both rows are the same feature positions.
   template <typename Fn>

@@ -87,13 +87,14 @@ void resize_planes(const float* src, int64_t sh, int64_t sw, float* dst, int64_t
 
 FeatureRuntimeOptions runtime_options(const StyleModel& model, const StyleOptions& options) {
   return {.threads = options.threads, .conv_tile_bytes = options.conv_tile_bytes,
-          .seed = options.seed, .weights = model.weights.empty() ? nullptr : &model.weights};
+          .seed = options.seed, .weights = model.weights.empty() ? nullptr : &model.weights,
+          .compact_content = options.compact_state};
 }
 
-int64_t optimizer_vectors(const StyleOptions& options) {
+int64_t optimizer_bytes(const StyleOptions& options, int64_t n) {
   return options.optimizer == StyleOptimizer::adam
-             ? AdamImageOptimizer::state_vectors()
-             : LbfgsImageOptimizer::state_vectors(options.lbfgs_history);
+             ? AdamImageOptimizer::state_bytes(n, options.compact_state)
+             : LbfgsImageOptimizer::state_bytes(n, options.lbfgs_history, options.compact_state);
 }
 
 struct ScaleSize {
@@ -177,13 +178,14 @@ StyleMemoryPlan plan_style(const StyleModel& model, const StyleOptions& options,
   const int64_t image = tracked_bytes<float>(kChannels * height * width);
   p.buffers.push_back({"image being optimised", image});
   p.buffers.push_back({"its gradient", image});
+  const std::string dtype = options.compact_state ? ", bfloat16" : "";
   p.buffers.push_back({options.optimizer == StyleOptimizer::adam
-                           ? "Adam moments (2 images)"
+                           ? "Adam moments (2 images" + dtype + ")"
                            : "L-BFGS history (" + std::to_string(options.lbfgs_history) +
-                                 " pairs) and direction",
-                       optimizer_vectors(options) * image});
+                                 " pairs" + dtype + ") and direction",
+                       optimizer_bytes(options, kChannels * height * width)});
   int64_t targets = 0;
-  for (const auto& entry : StyleObjective::target_bytes(features, height, width)) {
+  for (const auto& entry : StyleObjective::target_bytes(features, height, width, options.compact_state)) {
     p.buffers.push_back(entry);
     targets += entry.second;
   }
@@ -281,10 +283,11 @@ Image style_transfer(const StyleModel& model, const StyleOptions& options, const
     };
     std::unique_ptr<ImageOptimizer> optimizer;
     if (options.optimizer == StyleOptimizer::adam) {
-      optimizer = std::make_unique<AdamImageOptimizer>(n, options.lr > 0 ? options.lr : 0.02);
+      optimizer = std::make_unique<AdamImageOptimizer>(n, options.lr > 0 ? options.lr : 0.02,
+                                                       options.compact_state);
     } else {
-      optimizer = std::make_unique<LbfgsImageOptimizer>(n, options.lbfgs_history,
-                                                        options.lr > 0 ? options.lr : 1.0);
+      optimizer = std::make_unique<LbfgsImageOptimizer>(
+          n, options.lbfgs_history, options.lr > 0 ? options.lr : 1.0, options.compact_state);
     }
     double loss = evaluate(x.data(), grad.data());
     StyleProgress progress{.scale = s, .scales = options.scales, .height = h, .width = w,

@@ -14,6 +14,7 @@
 
 #include "core/rng.hpp"
 #include "core/thread_pool.hpp"
+#include "kernels/conv/conv_depthwise.hpp"
 #include "kernels/conv/conv_direct.hpp"
 #include "kernels/conv/conv_gemm.hpp"
 #include "kernels/conv/conv_ref.hpp"
@@ -486,6 +487,59 @@ TEST_F(ConvTest, SampleStridesReadAndWriteChannelRanges) {
         }
         EXPECT_TRUE(close("d_src", r.src_dims, narrow(d_src_fresh, g.in_c, in_plane), r.d_src));
         EXPECT_TRUE(outside_untouched(d_src_fresh, g.in_c, in_plane));
+      }
+    }
+  }
+}
+
+// Depthwise layers (one filter per channel) by their direct loops, against the reference:
+// kernels 1 to 7, stride 1 and 2, dilation, one-sided padding, rows where no window lies inside
+// the input, batch 1 and 3, 1 and 2 threads, accumulated d_src, and buffers between guards.
+TEST_F(ConvTest, DepthwiseMatchesReference) {
+  ThreadPool one(1), two(2);
+  auto dw = [](int64_t c, int64_t h, int64_t w, int64_t k, int64_t s, int64_t pt, int64_t pb,
+               int64_t pl, int64_t pr, int64_t d) {
+    return ConvCase{.in_c = c, .in_h = h, .in_w = w, .out_c = c, .kernel_h = k, .kernel_w = k,
+                    .stride_h = s, .stride_w = s, .pad_top = pt, .pad_bottom = pb, .pad_left = pl,
+                    .pad_right = pr, .dilation_h = d, .dilation_w = d, .groups = c};
+  };
+  const ConvCase cases[] = {
+      dw(3, 9, 11, 3, 1, 1, 1, 1, 1, 1),   // MobileNet's 3x3
+      dw(13, 10, 7, 3, 2, 1, 1, 1, 1, 1),  // stride 2
+      dw(5, 12, 13, 5, 1, 2, 2, 2, 2, 1),  // EfficientNet's 5x5
+      dw(4, 11, 9, 5, 2, 1, 2, 2, 1, 1),   // stride 2, SAME-style one-sided pads
+      dw(2, 14, 15, 7, 1, 3, 3, 3, 3, 1),  // ConvNeXt's 7x7
+      dw(3, 8, 9, 3, 1, 2, 2, 2, 2, 2),    // dilation 2
+      dw(6, 3, 4, 3, 1, 1, 1, 1, 1, 1),    // rows narrower than the window: no inside part
+      dw(7, 5, 6, 1, 1, 0, 0, 0, 0, 1),    // 1x1
+      dw(5, 7, 8, 3, 2, 0, 1, 0, 1, 1),    // padding after only
+  };
+  for (const ConvCase& c : cases) {
+    const ConvGeometry g = c.geometry();
+    ASSERT_TRUE(conv_depthwise_applies(g)) << describe(c, 1, 1, 0);
+    for (int64_t batch : {1, 3}) {
+      const Reference r = reference(g, batch, /*seed=*/17);
+      for (ThreadPool* pool : {&one, &two}) {
+        SCOPED_TRACE(describe(c, batch, pool->size(), 0) + " depthwise");
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+        std::vector<float> dst(r.dst.size() + kGuardFloats, kGuard);
+        std::fill_n(dst.begin(), r.dst.size(), nan);
+        conv_forward_depthwise(*pool, g, batch, r.src.data(), r.weights.data(), r.bias.data(),
+                               dst.data());
+        EXPECT_TRUE(close("dst", r.dst_dims, {dst.begin(), dst.begin() + r.dst.size()}, r.dst));
+        EXPECT_EQ(dst.back(), kGuard) << "wrote past dst";
+        std::vector<float> d_src(r.d_src.size(), nan), d_weights(r.d_weights.size(), nan),
+            d_bias(r.d_bias.size(), nan);
+        conv_backward_depthwise(*pool, g, batch, r.src.data(), r.weights.data(), r.d_dst.data(),
+                                d_src.data(), /*accumulate_d_src=*/false, d_weights.data(),
+                                d_bias.data());
+        EXPECT_TRUE(close("d_src", r.src_dims, d_src, r.d_src));
+        EXPECT_TRUE(close("d_weights", r.weight_dims, d_weights, r.d_weights));
+        EXPECT_TRUE(close("d_bias", r.bias_dims, d_bias, r.d_bias));
+        std::vector<float> accumulated = r.d_src_start;
+        conv_backward_depthwise(*pool, g, batch, r.src.data(), r.weights.data(), r.d_dst.data(),
+                                accumulated.data(), /*accumulate_d_src=*/true, nullptr, nullptr);
+        EXPECT_TRUE(close("d_src accumulated", r.src_dims, accumulated, r.d_src_accumulated));
       }
     }
   }

@@ -2,6 +2,7 @@
 // byte, nothing is allocated while steps run, and sharing bytes changes no result.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -297,6 +298,23 @@ TEST(Runtime, PoisonCatchesALifetimeCutShort) {
   rt.forward(2, /*training=*/true);
   (void)rt.loss_and_backward(2);
   EXPECT_FALSE(rt.gradients_finite()) << out.name << " was read after its cut-short lifetime";
+}
+
+// Inference runs batch norm, activations and dropout in place: the same bits as separate buffers.
+TEST(Runtime, InferenceInPlaceChangesNoResult) {
+  const Net net = load_net_file(net_path("fashion-cnn"));
+  std::vector<std::vector<float>> outs;
+  for (bool inplace : {true, false}) {
+    const Plan p = plan(net, {.batch = 3, .mode = Mode::infer, .threads = 2, .inplace = inplace});
+    const int in_place = static_cast<int>(std::count_if(
+        p.layers.begin(), p.layers.end(), [](const LayerBuffers& lb) { return lb.in_place; }));
+    EXPECT_EQ(in_place > 0, inplace);
+    Runtime rt(net, p, 8);
+    fill_inputs(rt, net, p, 2);
+    rt.forward(3, /*training=*/false);
+    outs.emplace_back(rt.output(), rt.output() + 3 * net.output_shape().n_elems());
+  }
+  EXPECT_EQ(outs[0], outs[1]);
 }
 
 TEST(Runtime, SameSeedSameThreadsSameWeights) {

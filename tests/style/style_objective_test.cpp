@@ -167,7 +167,7 @@ TEST(StyleObjective, TrackedMemoryIsTargetsPlusOneRuntime) {
     const std::vector<float> content = random_image(3 * kH * kW, 2);
     objective.set_content(content.data());
     int64_t targets = 0;
-    for (const auto& [name, bytes] : StyleObjective::target_bytes(features, kH, kW)) targets += bytes;
+    for (const auto& [name, bytes] : StyleObjective::target_bytes(features, kH, kW, false)) targets += bytes;
     const int64_t runtime = plan(features.at_size(48, 64), feature_plan_options(features, options)).total_bytes;
     EXPECT_EQ(tracked_memory().peak_bytes - before, targets + runtime);
   }

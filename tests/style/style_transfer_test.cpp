@@ -97,6 +97,35 @@ TEST(StyleTransfer, TrackedPeakIsThePlanTiledOrNot) {
   }
 }
 
+// Compact state (L-BFGS pairs, Adam moments and the content target in bfloat16): the plan names
+// half the bytes for them, the run allocates exactly the plan, and the loss falls about as far as
+// with float state.
+TEST(StyleTransfer, CompactStateHalvesItsBytesAndStillConverges) {
+  for (StyleOptimizer optimizer : {StyleOptimizer::lbfgs, StyleOptimizer::adam}) {
+    SCOPED_TRACE(optimizer == StyleOptimizer::lbfgs ? "lbfgs" : "adam");
+    StyleOptions f32{.style_weight = 100.0, .iterations = 12, .optimizer = optimizer, .threads = 2};
+    StyleOptions bf16 = f32;
+    bf16.compact_state = true;
+    const int64_t h = 64, w = 56, pixels = 3 * h * w;
+    const StyleMemoryPlan full = plan_style({.net = tiny_vgg()}, f32, h, w, 48, 56);
+    const StyleMemoryPlan half = plan_style({.net = tiny_vgg()}, bf16, h, w, 48, 56);
+    // The optimizer's state less its float direction (L-BFGS) halves.
+    const int64_t saved = optimizer == StyleOptimizer::adam ? 2 * pixels * 2 : 10 * pixels * 2;
+    EXPECT_NEAR(static_cast<double>(full.buffer_bytes - half.buffer_bytes),
+                static_cast<double>(saved), 4096.0);
+    const int64_t before = tracked_memory().current_bytes;
+    reset_tracked_peak();
+    const Outcome compact = run_style(bf16, h, w);
+    EXPECT_EQ(tracked_memory().peak_bytes - before, half.peak_bytes);
+    const Outcome exact = run_style(f32, h, w);
+    ASSERT_EQ(compact.losses.size(), exact.losses.size());
+    EXPECT_LT(compact.losses.back(), compact.losses.front());
+    // Within 10% of the float run's loss after 12 iterations.
+    EXPECT_NEAR(compact.losses.back(), exact.losses.back(), 0.1 * exact.losses.back())
+        << "first " << exact.losses.front();
+  }
+}
+
 TEST(StyleTransfer, ScalesRunCoarseToFine) {
   StyleOptions o{.style_weight = 100.0, .iterations = 3, .scales = 2, .threads = 1};
   std::vector<int64_t> heights;
