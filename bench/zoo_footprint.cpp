@@ -6,7 +6,7 @@
 // Fields: seconds (each timed forward), seconds_median, planned_bytes, tracked_peak_bytes (the
 // counting allocator's peak), rss_growth_bytes (VmHWM growth from just before the runtime is
 // created, -1 when the kernel cannot restart the peak), outside_bytes (what the plan names
-// outside itself), batch, threads.
+// outside itself), batch, threads, blas (OpenBLAS's version and kernels).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include <footprint/blas_core.hpp>
 #include <footprint/footprint.hpp>
 #include <footprint/npy.hpp>
 #include <footprint/onnx.hpp>
@@ -66,6 +67,7 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) try {
+  restart_with_fast_blas(argv);  // as the CLI: the kernels this CPU can run
   const Args a = parse(argc, argv);
   NpyArray x = read_npy(a.input);
   if (x.shape.size() != 4) {
@@ -101,10 +103,10 @@ int main(int argc, char** argv) try {
   for (double s : seconds) list += (list.empty() ? "" : ", ") + std::to_string(s);
   std::printf("{\"framework\": \"footprint\", \"batch\": %d, \"threads\": %d, \"seconds\": [%s], "
               "\"seconds_median\": %.6f, \"planned_bytes\": %lld, \"tracked_peak_bytes\": %lld, "
-              "\"rss_growth_bytes\": %lld, \"outside_bytes\": %lld}\n",
+              "\"rss_growth_bytes\": %lld, \"outside_bytes\": %lld, \"blas\": \"%s\"}\n",
               batch, a.threads, list.c_str(), median(seconds), static_cast<long long>(p.total_bytes),
               static_cast<long long>(tracked_peak), static_cast<long long>(growth),
-              static_cast<long long>(p.outside_bytes()));
+              static_cast<long long>(p.outside_bytes()), blas_core_description().c_str());
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "zoo_footprint: %s\n", e.what());

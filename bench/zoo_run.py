@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -103,9 +104,8 @@ class Zoo:
                          r["planned_bytes"] + r["outside_bytes"] + 2 * MIB)
         return r
 
-    def plan_infer(self, model):
-        rc, out, err = self.call([self.fp, "plan", model, "--mode", "infer", "--batch", "1", "--json",
-                                  "--threads", str(self.a.threads)])
+    def plan(self, model, *flags):
+        rc, out, err = self.call([self.fp, "plan", model, *flags, "--json", "--threads", str(self.a.threads)])
         if rc != 0:
             return {"error": err}
         p = json.loads(out)
@@ -142,17 +142,22 @@ class Zoo:
         self.log(f"{name}: footprint run")
         row["run"] = self.run_check(static, x, y)
         if meta.get("dynamic_export_error"):
-            row["dyn224"] = row["dyn320"] = {"pass": None, "error": "torch.onnx: " + meta["dynamic_export_error"]}
+            why = meta["dynamic_export_error"].split(". Please")[0].replace("Unsupported: ", "")
+            row["dyn224"] = row["dyn320"] = {"pass": None, "error": "not exported, torch.onnx refuses: " + why}
         else:
             for s in (224, 320):
                 row[f"dyn{s}"] = self.run_check(dynamic, os.path.join(d, f"x{s}.npy"), os.path.join(d, f"y{s}.npy"))
-        row["plan_infer"] = self.plan_infer(static)
+        row["plan_infer"] = self.plan(static, "--mode", "infer", "--batch", "1")
         imported = "error" not in row["plan_infer"]
         if imported:
+            row["plan_train8"] = self.plan(static, "--loss", "mse", "--batch", "8", "--optimizer", "sgd")
             self.log(f"{name}: footprint train, batch 2, sgd and adam; batch 8, sgd")
             row["sgd"] = self.train(static, 2, "sgd")
             row["adam"] = self.train(static, 2, "adam")
             row["train8"] = self.train(static, 8, "sgd")
+            if "error" not in row["train8"] and row["train8"]["planned_bytes"] != row["plan_train8"].get("total_bytes"):
+                row["train8"]["pass"] = False
+                row["notes"].append("training at batch 8 planned other bytes than `plan --loss mse --batch 8`")
         self.log(f"{name}: PyTorch's peak RSS growth, inference batch 1 and training batch 8")
         row["torch_infer_rss"] = self.torch_rss(name, 1, False)
         row["torch_train8_rss"] = self.torch_rss(name, 8, True)
@@ -170,7 +175,8 @@ class Zoo:
             good = [t for t in runs if "error" not in t]
             row["time"][fw] = {"seconds_median": statistics.median(t["seconds_median"] for t in good) if good else None,
                                "round_medians": [t["seconds_median"] for t in good],
-                               "errors": [t["error"] for t in runs if "error" in t]}
+                               "errors": [t["error"] for t in runs if "error" in t],
+                               "blas": next((t["blas"] for t in good if "blas" in t), None)}
         fp_runs = [t for t in rounds["footprint"] if "error" not in t]
         if fp_runs:
             t = fp_runs[-1]
@@ -208,7 +214,11 @@ class Zoo:
         model = os.path.join(self.a.models, "densenet121", "model.onnx")
         self.log(f"densenet121: training at batch 8 with --memory-budget {budget} (half PyTorch's growth)")
         budgeted = self.train(model, 8, "sgd", budget=budget)
-        return {"what": "densenet121 training, batch 8, SGD: plain and with --memory-budget = PyTorch's growth / 2",
+        # The smallest plan the planner finds, from its refusal of a 1-byte budget.
+        _, _, err = self.call([self.fp, "plan", model, "--loss", "mse", "--batch", "8", "--memory-budget", "1",
+                               "--threads", str(self.a.threads)])
+        found = re.search(r"takes [^(]*\((\d+) B\)", err)
+        return {"smallest_plan_bytes": int(found.group(1)) if found else None,"what": "densenet121 training, batch 8, SGD: plain and with --memory-budget = PyTorch's growth / 2",
                 "torch_rss_growth_bytes": torch_growth, "budget_bytes": budget, "plain": plain,
                 "budgeted": budgeted,
                 "fits": "error" not in budgeted and budgeted["rss_growth_bytes"] <= budget,
@@ -228,6 +238,10 @@ def report(rows, special, a, context):
     out = []
     out.append(f"Model zoo: {context['time']}, {context['cpu']}, {a.threads} thread(s), commit {context['commit']}, "
                f"load {context['load_start']} at the start and {context['load_end']} at the end\n")
+    blas = {fw: next((r["time"][fw]["blas"] for r in rows if r["time"][fw].get("blas")), "?")
+            for fw in ("footprint", "pytorch")}
+    out.append(f"GEMM: Footprint {blas['footprint']}; PyTorch {blas['pytorch']} (LD_LIBRARY_PATH; its convolutions "
+               f"run in oneDNN); ONNX Runtime {context.get('ort', '?')} (onnxruntime-node, its own kernels).\n")
     out.append("| model | parameters | infer b1: Footprint plan | PyTorch RSS growth | train b8 SGD: Footprint plan "
                "| PyTorch RSS growth | infer b1 ms: Footprint | PyTorch | ONNX Runtime |")
     out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -235,7 +249,7 @@ def report(rows, special, a, context):
         t = r["time"]
         out.append(f"| {r['model']} | {r['params']:,} | {mib(r['plan_infer'].get('total_bytes'))} "
                    f"| {mib(r['torch_infer_rss'].get('rss_growth_bytes'))} "
-                   f"| {mib(r.get('train8', {}).get('planned_bytes'))} "
+                   f"| {mib(r.get('plan_train8', {}).get('total_bytes'))} "
                    f"| {mib(r['torch_train8_rss'].get('rss_growth_bytes'))} "
                    f"| {ms(t['footprint']['seconds_median'])} | {ms(t['pytorch']['seconds_median'])} "
                    f"| {ms(t['onnxruntime']['seconds_median'])} |")
@@ -303,6 +317,8 @@ def report(rows, special, a, context):
                 line += (f"plan {mib(b['planned_bytes'])}, RSS growth {mib(b['rss_growth_bytes'])}, "
                          f"{b['seconds_per_step']:.2f} s/step ({b['seconds_per_step'] / p['seconds_per_step']:.2f}x), "
                          f"tracked == plan: {b['tracked_peak_bytes'] == b['planned_bytes']}")
+            if s.get("smallest_plan_bytes"):
+                line += f"; the smallest plan the planner finds takes {mib(s['smallest_plan_bytes'])}"
             out.append(line + f". `{s['command']}`")
         out.append("")
     return "\n".join(out)
@@ -337,6 +353,10 @@ def main():
     by = {r["model"]: r for r in rows}
     special = [zoo.resnet50_floor(by["resnet50"]) if "resnet50" in by else None,
                zoo.densenet_budget(by["densenet121"]) if "densenet121" in by else None]
+    try:
+        context["ort"] = json.load(open(os.path.join(a.node_modules, "onnxruntime-node", "package.json")))["version"]
+    except OSError:
+        pass
     context["load_end"] = float(open("/proc/loadavg").read().split()[0])
     context["minutes"] = round((time.time() - started) / 60, 1)
     text = report(rows, special, a, context)

@@ -32,6 +32,19 @@ def status(field):
     return 0
 
 
+def blas():
+    """The BLAS this process mapped and, for OpenBLAS, the kernels it chose."""
+    with open("/proc/self/maps") as f:
+        paths = {l.split()[-1] for l in f if "blas" in l.lower() and l.strip().endswith(".so.0")}
+    for path in sorted(paths):
+        if "openblas" in path:
+            import ctypes
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            return f"{path}, core {lib.openblas_get_corename().decode()}"
+    return ", ".join(sorted(paths)) or "?"
+
+
 def time_inference(a):
     model = build(a.model)
     x = torch.from_numpy(np.load(a.input))
@@ -44,7 +57,7 @@ def time_inference(a):
             if run >= a.warmup:
                 seconds.append(took)
     return {"framework": "pytorch", "batch": x.shape[0], "seconds": seconds,
-            "seconds_median": statistics.median(seconds)}
+            "seconds_median": statistics.median(seconds), "blas": blas()}
 
 
 def peak_growth(a):
