@@ -164,6 +164,7 @@ class Zoo:
         # Inference at batch 1: Footprint, PyTorch and ONNX Runtime take turns, round after round
         # (this machine's speed drifts); the table shows the median of the rounds' medians.
         rounds = {"footprint": [], "pytorch": [], "onnxruntime": []}
+        row["load_before_timing"] = os.getloadavg()[0]
         for r in range(self.a.rounds):
             self.log(f"{name}: timing round {r + 1} of {self.a.rounds}")
             if imported:
