@@ -6,6 +6,7 @@
 #include "footprint/error.hpp"
 #include "kernels/conv/conv_depthwise.hpp"
 #include "kernels/conv/conv_direct.hpp"
+#include "kernels/conv/conv_winograd.hpp"
 #include "kernels/conv/conv_gemm.hpp"
 #include "layers/attr_reader.hpp"
 #include "layers/conv_tile.hpp"
@@ -17,6 +18,14 @@ namespace {
 // The plan's per-layer algorithm number: one bit per pass that runs the direct 3x3 loops, and
 // one for depthwise layers, which run every pass by conv_depthwise.cpp's loops.
 constexpr int kDepthwise = 8;
+constexpr int kWinogradForward = 16;  // the forward pass by Winograd F(2x2, 3x3)
+constexpr int kWinogradData = 32;     // the data gradient by Winograd
+
+// Channels from which Winograd's transforms pay for themselves (both sides of the layer).
+// TODO(#15): the crossover from bench/conv_paths on more machines; this is a first guess.
+constexpr int64_t kWinogradMinChannels = 16;
+// Fewest tiles in a Winograd block: below, each of the 16 GEMMs is too narrow to pay.
+constexpr int64_t kWinogradMinBlock = 64;
 int encode(const ConvPaths& p) {
   return (p.forward ? 1 : 0) | (p.weight_grad ? 2 : 0) | (p.data_grad ? 4 : 0);
 }
@@ -126,12 +135,52 @@ class Conv2d final : public Layer {
       needs.algorithm = kDepthwise;  // direct loops per channel: no workspace at all
       return needs;
     }
+    // Winograd for the forward pass and the data gradient of wide 3x3 stride-1 layers, where
+    // its transformed filters fit the tile budget.
+    const int64_t total_tiles = ctx.batch * ((g.out_h + 1) / 2) * ((g.out_w + 1) / 2);
+    const int64_t filter_bytes = 16 * g.out_c * g.in_c * static_cast<int64_t>(sizeof(float));
+    // Where the transformed filters alone would take more than the GEMM's whole tile (many
+    // channels over a small image), the GEMM keeps the layer: Winograd would cost memory there
+    // and save little.
+    const int64_t gemm_bytes = conv_gemm_workspace_floats(g, conv_tile_rows(g, ctx.conv_tile_bytes)) *
+                               static_cast<int64_t>(sizeof(float));
+    const bool winograd = ctx.winograd_conv && conv_winograd_applies(g) &&
+                          g.in_c >= kWinogradMinChannels && g.out_c >= kWinogradMinChannels &&
+                          filter_bytes <= gemm_bytes;
+    const bool winograd_forward = winograd && !direct.forward;
+    const bool winograd_data = winograd && train && ctx.input_grads && !direct.data_grad;
+    needs.algorithm |= (winograd_forward ? kWinogradForward : 0) | (winograd_data ? kWinogradData : 0);
+    const bool gemm_still_needed = (!direct.forward && !winograd_forward) ||
+                                   (train && ctx.param_grads && !direct.weight_grad) ||
+                                   (train && ctx.input_grads && !direct.data_grad && !winograd_data);
+    int64_t workspace = 0;
+    if (gemm_still_needed) {
+      const int64_t tile_rows = conv_tile_rows(g, ctx.conv_tile_bytes);
+      needs.tile = tile_rows;
+      workspace = conv_gemm_workspace_floats(g, tile_rows) * static_cast<int64_t>(sizeof(float));
+    }
+    if (winograd_forward || winograd_data) {
+      // Blocks within the bytes the GEMM's tile would take, or, where that leaves too few
+      // tiles beside the transformed filters (512 channels: 16 MiB), kWinogradMinBlock tiles.
+      const int64_t least = conv_winograd_workspace_floats(g, std::min(total_tiles, kWinogradMinBlock)) *
+                            static_cast<int64_t>(sizeof(float));
+      const int64_t block = ctx.conv_tile_bytes == 0
+                                ? total_tiles
+                                : std::min(total_tiles,
+                                           conv_winograd_block_tiles(g, std::max(gemm_bytes, least)));
+      workspace = std::max(workspace, conv_winograd_workspace_floats(g, block) *
+                                          static_cast<int64_t>(sizeof(float)));
+    }
     if (!gemm_needed) return needs;       // every pass runs direct: no workspace at all
-    const int64_t tile_rows = conv_tile_rows(g, ctx.conv_tile_bytes);
-    needs.tile = tile_rows;
-    needs.workspace_bytes =
-        conv_gemm_workspace_floats(g, tile_rows) * static_cast<int64_t>(sizeof(float));
+    needs.workspace_bytes = workspace;
     return needs;
+  }
+
+  // Winograd's block of tiles: as many as the step's workspace holds.
+  static int64_t winograd_block(const ConvGeometry& g, const StepArgs& a) {
+    const int64_t floats = static_cast<int64_t>(a.workspace.size() / sizeof(float));
+    const int64_t tiles = a.batch * ((g.out_h + 1) / 2) * ((g.out_w + 1) / 2);
+    return std::clamp<int64_t>((floats / 16 - g.out_c * g.in_c) / (g.in_c + g.out_c), 1, tiles);
   }
 
   // The geometry of one step, with the sample strides of its tensors.
@@ -147,6 +196,11 @@ class Conv2d final : public Layer {
     const float* bias = bias_ ? a.params[1] : nullptr;
     if (a.algorithm == kDepthwise) {
       conv_forward_depthwise(*a.pool, g, a.batch, a.src[0], a.params[0], bias, a.dst);
+      return;
+    }
+    if (a.algorithm & kWinogradForward) {
+      conv_forward_winograd(*a.pool, g, a.batch, a.src[0], a.params[0], bias, a.dst,
+                            reinterpret_cast<float*>(a.workspace.data()), winograd_block(g, a));
       return;
     }
     if (decode(a.algorithm).forward) {
@@ -167,6 +221,12 @@ class Conv2d final : public Layer {
       conv_backward_depthwise(*a.pool, g, a.batch, a.src[0], a.params[0], a.d_dst, d_src,
                               a.d_src_accumulate[0], d_weights, d_bias);
       return;
+    }
+    if ((a.algorithm & kWinogradData) && d_src) {
+      conv_data_grad_winograd(*a.pool, g, a.batch, a.params[0], a.d_dst, d_src,
+                              a.d_src_accumulate[0], reinterpret_cast<float*>(a.workspace.data()),
+                              winograd_block(g, a));
+      d_src = nullptr;  // done; the GEMM below does the weight and bias gradients
     }
     // Each output goes to the path chosen for it; the bias gradient goes with the first call.
     float* direct_d_weights = direct.weight_grad ? d_weights : nullptr;

@@ -18,6 +18,7 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
   o.direct_conv = false;
   o.join_concat = false;
   o.fuse_pool_backward = false;
+  o.winograd_conv = false;
   const Plan separate = plan(net, o);
   // A naive framework gives each worker thread its own copy of every layer buffer and of the
   // weight gradients (tiny-dnn does); parameters and optimizer state stay shared.
@@ -91,6 +92,17 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
                joined.total_bytes);
     }
   }
+  if (options.winograd_conv) {
+    // A speed technique: its workspace (transformed filters and tiles) may cost bytes.
+    o.winograd_conv = true;
+    const int64_t total = plan(net, o).total_bytes;
+    if (total != before) {
+      add_step("Winograd for wide 3x3 convs",
+               "F(2x2, 3x3): 2.25x fewer multiplies; its workspace holds the transformed "
+               "filters and a block of tiles (a cost, where it is larger than the GEMM tile)",
+               total);
+    }
+  }
   const Plan final_plan = plan(net, options);
   if (final_plan.recompute_flops > 0) {
     const double share = 100.0 * static_cast<double>(final_plan.recompute_flops) /
@@ -138,7 +150,10 @@ std::string explanation_text(const Explanation& e) {
   out += "  " + pad("naive layout", 36) + pad("", 12) + pad(format_bytes(e.naive_bytes), 12, true) +
          "  every tensor its own buffer, a full im2col per conv, buffers copied per thread\n";
   for (const ExplainStep& s : e.steps) {
-    out += "  - " + pad(s.technique, 34) + pad(std::string("-").append(format_bytes(s.bytes_saved)), 12, true) +
+    std::string change(s.bytes_saved >= 0 ? "-" : "+");
+    change += format_bytes(s.bytes_saved >= 0 ? s.bytes_saved : -s.bytes_saved);
+    out += "  " + std::string(s.bytes_saved >= 0 ? "- " : "+ ") + pad(s.technique, 34) +
+           pad(change, 12, true) +
            pad(format_bytes(s.total_after), 12, true) + "  " + s.detail + "\n";
   }
   out += "  = " + pad("this plan", 34) + pad("", 12) + pad(format_bytes(e.plan_bytes), 12, true) + "\n";

@@ -117,7 +117,8 @@ class Planner {
                       .param_grads = opt_.train_params,
                       .input_grads = std::any_of(inputs.begin(), inputs.end(),
                                                  [&](int v) { return needs_grad_[v]; }),
-                      .direct_conv = opt_.direct_conv};
+                      .direct_conv = opt_.direct_conv,
+                      .winograd_conv = opt_.winograd_conv};
       needs_.push_back(net_.node(i).layer->describe(ctx));
       if (opt_.save_all) needs_.back().saves_input = needs_.back().saves_output = true;
     }

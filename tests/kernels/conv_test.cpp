@@ -16,6 +16,7 @@
 #include "core/thread_pool.hpp"
 #include "kernels/conv/conv_depthwise.hpp"
 #include "kernels/conv/conv_direct.hpp"
+#include "kernels/conv/conv_winograd.hpp"
 #include "kernels/conv/conv_gemm.hpp"
 #include "kernels/conv/conv_ref.hpp"
 #include "kernels/gemm/gemm.hpp"
@@ -540,6 +541,57 @@ TEST_F(ConvTest, DepthwiseMatchesReference) {
         conv_backward_depthwise(*pool, g, batch, r.src.data(), r.weights.data(), r.d_dst.data(),
                                 accumulated.data(), /*accumulate_d_src=*/true, nullptr, nullptr);
         EXPECT_TRUE(close("d_src accumulated", r.src_dims, accumulated, r.d_src_accumulated));
+      }
+    }
+  }
+}
+
+// Winograd F(2x2, 3x3): the forward pass and the data gradient against the double-precision
+// reference on odd and even sizes, every padding it takes (one-sided too), channel counts from 1
+// to 64, blocks of 1 tile, of 7 (not dividing the tiles, spanning samples) and all at once, batch
+// 1 and 3, 1 and 2 threads, accumulated d_src, and sample strides. The error is F(2x2, 3x3)'s
+// rounding: within 1e-4 of max(1, max |reference|), as every fast path here.
+TEST_F(ConvTest, WinogradMatchesReference) {
+  ThreadPool one(1), two(2);
+  auto cc = [](int64_t in_c, int64_t out_c, int64_t h, int64_t w, int64_t pt, int64_t pb,
+               int64_t pl, int64_t pr) {
+    return ConvCase{.in_c = in_c, .in_h = h, .in_w = w, .out_c = out_c, .kernel_h = 3,
+                    .kernel_w = 3, .pad_top = pt, .pad_bottom = pb, .pad_left = pl,
+                    .pad_right = pr};
+  };
+  const ConvCase cases[] = {
+      cc(3, 5, 9, 11, 1, 1, 1, 1),   // odd sizes: the last tiles hang over the edge
+      cc(13, 7, 8, 8, 1, 1, 1, 1),   // even
+      cc(1, 1, 5, 6, 0, 0, 0, 0),    // no padding
+      cc(6, 4, 7, 9, 2, 2, 2, 2),    // padding 2 (the data gradient's correlation at 0)
+      cc(4, 6, 10, 7, 1, 0, 0, 1),   // one-sided
+      cc(64, 64, 12, 13, 1, 1, 1, 1),  // VGG's widths
+  };
+  for (const ConvCase& c : cases) {
+    const ConvGeometry plain = c.geometry();
+    ASSERT_TRUE(conv_winograd_applies(plain)) << describe(c, 1, 1, 0);
+    const int64_t tiles = ((plain.out_h + 1) / 2) * ((plain.out_w + 1) / 2);
+    for (int64_t batch : {1, 3}) {
+      const Reference r = reference(plain, batch, /*seed=*/23);
+      for (ThreadPool* pool : {&one, &two}) {
+        for (int64_t block : {int64_t{1}, int64_t{7}, batch * tiles}) {
+          SCOPED_TRACE(describe(c, batch, pool->size(), 0) + " winograd block " + std::to_string(block));
+          std::vector<float> workspace(conv_winograd_workspace_floats(plain, block) + kGuardFloats, kGuard);
+          const float nan = std::numeric_limits<float>::quiet_NaN();
+          std::vector<float> dst(r.dst.size(), nan);
+          conv_forward_winograd(*pool, plain, batch, r.src.data(), r.weights.data(), r.bias.data(),
+                                dst.data(), workspace.data(), block);
+          EXPECT_TRUE(close("dst", r.dst_dims, dst, r.dst));
+          EXPECT_EQ(workspace.back(), kGuard) << "wrote past the workspace";
+          std::vector<float> d_src(r.d_src.size(), nan);
+          conv_data_grad_winograd(*pool, plain, batch, r.weights.data(), r.d_dst.data(),
+                                  d_src.data(), /*accumulate=*/false, workspace.data(), block);
+          EXPECT_TRUE(close("d_src", r.src_dims, d_src, r.d_src));
+          std::vector<float> accumulated = r.d_src_start;
+          conv_data_grad_winograd(*pool, plain, batch, r.weights.data(), r.d_dst.data(),
+                                  accumulated.data(), /*accumulate=*/true, workspace.data(), block);
+          EXPECT_TRUE(close("d_src accumulated", r.src_dims, accumulated, r.d_src_accumulated));
+        }
       }
     }
   }
