@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libstb-dev libjpeg-dev
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   dataset-fashion-mnist
+  python3-torch python3-torchvision   # tests/import/torch_gradients_test.py (skipped without them)
   "$@"
 )
 # node and npm run the export tests' ONNX Runtime check (the test installs the npm package
