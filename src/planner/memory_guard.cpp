@@ -1,6 +1,9 @@
 // The memory guard: the limit the process lives under, and the refusal message.
 #include "footprint/memory_guard.hpp"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <fstream>
 #include <string>
 
@@ -42,17 +45,56 @@ int64_t cgroup_left() {
   return -1;
 }
 
-}  // namespace
-
-int64_t available_memory_bytes() {
-  const int64_t meminfo = meminfo_available(), cgroup = cgroup_left();
-  if (meminfo < 0 && cgroup < 0) return 0;
-  if (meminfo < 0) return cgroup;
-  if (cgroup < 0) return meminfo;
-  return std::min(meminfo, cgroup);
+// Address space the soft RLIMIT_AS leaves: the limit minus what is mapped now (VmSize); -1
+// without a limit.
+int64_t address_space_left() {
+  struct rlimit limit {};
+  if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return -1;
+  int64_t mapped = -1;
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmSize:", 0) == 0) mapped = std::stoll(line.substr(7)) * 1024;
+  }
+  if (mapped < 0) return -1;
+  return std::max<int64_t>(0, static_cast<int64_t>(limit.rlim_cur) - mapped);
 }
 
-void check_memory_limit(const Net& net, const Plan& plan, int64_t other_bytes, int64_t limit_bytes) {
+// What a runtime maps besides its plan, in address space: every thread that runs GEMMs (the
+// caller and each worker) gets OpenBLAS's buffer on its first GEMM (BUFFER_SIZE, 32 << 22 on
+// x86-64; OpenBLAS 0.3.21 retries forever when it cannot map it, so it must be left room), and
+// each worker a stack (RLIMIT_STACK, 8 MiB by default) and a malloc arena (64 MiB reserved;
+// glibc maps it before the thread's first GEMM). Six-block-512 under `ulimit -v` needed 156 MiB
+// more with 2 threads than with 1; this counts 200.
+constexpr int64_t kBlasBufferBytes = int64_t{128} << 20;
+constexpr int64_t kWorkerAddressSpaceBytes = kBlasBufferBytes + (int64_t{64} << 20) + (int64_t{8} << 20);
+
+int64_t runtime_address_space(int threads) {
+  return kBlasBufferBytes + std::max(0, threads - 1) * kWorkerAddressSpaceBytes;
+}
+
+}  // namespace
+
+MemoryLimit memory_limit(int threads) {
+  MemoryLimit limit;
+  auto consider = [&](int64_t bytes, const char* source) {
+    if (bytes < 0) return;
+    if (limit.source.empty() || bytes < limit.bytes) limit = {.bytes = bytes, .source = source};
+  };
+  consider(meminfo_available(), "MemAvailable");
+  consider(cgroup_left(), "the cgroup's memory limit");
+  const int64_t address_space = address_space_left();
+  if (address_space >= 0) {
+    // 1: "nothing left" without meaning "no limit known" (0).
+    consider(std::max<int64_t>(1, address_space - runtime_address_space(threads)),
+             "ulimit -v (RLIMIT_AS)");
+  }
+  return limit;
+}
+
+int64_t available_memory_bytes() { return memory_limit(1).bytes; }
+
+void check_memory_limit(const Net& net, const Plan& plan, int64_t other_bytes, int64_t limit_bytes,
+                        const std::string& advice) {
   if (limit_bytes <= 0 || plan.total_bytes + other_bytes <= limit_bytes) return;
   std::string message = "plan needs " + format_bytes(plan.total_bytes) + " (peak at step " +
                         std::to_string(plan.peak_step) + ", " + plan.step_label(plan.peak_step) + ")";
@@ -64,7 +106,7 @@ void check_memory_limit(const Net& net, const Plan& plan, int64_t other_bytes, i
   } else if (!batch) {
     message += "; not even batch 1 fits: try a smaller --size or --tile-bytes";
   }
-  message += " (see 'footprint plan NET --fit " + std::to_string(limit_bytes >> 20) + "M')";
+  if (!advice.empty()) message += "; " + advice;
   throw PlanError(message);
 }
 

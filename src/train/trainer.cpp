@@ -1,5 +1,6 @@
 // The training loop over a Runtime: shuffled batches filled from the data set in its stored
-// type, one train_step each, progress and per-epoch evaluation reported through callbacks.
+// type, one train_step each, progress and per-epoch evaluation reported through callbacks;
+// checkpoints and resuming from one.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -79,8 +80,8 @@ int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_d
   const LossKind loss = runtime.net().loss_kind();
   const int64_t outputs = runtime.net().output_shape().n_elems();
   const int64_t steps_per_epoch = (train_data.size + batch - 1) / batch;
-  const int64_t end_step = options.steps > 0 ? options.start_step + options.steps
-                                             : int64_t{options.epochs} * steps_per_epoch;
+  const int64_t end_step = train_end_step(options, steps_per_epoch);
+  auto stop_asked = [&] { return options.should_stop && options.should_stop(); };
   // The data order: one permutation per epoch, drawn in turn from one stream, so a run repeats
   // exactly and a resumed run replays the earlier epochs' draws to continue where it stopped.
   std::vector<int64_t> order(train_data.size);
@@ -96,10 +97,12 @@ int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_d
   for (int64_t epoch = first_epoch; step < end_step; ++epoch) {
     shuffle();
     const auto epoch_start = Clock::now();
-    TrainProgress progress{.epoch = static_cast<int>(epoch), .steps_in_epoch = steps_per_epoch};
+    TrainProgress progress{.epoch = static_cast<int>(epoch), .end_step = end_step,
+                           .steps_in_epoch = steps_per_epoch};
     double loss_sum = 0.0;
     int64_t correct = 0, seen = 0;
     for (int64_t s = step - epoch * steps_per_epoch; s < steps_per_epoch && step < end_step; ++s) {
+      if (stop_asked()) return step;
       const int64_t start = s * batch;
       const int n = static_cast<int>(std::min<int64_t>(batch, train_data.size - start));
       std::span<const int64_t> indices(order.data() + start, n);
@@ -129,6 +132,9 @@ int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_d
       progress.samples_per_second = seconds > 0 ? static_cast<double>(seen) / seconds : 0.0;
       if (on_progress) on_progress(progress);
     }
+    // A stop asked during the epoch's last step skips its evaluation, which may take as long as
+    // many steps.
+    if (stop_asked()) return step;
     EpochResult result{.epoch = static_cast<int>(epoch), .last = progress,
                        .seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count()};
     if (test_data) {
@@ -138,6 +144,35 @@ int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_d
     if (on_epoch) on_epoch(result);
   }
   return step;
+}
+
+int64_t train_end_step(const TrainOptions& options, int64_t steps_per_epoch) {
+  return options.steps > 0 ? options.steps : int64_t{options.epochs} * steps_per_epoch;
+}
+
+void save_checkpoint(const std::string& path, const Runtime& runtime, const TrainOptions& options,
+                     int64_t steps_done) {
+  save_model(path, runtime, options.optimizer,
+             {.seed = options.seed, .steps = steps_done, .forward_calls = runtime.forward_calls(),
+              .batch = runtime.plan().options.batch});
+}
+
+ResumedTraining resume_training(const SavedModel& checkpoint, const PlanOptions& plan_options,
+                                const TrainOptions& goal, const std::string& source_name) {
+  const TrainState& state = checkpoint.train_state;
+  if (state.batch < 1 || state.batch > (int64_t{1} << 30) || state.steps < 0) {
+    throw Error(source_name + ": holds no training state (saved without one, or by an older "
+                "version): it can be loaded and evaluated, not resumed");
+  }
+  ResumedTraining r{.net = parse_net(checkpoint.net_text, source_name),
+                    .plan_options = plan_options, .options = goal};
+  r.plan_options.mode = Mode::train;
+  r.plan_options.optimizer = checkpoint.optimizer;
+  r.plan_options.batch = static_cast<int>(state.batch);
+  r.options.optimizer = checkpoint.optimizer_params;
+  r.options.seed = state.seed;
+  r.options.start_step = state.steps;
+  return r;
 }
 
 }  // namespace footprint
