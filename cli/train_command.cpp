@@ -137,7 +137,8 @@ std::string resume_command(const std::string& checkpoint, const TrainFlags& f,
   if (o.conv_tile_bytes != kAutoConvTile) command += " --tile-bytes " + f.plan.tile_bytes;
   if (!o.direct_conv) command += " --no-direct-conv";
   if (o.memory_budget > 0) command += " --memory-budget " + f.plan.memory_budget;
-  if (!f.save.empty()) command += " --save " + shell_quote(f.save);
+  // Without --save the run would end unsaved: the checkpoint it resumes takes the result.
+  command += " --save " + shell_quote(f.save.empty() ? checkpoint : f.save);
   if (f.checkpoint_every > 0) command += " --checkpoint-every " + std::to_string(f.checkpoint_every);
   return command;
 }

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <string>
 
@@ -100,9 +101,25 @@ void check_memory_limit(const Net& net, const Plan& plan, int64_t other_bytes, i
                         std::to_string(plan.peak_step) + ", " + plan.step_label(plan.peak_step) + ")";
   if (other_bytes > 0) message += " plus " + format_bytes(other_bytes) + " of data";
   message += "; the memory limit is " + format_bytes(limit_bytes);
-  const std::optional<int> batch = fit_batch(net, plan.options, limit_bytes - other_bytes);
+  const int64_t budget = limit_bytes - other_bytes;
+  const std::optional<int> batch = fit_batch(net, plan.options, budget);
   if (batch && *batch < plan.options.batch) {
     message += "; --batch " + std::to_string(*batch) + " fits";
+  }
+  // Training can recompute instead of keeping values: say so when that fits the batch asked.
+  std::optional<BatchFit> recomputing;
+  if (plan.options.mode == Mode::train && plan.options.memory_budget == 0 && budget > 0) {
+    recomputing = fit_batch_recomputing(net, plan.options, budget);
+  }
+  if (recomputing && recomputing->batch >= plan.options.batch) {
+    const std::string bytes = budget % (int64_t{1} << 20) == 0
+                                  ? std::to_string(budget >> 20) + "M"
+                                  : std::to_string(budget);
+    char extra[32];
+    std::snprintf(extra, sizeof extra, "%.0f%%", 100.0 * recomputing->extra_compute);
+    message += std::string(batch ? " (or" : "; ") + (batch ? " " : "") + "--memory-budget " +
+               bytes + " fits batch " + std::to_string(plan.options.batch) + " by recomputing, " +
+               extra + " more forward compute" + (batch ? ")" : "");
   } else if (!batch) {
     message += "; not even batch 1 fits: try a smaller --size or --tile-bytes";
   }
