@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "footprint/onnx.hpp"
+#include "core/units.hpp"
 #include "io/atomic_file.hpp"
 
 namespace footprint::cli {
@@ -412,6 +413,19 @@ std::string shell_quote(const std::string& text) {
   std::string quoted = "'";
   for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return quoted + "'";
+}
+
+std::string memory_advice(const MemoryLimit& limit, const std::string& fit_command) {
+  std::string advice;
+  if (limit.reserved_bytes > 0) {
+    advice = "the limit is what " + limit.source + " leaves after " +
+             format_bytes(limit.reserved_bytes) +
+             " of address space for the threads' OpenBLAS buffers, stacks and malloc arenas "
+             "(fewer --threads leave more); ";
+  } else if (!limit.source.empty() && !limit.source.starts_with("--")) {
+    advice = "the limit is what " + limit.source + " leaves; ";
+  }
+  return advice + "to see what fits: " + fit_command;
 }
 
 std::string bytes_flag_value(int64_t bytes) {

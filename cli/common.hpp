@@ -158,6 +158,9 @@ struct LoadedNet {
 [[nodiscard]] std::string fit_command(const std::string& path, const PlanOptions& options,
                                       const std::string& size, const std::string& loss,
                                       int64_t budget_bytes);
+// What a memory refusal adds to the library's message: where the limit comes from (when it is
+// not a flag) and the command that shows what fits.
+[[nodiscard]] std::string memory_advice(const MemoryLimit& limit, const std::string& fit_command);
 // A byte count as a flag value that parse_bytes reads back exactly: "50M" when whole MiB, else
 // the bytes.
 [[nodiscard]] std::string bytes_flag_value(int64_t bytes);

@@ -25,8 +25,8 @@ void add_eval_command(CLI::App& app) {
     const DataSplit data = load_data(f->data, net, /*synthetic_size=*/f->batch);
     const int64_t data_bytes = data.train.bytes() + data.test.bytes();
     check_memory_limit(net, p, data_bytes, limit.bytes,
-                       "the limit is what " + limit.source + " leaves; to see what fits: " +
-                           fit_command(f->model_path, p.options, "", "", limit.bytes - data_bytes));
+                       memory_advice(limit, fit_command(f->model_path, p.options, "", "",
+                                                        limit.bytes - data_bytes)));
     Runtime runtime(net, p);
     restore_parameters(saved, runtime);
     const Dataset& set = data.test.size > 0 ? data.test : data.train;

@@ -94,7 +94,17 @@ void add_run_command(CLI::App& app) {
     // never holds them twice.
     LoadedNet loaded = load_any_net(f->net_path, OnnxImportOptions::Weights::deferred, size);
     const Net net = resize_input(loaded.net, f->size);
-    if (image) x = read_image_as_batch(*f, net.input_shape());
+    const MemoryLimit limit = memory_limit(f->threads);
+    auto check_memory = [&](const Plan& p, int64_t input_bytes) {
+      check_memory_limit(net, p, input_bytes, limit.bytes,
+                         memory_advice(limit, fit_command(f->net_path, p.options, f->size, "",
+                                                          limit.bytes - input_bytes)));
+    };
+    if (image) {  // the image becomes a batch of one of the net's input: check before decoding
+      check_memory(plan(net, {.batch = 1, .mode = Mode::infer, .threads = f->threads}),
+                   net.input_shape().n_elems() * static_cast<int64_t>(sizeof(float)));
+      x = read_image_as_batch(*f, net.input_shape());
+    }
     const std::vector<int64_t> dims = sample_dims(net.input_shape());
     int64_t batch = 1;
     std::vector<int64_t> sample(x.shape);
@@ -110,11 +120,7 @@ void add_run_command(CLI::App& app) {
     }
     const Plan p = plan(net, {.batch = static_cast<int>(batch), .mode = Mode::infer,
                               .threads = f->threads});
-    const MemoryLimit limit = memory_limit(p.options.threads);
-    const int64_t input_bytes = static_cast<int64_t>(x.data.size() * sizeof(float));
-    check_memory_limit(net, p, input_bytes, limit.bytes,
-                       "the limit is what " + limit.source + " leaves; to see what fits: " +
-                           fit_command(f->net_path, p.options, f->size, "", limit.bytes - input_bytes));
+    check_memory(p, static_cast<int64_t>(x.data.size() * sizeof(float)));
     Runtime runtime(net, p, f->seed);
     loaded.restore(runtime);
     std::copy(x.data.begin(), x.data.end(), runtime.input());

@@ -202,12 +202,11 @@ void run_train(TrainFlags& flags) {
   const Plan p = plan(net, options);
   const MemoryLimit limit = parse_memory_limit("--memory-limit", f->memory_limit, options.threads);
   auto check_memory = [&](int64_t data_bytes) {
-    std::string advice;
-    if (limit.source != "--memory-limit") advice = "the limit is what " + limit.source + " leaves; ";
-    advice += "to see what fits: " +
-              fit_command(source, options, f->resume.empty() ? f->size : "",
-                          f->resume.empty() ? f->loss : "", limit.bytes - data_bytes);
-    check_memory_limit(net, p, data_bytes, limit.bytes, advice);
+    check_memory_limit(net, p, data_bytes, limit.bytes,
+                       memory_advice(limit, fit_command(source, options,
+                                                        f->resume.empty() ? f->size : "",
+                                                        f->resume.empty() ? f->loss : "",
+                                                        limit.bytes - data_bytes)));
   };
   check_memory(0);  // before the data set is loaded
   // A fixed size, so the data order does not depend on --steps (runs can be resumed).

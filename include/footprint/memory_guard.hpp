@@ -13,7 +13,9 @@ namespace footprint {
 // What a run may still use, and where that limit comes from.
 struct MemoryLimit {
   int64_t bytes = 0;   // 0: no limit could be read
-  std::string source;  // "MemAvailable", "the cgroup's limit", "ulimit -v (RLIMIT_AS)"
+  std::string source{};  // "MemAvailable", "the cgroup's memory limit", "ulimit -v (RLIMIT_AS)"
+  // Under RLIMIT_AS: the address space set aside for the runtime's threads (not in bytes).
+  int64_t reserved_bytes = 0;
 };
 
 // The tightest of: MemAvailable in /proc/meminfo; the cgroup limit left (v2 memory.max minus

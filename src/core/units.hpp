@@ -15,7 +15,7 @@ std::string pad(const std::string& text, size_t width, bool right_align = false)
 // longest name, at least min_width and at most kNameColumnMax; a longer name is cut to
 // "..." and its last characters, which for the dotted paths ONNX exports give
 // (features.denseblock1.denselayer6.conv1.Conv) keeps the most specific part.
-inline constexpr size_t kNameColumnMax = 40;
+inline constexpr size_t kNameColumnMax = 48;
 [[nodiscard]] size_t name_column_width(size_t longest_name, size_t min_width);
 // text cut as above to at most width - 1 characters (one space always separates columns) and
 // padded to width.

@@ -86,8 +86,9 @@ MemoryLimit memory_limit(int threads) {
   const int64_t address_space = address_space_left();
   if (address_space >= 0) {
     // 1: "nothing left" without meaning "no limit known" (0).
-    consider(std::max<int64_t>(1, address_space - runtime_address_space(threads)),
-             "ulimit -v (RLIMIT_AS)");
+    const int64_t reserved = runtime_address_space(threads);
+    consider(std::max<int64_t>(1, address_space - reserved), "ulimit -v (RLIMIT_AS)");
+    if (limit.source == "ulimit -v (RLIMIT_AS)") limit.reserved_bytes = reserved;
   }
   return limit;
 }
@@ -100,7 +101,9 @@ void check_memory_limit(const Net& net, const Plan& plan, int64_t other_bytes, i
   std::string message = "plan needs " + format_bytes(plan.total_bytes) + " (peak at step " +
                         std::to_string(plan.peak_step) + ", " + plan.step_label(plan.peak_step) + ")";
   if (other_bytes > 0) message += " plus " + format_bytes(other_bytes) + " of data";
-  message += "; the memory limit is " + format_bytes(limit_bytes);
+  // memory_limit() says 1 byte when nothing is left (0 would mean "no limit").
+  message += limit_bytes <= 1 ? std::string("; nothing is left under the memory limit")
+                              : "; the memory limit is " + format_bytes(limit_bytes);
   const int64_t budget = limit_bytes - other_bytes;
   const std::optional<int> batch = fit_batch(net, plan.options, budget);
   if (batch && *batch < plan.options.batch) {
@@ -120,7 +123,7 @@ void check_memory_limit(const Net& net, const Plan& plan, int64_t other_bytes, i
     message += std::string(batch ? " (or" : "; ") + (batch ? " " : "") + "--memory-budget " +
                bytes + " fits batch " + std::to_string(plan.options.batch) + " by recomputing, " +
                extra + " more forward compute" + (batch ? ")" : "");
-  } else if (!batch) {
+  } else if (!batch && limit_bytes > 1) {
     message += "; not even batch 1 fits: try a smaller --size or --tile-bytes";
   }
   if (!advice.empty()) message += "; " + advice;

@@ -49,6 +49,17 @@ double tick_step(double bytes, int ticks) {
   return 10 * decade * unit;
 }
 
+// A step on the x-axis: its layer's name (its end, when long: the most specific part of a dotted
+// path) and fwd, bwd or re (a forward step run again to recompute), or loss, update.
+std::string axis_label(const Net& net, const Step& step) {
+  if (step.kind == StepKind::loss) return "loss";
+  if (step.kind == StepKind::update) return "update";
+  std::string name = net.node(step.layer).spec.name;
+  if (name.size() > 20) name = ".." + name.substr(name.size() - 18);
+  const char* kind = step.kind == StepKind::backward ? " bwd" : step.recompute ? " re" : " fwd";
+  return name + kind;
+}
+
 }  // namespace
 
 std::string plan_svg(const Net& net, const Plan& plan) {
@@ -133,8 +144,7 @@ std::string plan_svg(const Net& net, const Plan& plan) {
     const double x = left + (s + 0.5) * step_w;
     svg += fmt("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", x, axis_y, x,
                axis_y + 4);
-    std::string label = std::to_string(s) + " " + plan.step_label(s);
-    if (label.size() > 24) label = label.substr(0, 10) + "..." + label.substr(label.size() - 11);
+    std::string label = std::to_string(s) + " " + axis_label(net, plan.steps[s]);
     svg += fmt("<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\" "
                "transform=\"rotate(-60 %.1f %.1f)\">", x + 3, axis_y + 10, x + 3, axis_y + 10) +
            escape(label) + "</text>\n";
