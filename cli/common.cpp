@@ -246,7 +246,9 @@ ProgressLine::~ProgressLine() { end(); }
 void ProgressLine::show(const std::string& text, bool last) {
   const auto now = std::chrono::steady_clock::now();
   const double since = std::chrono::duration<double>(now - shown_).count();
-  if (!last && since < (tty_ ? 0.1 : log_every_seconds_)) return;
+  // On a terminal the first update is drawn at once; in a log it waits as long as the others.
+  if (!last && since < (tty_ ? (drawn_ ? 0.1 : 0.0) : log_every_seconds_)) return;
+  drawn_ = true;
   if (tty_) {
     std::fprintf(stderr, "\r%s\033[K", text.c_str());  // \033[K clears what a longer line left
     g_line_open = true;

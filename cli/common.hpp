@@ -89,6 +89,7 @@ class ProgressLine {
   bool tty_;
   double log_every_seconds_;
   std::chrono::steady_clock::time_point shown_;
+  bool drawn_ = false;
 };
 // Ends a progress line being redrawn, if there is one, so the next output starts a line.
 void end_progress_line();
