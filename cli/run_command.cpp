@@ -40,16 +40,9 @@ NpyArray read_image_as_batch(const Flags& f, const Shape& input) {
   if (input.c != 1 && input.c != 3) {
     throw ShapeError(f.input + ": images give 1 or 3 channels, the net takes " + std::to_string(input.c));
   }
-  if (f.mean.size() != f.std.size() || (f.mean.size() != 1 && f.mean.size() != 3)) {
-    throw Error("--mean and --std: give 1 or 3 values each, as many of one as of the other");
-  }
-  ImagePreprocess pre;
-  for (size_t c = 0; c < 3; ++c) {
-    pre.mean[c] = f.mean[f.mean.size() == 1 ? 0 : c];
-    pre.std[c] = f.std[f.std.size() == 1 ? 0 : c];
-    if (!(pre.std[c] > 0)) throw Error("--std: values must be greater than 0");
-  }
-  const Image image = load_image(f.input, static_cast<int>(input.c), parse_bytes(f.max_pixels));
+  const ImagePreprocess pre = parse_mean_std(f.mean, f.std);
+  const Image image = load_image(f.input, static_cast<int>(input.c),
+                                 parse_bytes_flag("--max-pixels", f.max_pixels));
   NpyArray x{.shape = {1, input.c, input.h, input.w}};
   x.data.resize(input.n_elems());
   image_to_input(image, input, pre, x.data.data());
@@ -92,7 +85,7 @@ std::string output_kind(const Net& net, bool softmax_added, bool softmax_flag) {
 void add_run_command(CLI::App& app) {
   struct Flags {
     std::string net_path, input, output;
-    int threads = 0;
+    int threads = default_threads();
     uint64_t seed = 1;
     std::vector<float> mean = {0.485f, 0.456f, 0.406f}, std = {0.229f, 0.224f, 0.225f};
     std::string max_pixels = "100M";
@@ -109,16 +102,19 @@ void add_run_command(CLI::App& app) {
                   "float32 .npy: [N, C, H, W] (or one sample without N), or a PNG or JPEG image")
       ->required();
   cmd->add_option("--mean", f->mean,
-                  "Image preprocessing: per-channel mean of p/255, R G B (default ImageNet's)")
-      ->expected(1, 3);
-  cmd->add_option("--std", f->std, "Image preprocessing: per-channel std, R G B (default ImageNet's)")
-      ->expected(1, 3);
+                  "Image preprocessing: mean of p/255, one value or R G B (ImageNet's by default)")
+      ->expected(1, 3)
+      ->default_str("0.485 0.456 0.406");
+  cmd->add_option("--std", f->std,
+                  "Image preprocessing: std, one value or R G B, > 0 (ImageNet's by default)")
+      ->expected(1, 3)
+      ->default_str("0.229 0.224 0.225");
   cmd->add_option("--max-pixels", f->max_pixels,
-                  "Refuse images larger than this many pixels before decoding (default 100M)");
+                  "Refuse images larger than this many pixels before decoding")
+      ->capture_default_str();
   cmd->add_option("--output", f->output, "Where to write the output as float32 .npy")->required();
-  cmd->add_option("--threads", f->threads, "Worker threads (default: the number of cores)")
-      ->check(CLI::Range(1, 256));
-  cmd->add_option("--seed", f->seed, "Seed for the weights of a .net file");
+  add_threads_flag(*cmd, f->threads);
+  cmd->add_option("--seed", f->seed, "Seed for the weights of a .net file")->capture_default_str();
   cmd->add_flag("--softmax", f->softmax,
                 "Apply a softmax over the classes (channels) of the output before writing it: "
                 "probabilities instead of the logits a net trained with softmax_xent gives");
@@ -127,6 +123,9 @@ void add_run_command(CLI::App& app) {
                   "rss_growth_bytes (from the runtime's creation), model_bytes, peak_rss_bytes");
   add_size_flag(*cmd, f->size);
   cmd->callback([f] {
+    check_writable("--output", f->output);  // before any work
+    if (!f->report.empty()) check_writable("--report", f->report);
+    (void)parse_mean_std(f->mean, f->std);
     // An ONNX model with a symbolic H and W takes the size of the data (or --size, which images
     // are resized to).
     std::optional<Shape> size = parse_size(f->size);
@@ -157,7 +156,17 @@ void add_run_command(CLI::App& app) {
     const bool softmax_added =
         f->softmax && first_output > 0 && loaded.net.node(first_output - 1).spec.op != "softmax";
     const Net net = softmax_added ? with_softmax(resize_input(loaded.net, f->size)) : resize_input(loaded.net, f->size);
-    if (image) x = read_image_as_batch(*f, net.input_shape());
+    const MemoryLimit limit = memory_limit(f->threads);
+    auto check_memory = [&](const Plan& p, int64_t input_bytes) {
+      check_memory_limit(net, p, input_bytes, limit.bytes,
+                         memory_advice(limit, fit_command(f->net_path, p.options, f->size, "",
+                                                          limit.bytes - input_bytes)));
+    };
+    if (image) {  // the image becomes a batch of one of the net's input: check before decoding
+      check_memory(plan(net, {.batch = 1, .mode = Mode::infer, .threads = f->threads}),
+                   net.input_shape().n_elems() * static_cast<int64_t>(sizeof(float)));
+      x = read_image_as_batch(*f, net.input_shape());
+    }
     const std::vector<int64_t> dims = sample_dims(net.input_shape());
     int64_t batch = 1;
     std::vector<int64_t> sample(x.shape);
@@ -172,7 +181,8 @@ void add_run_command(CLI::App& app) {
                        ", which takes " + shape_text(want).replace(1, 2, "N") + " or " + shape_text(dims));
     }
     const Plan p = plan(net, {.batch = static_cast<int>(batch), .mode = Mode::infer,
-                              .threads = f->threads > 0 ? f->threads : default_threads()});
+                              .threads = f->threads});
+    check_memory(p, static_cast<int64_t>(x.data.size() * sizeof(float)));
     // What the process adds from here on is the plan and what the plan names outside it.
     const bool peak_restarted = restart_peak_resident();
     const int64_t resident_before = resident_bytes();

@@ -2,6 +2,7 @@
 // allocator; every step's pointers bound from the plan's offsets. Nothing is allocated by
 // forward, backward or update.
 #include "footprint/runtime.hpp"
+#include "runtime/runtime_internal.hpp"
 
 #include <algorithm>
 #include <array>
@@ -20,6 +21,8 @@
 #include "layers/layer.hpp"
 
 namespace footprint {
+
+ThreadPool& runtime_pool(Runtime& runtime) { return *runtime.pool_; }
 
 Runtime::Runtime(const Net& net, const Plan& plan, uint64_t seed)
     : net_(net), plan_(plan), seed_(seed) {

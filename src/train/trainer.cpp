@@ -1,6 +1,6 @@
 // The training loop over a Runtime: shuffled batches read by a BatchLoader (ahead of the step,
 // into the plan's data ring, when the plan has one), one train_step each, progress and
-// per-epoch evaluation reported through callbacks.
+// per-epoch evaluation reported through callbacks; checkpoints and resuming from one.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -88,8 +88,8 @@ int64_t train(Runtime& runtime, const DataSource& train_data, const DataSource* 
   const int batch = runtime.plan().options.batch;
   const int64_t size = train_data.size();
   const int64_t steps_per_epoch = (size + batch - 1) / batch;
-  const int64_t end_step = options.steps > 0 ? options.start_step + options.steps
-                                             : int64_t{options.epochs} * steps_per_epoch;
+  const int64_t end_step = train_end_step(options, steps_per_epoch);
+  auto stop_asked = [&] { return options.should_stop && options.should_stop(); };
   // The data order: one permutation per epoch, drawn in turn from one stream, so a run repeats
   // exactly and a resumed run replays the earlier epochs' draws to continue where it stopped.
   std::vector<int64_t> order(static_cast<size_t>(size));
@@ -107,10 +107,15 @@ int64_t train(Runtime& runtime, const DataSource& train_data, const DataSource* 
     const int64_t first_batch = step - epoch * steps_per_epoch;
     loader.start(order, first_batch, augment_seed(options.seed, epoch));
     const auto epoch_start = Clock::now();
-    TrainProgress progress{.epoch = static_cast<int>(epoch), .steps_in_epoch = steps_per_epoch};
+    TrainProgress progress{.epoch = static_cast<int>(epoch), .end_step = end_step,
+                           .steps_in_epoch = steps_per_epoch};
     double loss_sum = 0.0;
     int64_t correct = 0, seen = 0;
     for (int64_t s = first_batch; s < steps_per_epoch && step < end_step; ++s) {
+      if (stop_asked()) {
+        loader.stop();
+        return step;
+      }
       const auto step_start = Clock::now();
       const LoadedBatch loaded = loader.next();
       report_skips(loader, options.on_skip);
@@ -147,6 +152,9 @@ int64_t train(Runtime& runtime, const DataSource& train_data, const DataSource* 
       if (on_progress) on_progress(progress);
     }
     loader.stop();
+    // A stop asked during the epoch's last step skips its evaluation, which may take as long as
+    // many steps.
+    if (stop_asked()) return step;
     EpochResult result{.epoch = static_cast<int>(epoch), .last = progress,
                        .seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count()};
     if (test_data) {
@@ -166,6 +174,36 @@ int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_d
   const auto train_source = dataset_source(train_data);
   const auto test_source = test_data ? dataset_source(*test_data) : nullptr;
   return train(runtime, *train_source, test_source.get(), options, on_progress, on_epoch);
+}
+
+int64_t train_end_step(const TrainOptions& options, int64_t steps_per_epoch) {
+  return options.steps > 0 ? options.steps : int64_t{options.epochs} * steps_per_epoch;
+}
+
+void save_checkpoint(const std::string& path, const Runtime& runtime, const TrainOptions& options,
+                     int64_t steps_done, const ModelLabels& labels) {
+  save_model(path, runtime, options.optimizer,
+             {.seed = options.seed, .steps = steps_done, .forward_calls = runtime.forward_calls(),
+              .batch = runtime.plan().options.batch},
+             labels);
+}
+
+ResumedTraining resume_training(const SavedModel& checkpoint, const PlanOptions& plan_options,
+                                const TrainOptions& goal, const std::string& source_name) {
+  const TrainState& state = checkpoint.train_state;
+  if (state.batch < 1 || state.batch > (int64_t{1} << 30) || state.steps < 0) {
+    throw Error(source_name + ": holds no training state (saved without one, or by an older "
+                "version): it can be loaded and evaluated, not resumed");
+  }
+  ResumedTraining r{.net = parse_net(checkpoint.net_text, source_name),
+                    .plan_options = plan_options, .options = goal};
+  r.plan_options.mode = Mode::train;
+  r.plan_options.optimizer = checkpoint.optimizer;
+  r.plan_options.batch = static_cast<int>(state.batch);
+  r.options.optimizer = checkpoint.optimizer_params;
+  r.options.seed = state.seed;
+  r.options.start_step = state.steps;
+  return r;
 }
 
 }  // namespace footprint
