@@ -14,8 +14,38 @@ void gemm_blas_init() {
 
 namespace {
 
+// C[:, 0:cols] = alpha A B[:, 0:cols] + beta C for cols < 16 (A [m, k], B [k, ldb], both
+// not transposed): the columns OpenBLAS is not given (see sgemm).
+void gemm_narrow_nn(int64_t m, int64_t cols, int64_t k, float alpha, const float* a, int64_t lda,
+                    const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) {
+    float acc[16] = {};
+    const float* a_row = a + i * lda;
+    for (int64_t kk = 0; kk < k; ++kk) {
+      const float av = a_row[kk];
+      const float* b_row = b + kk * ldb;
+      for (int64_t t = 0; t < cols; ++t) acc[t] += av * b_row[t];
+    }
+    float* c_row = c + i * ldc;
+    for (int64_t t = 0; t < cols; ++t)  // beta 0 never reads C, which may hold anything
+      c_row[t] = beta == 0.0f ? alpha * acc[t] : alpha * acc[t] + beta * c_row[t];
+  }
+}
+
 void sgemm(const GemmShape& s, int64_t m, int64_t n, float alpha, const float* a, const float* b,
            float beta, float* c) {
+  // OpenBLAS's AVX-512 kernels for small products (m n k at most 10^6) malloc a packing buffer
+  // on every call when neither side is transposed and n is not a multiple of 16 (OpenBLAS
+  // 0.3.21, SkylakeX and Cooperlake cores), and a step must allocate nothing: such a product's
+  // last n mod 16 columns are computed here instead, on every CPU alike.
+  constexpr double kSmallProduct = 1e6;
+  if (!s.trans_a && !s.trans_b && n % 16 != 0 &&
+      static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(s.k) <= kSmallProduct) {
+    const int64_t wide = n / 16 * 16;
+    gemm_narrow_nn(m, n - wide, s.k, alpha, a, s.lda, b + wide, s.ldb, beta, c + wide, s.ldc);
+    if (wide == 0) return;
+    n = wide;
+  }
   cblas_sgemm(CblasRowMajor, s.trans_a ? CblasTrans : CblasNoTrans,
               s.trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
               static_cast<int>(s.k), alpha, a, static_cast<int>(s.lda), b,
