@@ -2,6 +2,7 @@
 // batch. An ONNX model and a model saved by `train --save` bring their weights; a .net file runs
 // with seeded weights (useful for checking shapes). Says whether the output is logits or
 // probabilities, and with --report what the process used beside the plan.
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -91,6 +92,8 @@ void add_run_command(CLI::App& app) {
     std::string max_pixels = "100M";
     std::string size, report;
     bool softmax = false;
+    CLI::Option* mean_option = nullptr;
+    CLI::Option* std_option = nullptr;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand(
@@ -101,11 +104,11 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--input", f->input,
                   "float32 .npy: [N, C, H, W] (or one sample without N), or a PNG or JPEG image")
       ->required();
-  cmd->add_option("--mean", f->mean,
+  f->mean_option = cmd->add_option("--mean", f->mean,
                   "Image preprocessing: mean of p/255, one value or R G B (ImageNet's by default)")
       ->expected(1, 3)
       ->default_str("0.485 0.456 0.406");
-  cmd->add_option("--std", f->std,
+  f->std_option = cmd->add_option("--std", f->std,
                   "Image preprocessing: std, one value or R G B, > 0 (ImageNet's by default)")
       ->expected(1, 3)
       ->default_str("0.229 0.224 0.225");
@@ -141,6 +144,7 @@ void add_run_command(CLI::App& app) {
     // (its optimizer state let go at once), and its weights are let go once restored.
     LoadedNet loaded;
     std::optional<SavedModel> saved;
+    std::vector<std::string> class_names;  // a saved model's, when it was trained on a folder
     int64_t model_bytes = 0;
     if (looks_like_saved_model(f->net_path)) {
       saved = load_model(f->net_path);
@@ -149,6 +153,13 @@ void add_run_command(CLI::App& app) {
         model_bytes += static_cast<int64_t>(t.data.size() * sizeof(float));
       }
       loaded.net = parse_net(saved->net_text, f->net_path);
+      // A model trained on images normalises them as it was trained, unless told otherwise.
+      const ModelLabels& labels = saved->labels;
+      if (labels.has_normalisation && f->mean_option->count() == 0 && f->std_option->count() == 0) {
+        f->mean.assign(labels.normalisation.mean.begin(), labels.normalisation.mean.end());
+        f->std.assign(labels.normalisation.std.begin(), labels.normalisation.std.end());
+      }
+      class_names = labels.class_names;
     } else {
       loaded = load_any_net(f->net_path, OnnxImportOptions::Weights::deferred, size);
     }
@@ -203,6 +214,19 @@ void add_run_command(CLI::App& app) {
                  shape_text(out_dims).c_str(), static_cast<long long>(p.total_bytes));
     const std::string kind = output_kind(net, softmax_added, f->softmax);
     std::fprintf(stderr, "output: %s\n", kind.c_str());
+    // The class each sample's largest output names, when the model knows its classes.
+    const int64_t per_sample = net.output_shape().n_elems();
+    if (!class_names.empty() && per_sample == static_cast<int64_t>(class_names.size())) {
+      constexpr int64_t kShown = 20;
+      for (int64_t i = 0; i < std::min(batch, kShown); ++i) {
+        const float* y = runtime.output() + i * per_sample;
+        const int64_t best = std::max_element(y, y + per_sample) - y;
+        std::printf("sample %lld: %s (%s %.4g)\n", static_cast<long long>(i),
+                    class_names[static_cast<size_t>(best)].c_str(),
+                    kind.starts_with("probabilities") ? "probability" : "score", y[best]);
+      }
+      if (batch > kShown) std::printf("... (%lld samples; all outputs in %s)\n", static_cast<long long>(batch), f->output.c_str());
+    }
     if (!f->report.empty()) {
       const nlohmann::json report = {{"planned_bytes", p.total_bytes},
                                      {"outside_bytes", p.outside_bytes()},

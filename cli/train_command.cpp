@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "cli/common.hpp"
+#include "cli/data_flags.hpp"
 #include "footprint/blas_core.hpp"
 #include "core/units.hpp"
 
@@ -96,7 +97,8 @@ nlohmann::json layer_times_json(const Net& net, const std::vector<Runtime::Layer
 namespace {
 
 struct TrainFlags {
-  std::string net_path, data = "fashion-mnist", save, report, size, loss, memory_limit = "available";
+  std::string net_path, save, report, size, loss, memory_limit = "available";
+  DataFlags data;
   PlanFlags plan;
   int epochs = 1;
   int64_t steps = 0;
@@ -133,7 +135,12 @@ std::string interrupted_path(const std::string& source) {
 std::string resume_command(const std::string& checkpoint, const TrainFlags& f,
                            const PlanOptions& o, const TrainOptions& t) {
   std::string command = "footprint train --resume " + shell_quote(checkpoint) + " --data " +
-                        shell_quote(f.data);
+                        shell_quote(f.data.spec);
+  // How samples are read and transformed changes what the run sees.
+  if (f.data.resize > 0) command += " --resize " + std::to_string(f.data.resize);
+  if (f.data.random_crop) command += " --random-crop";
+  if (f.data.mirror) command += " --mirror";
+  if (f.data.val_split > 0) command += " --val-split " + std::to_string(f.data.val_split);
   command += t.steps > 0 ? " --steps " + std::to_string(t.steps) : " --epochs " + std::to_string(t.epochs);
   command += " --threads " + std::to_string(o.threads);
   if (o.conv_tile_bytes != kAutoConvTile) command += " --tile-bytes " + f.plan.tile_bytes;
@@ -201,7 +208,10 @@ void run_train(TrainFlags& flags) {
     net = resize_input(with_loss(loaded.net, f->loss), f->size);
   }
 
-  const Plan p = plan(net, options);
+  // Data read from disk is read ahead into the plan's ring; data held in memory needs none.
+  const bool streamed = f->data.spec.starts_with("folder:") || f->data.spec.starts_with("npy:");
+  options.prefetch_batches = f->data.prefetch >= 0 ? f->data.prefetch : streamed ? 2 : 0;
+  Plan p = plan(net, options);
   const MemoryLimit limit = parse_memory_limit("--memory-limit", f->memory_limit, options.threads);
   auto check_memory = [&](int64_t data_bytes) {
     check_memory_limit(net, p, data_bytes, limit.bytes,
@@ -213,9 +223,23 @@ void run_train(TrainFlags& flags) {
   check_memory(0);  // before the data set is loaded
   // A fixed size, so the data order does not depend on --steps (runs can be resumed).
   const int64_t synthetic_size = 1024;
-  const DataSplit data = load_data(f->data, net, synthetic_size);
-  const int64_t data_bytes = data.train.bytes() + data.test.bytes();
-  const int64_t steps_per_epoch = (data.train.size + options.batch - 1) / options.batch;
+  // A resumed run reads its images as the first part did: the same classes, the same
+  // normalisation (unless given again).
+  DataFlags data_flags = f->data;
+  std::vector<std::string> classes;
+  if (resumed) {
+    classes = resumed->labels.class_names;
+    if (resumed->labels.has_normalisation && data_flags.mean.empty() && data_flags.std.empty()) {
+      const ImagePreprocess& n = resumed->labels.normalisation;
+      data_flags.mean = {n.mean[0], n.mean[1], n.mean[2]};
+      data_flags.std = {n.std[0], n.std[1], n.std[2]};
+    }
+  }
+  data_flags.prefetch = options.prefetch_batches;
+  const TrainingData data = open_training_data(data_flags, net, synthetic_size, classes);
+  for (const Plan::OutsideLine& line : data.outside_lines(net.input_shape())) p.outside.push_back(line);
+  const int64_t data_bytes = data.held_bytes();
+  const int64_t steps_per_epoch = (data.train->size() + options.batch - 1) / options.batch;
   const int64_t end_step = train_end_step(train_options, std::max<int64_t>(1, steps_per_epoch));
   if (end_step <= train_options.start_step) {
     throw Error(std::string(f->steps > 0 ? "--steps " + std::to_string(f->steps)
@@ -229,9 +253,23 @@ void run_train(TrainFlags& flags) {
                source.c_str(), format_count(p.params).c_str(),
                format_bytes(p.total_bytes).c_str(), format_bytes(p.arena_bytes).c_str(),
                format_bytes(p.persistent_bytes).c_str(), p.step_label(p.peak_step).c_str());
-  std::fprintf(stderr, "data: %s, %lld training samples, %lld test samples, %s held as stored\n",
-               f->data.c_str(), static_cast<long long>(data.train.size),
-               static_cast<long long>(data.test.size), format_bytes(data_bytes).c_str());
+  for (const std::string& note : data.notes) std::fprintf(stderr, "%s\n", note.c_str());
+  if (!data.class_names.empty()) {
+    std::string names;
+    for (size_t i = 0; i < data.class_names.size(); ++i)
+      names += (i ? ", " : "") + std::to_string(i) + " " + data.class_names[i];
+    std::fprintf(stderr, "classes: %s\n", names.c_str());
+  }
+  std::fprintf(stderr, "data: %s, %lld training samples, %lld test samples, %s held outside the plan%s\n",
+               f->data.spec.c_str(), static_cast<long long>(data.train->size()),
+               static_cast<long long>(data.test ? data.test->size() : 0),
+               format_bytes(data_bytes).c_str(),
+               options.prefetch_batches > 0
+                   ? (", " + std::to_string(options.prefetch_batches) + " batches read ahead by " +
+                      std::to_string(data.loader_threads) + " thread" +
+                      (data.loader_threads > 1 ? "s" : "") + " into the plan's ring")
+                         .c_str()
+                   : "");
   if (train_options.start_step > 0) {
     std::fprintf(stderr, "resuming %s at step %lld of %lld\n", f->resume.c_str(),
                  static_cast<long long>(train_options.start_step), static_cast<long long>(end_step));
@@ -250,23 +288,36 @@ void run_train(TrainFlags& flags) {
   runtime.set_layer_timing(f->profile);
   const InterruptFlag interrupt;
   train_options.should_stop = [&interrupt] { return interrupt.raised(); };
+  train_options.loader_threads = data.loader_threads;
+  int64_t skipped = 0;
+  train_options.on_skip = [&skipped](const std::string& message) {
+    end_progress_line();
+    std::fprintf(stderr, "warning: skipped %s\n", message.c_str());
+    ++skipped;
+  };
+  // The model's labels travel with every file this run writes.
+  const ModelLabels labels{.class_names = data.class_names,
+                           .has_normalisation = data.images,
+                           .normalisation = data.normalise};
+  double data_wait_seconds = 0.0, step_seconds = 0.0;
   TrainProgressLine progress;
   nlohmann::json epoch_log = nlohmann::json::array();
   double train_seconds = 0.0;
   double test_accuracy = -1.0;
-  const Dataset* test = data.test.size > 0 ? &data.test : nullptr;
   const auto started = std::chrono::steady_clock::now();
   const int64_t steps = train(
-      runtime, data.train, test, train_options,
+      runtime, *data.train, data.test.get(), train_options,
       [&](const TrainProgress& pr) {
         progress.update(pr);
         if (f->checkpoint_every > 0 && pr.step % f->checkpoint_every == 0) {
-          save_checkpoint(f->save, runtime, train_options, pr.step);
+          save_checkpoint(f->save, runtime, train_options, pr.step, labels);
         }
       },
       [&](const EpochResult& r) {
         progress.end();
         train_seconds += r.seconds;
+        data_wait_seconds += r.last.data_wait_seconds;
+        step_seconds += r.last.step_seconds;
         nlohmann::json entry = {{"epoch", r.epoch + 1}, {"seconds", r.seconds},
                                 {"train_loss", r.last.loss}, {"train_accuracy", r.last.accuracy}};
         if (r.has_test) {
@@ -282,7 +333,7 @@ void run_train(TrainFlags& flags) {
       });
   progress.end();
   if (interrupt.raised()) {
-    save_checkpoint(interrupt_path, runtime, train_options, steps);
+    save_checkpoint(interrupt_path, runtime, train_options, steps, labels);
     std::fprintf(stderr,
                  "interrupted (%s) after step %lld of %lld: saved the run to %s\n"
                  "resume it with: %s\n",
@@ -292,7 +343,7 @@ void run_train(TrainFlags& flags) {
     throw ExitStatus{kInterruptedStatus};
   }
   if (!f->save.empty()) {
-    save_checkpoint(f->save, runtime, train_options, steps);
+    save_checkpoint(f->save, runtime, train_options, steps, labels);
     std::fprintf(stderr, "saved %s after %lld steps\n", f->save.c_str(), static_cast<long long>(steps));
   }
   if (epoch_log.empty()) {  // no whole epoch: the time is the run's
@@ -308,7 +359,7 @@ void run_train(TrainFlags& flags) {
   std::printf("  counting allocator peak:        %12s B  %s%s\n",
               format_count(tracked.peak_bytes).c_str(), format_bytes(tracked.peak_bytes).c_str(),
               tracked.peak_bytes == p.total_bytes ? "  (equals the plan)" : "  (DIFFERS from the plan)");
-  std::printf("  data set, outside the plan:     %12s B  %s\n", format_count(data_bytes).c_str(),
+  std::printf("  data held, outside the plan:    %12s B  %s\n", format_count(data_bytes).c_str(),
               format_bytes(data_bytes).c_str());
   std::printf("  process peak RSS (VmHWM):       %12s B  %s\n", format_count(rss).c_str(),
               format_bytes(rss).c_str());
@@ -318,6 +369,12 @@ void run_train(TrainFlags& flags) {
                 format_count(growth).c_str(), format_bytes(growth).c_str());
   }
   std::printf("  %lld steps, %.4f s per step\n", static_cast<long long>(steps_run), seconds_per_step);
+  const double wait_share = step_seconds > 0 ? data_wait_seconds / step_seconds : 0.0;
+  if (f->profile || options.prefetch_batches > 0) {
+    std::printf("  waiting for data: %.3f s of %.3f s in steps (%.1f%%)\n", data_wait_seconds,
+                step_seconds, 100.0 * wait_share);
+  }
+  if (skipped > 0) std::printf("  skipped %lld unreadable samples (named above)\n", static_cast<long long>(skipped));
   if (f->profile) print_layer_times(net, runtime.layer_times());
   if (!f->report.empty()) {
     nlohmann::json report = {{"planned_bytes", p.total_bytes},
@@ -326,6 +383,11 @@ void run_train(TrainFlags& flags) {
                              {"rss_growth_bytes", growth},
                              {"outside_bytes", p.outside_bytes()},
                              {"dataset_bytes", data_bytes},
+                             {"prefetch_batches", options.prefetch_batches},
+                             {"data_wait_seconds", data_wait_seconds},
+                             {"step_seconds", step_seconds},
+                             {"data_wait_fraction", wait_share},
+                             {"skipped_samples", skipped},
                              {"seconds_per_step", seconds_per_step},
                              {"steps", steps_run},
                              {"threads", options.threads},
@@ -349,8 +411,7 @@ void add_train_command(CLI::App& app) {
   CLI::Option* loss =
       cmd->add_option("--loss", f->loss, "Loss to add to a net without one (an ONNX model): mse or softmax_xent")
           ->check(CLI::IsMember({"mse", "softmax_xent"}));
-  cmd->add_option("--data", f->data, "fashion-mnist[:DIR], mnist:DIR or synthetic")
-      ->capture_default_str();
+  add_data_flags(*cmd, f->data);
   f->epochs_option = cmd->add_option("--epochs", f->epochs,
                                      "The run ends after this many epochs in all (a resumed run's "
                                      "earlier epochs count)")

@@ -41,6 +41,7 @@ Runtime::Runtime(const Net& net, const Plan& plan, uint64_t seed)
   // turns results into NaN instead of silently reading whatever was there.
   if (arena_) std::memset(arena_, 0xff, static_cast<size_t>(plan.arena_bytes));
   pool_ = std::make_unique<ThreadPool>(plan.options.threads);
+  gemm_blas_warm_up(*pool_);
   // Parameters: drawn in layer order from one stream, so the same seed gives the same net.
   Rng rng(seed);
   for (int i = 0; i < net.n_layers(); ++i) {

@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testing/png_writer.hpp"
+
 #include "footprint/model_io.hpp"
 #include "footprint/npy.hpp"
 #include "testing/nets.hpp"
@@ -125,6 +127,35 @@ TEST(ProcessMemory, RunningASavedModelGrowsByThePlanAndItsNamedLinesOnly) {
     std::filesystem::remove(model);
     std::filesystem::remove(onnx);
   }
+}
+
+// Training read from an image folder through the plan's data ring: the ring is in the plan, the
+// loader threads' decoding scratch and stacks are named lines, and the folder's index and the
+// epoch's order are the data held; nothing else grows. 120 PNGs of 40x36 (resized to 28x28).
+TEST(ProcessMemory, TrainingFromAnImageFolderGrowsByThePlanAndItsNamedLinesOnly) {
+  FP_SKIP_UNDER_ASAN();
+  namespace fs = std::filesystem;
+  const fs::path dir = temp_file("folder");
+  fs::remove_all(dir);
+  for (int c = 0; c < 10; ++c) {
+    const fs::path class_dir = dir / "train" / ("class" + std::to_string(c));
+    fs::create_directories(class_dir);
+    for (int i = 0; i < 12; ++i) {
+      std::vector<uint8_t> pixels(40 * 36);
+      for (size_t k = 0; k < pixels.size(); ++k) pixels[k] = static_cast<uint8_t>(c * 20 + i + k * 7 % 31);
+      ASSERT_TRUE(stbi_write_png((class_dir / (std::to_string(i) + ".png")).c_str(), 40, 36, 1, pixels.data(), 40));
+    }
+  }
+  for (int threads : {1, 2}) {
+    for (const char* prefetch : {"0", "2"}) {
+      const std::string args = net_path("fashion-cnn") + " --data folder:" + dir.string() +
+                               " --val-split 0.2 --batch 8 --steps 6 --loader-threads 2 --prefetch " +
+                               prefetch + " --threads " + std::to_string(threads);
+      SCOPED_TRACE(args);
+      expect_within_the_plan(in_fresh_process("train " + args));
+    }
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace

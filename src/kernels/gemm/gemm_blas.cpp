@@ -1,6 +1,9 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
+#include <vector>
 
 #include "core/thread_pool.hpp"
 #include "kernels/gemm/gemm.hpp"
@@ -10,6 +13,39 @@ namespace footprint {
 void gemm_blas_init() {
   // Our pool splits every GEMM; OpenBLAS threads on top would oversubscribe the cores.
   openblas_set_num_threads(1);
+}
+
+void gemm_blas_warm_up(ThreadPool& pool) {
+  // OpenBLAS keeps a list of buffers for the products running at once, which only grows: once
+  // this process has run as many at once as the pool has threads, no later step maps another.
+  static std::atomic<int> warmed{1};
+  const int threads = pool.size();
+  if (threads <= warmed.load()) return;
+  // 160^3 multiply-adds: past the small-product kernels (10^6), so OpenBLAS takes a buffer.
+  constexpr int64_t kSide = 160;
+  constexpr int kMostRounds = 1000;
+  std::vector<float> matrices(static_cast<size_t>(3 * kSide * kSide * threads), 0.0f);
+  std::atomic<int> arrived{0}, inside{0};
+  std::atomic<bool> overlapped{false};
+  pool.parallel_for(threads, [&](int64_t chunk, int64_t, int) {
+    arrived.fetch_add(1);  // every thread waits for the others, then they multiply together
+    while (arrived.load() < threads) std::this_thread::yield();
+    float* a = matrices.data() + 3 * kSide * kSide * chunk;
+    // Until one thread ends its product with all the others inside theirs (each holding a
+    // buffer): a thread the OS sets aside at the wrong moment only costs another round.
+    for (int round = 0; round < kMostRounds && !overlapped.load(); ++round) {
+      inside.fetch_add(1);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kSide, kSide, kSide, 1.0f, a, kSide,
+                  a + kSide * kSide, kSide, 0.0f, a + 2 * kSide * kSide, kSide);
+      if (inside.load() == threads) overlapped.store(true);
+      inside.fetch_sub(1);
+    }
+  });
+  if (overlapped.load()) {
+    int seen = warmed.load();
+    while (seen < threads && !warmed.compare_exchange_weak(seen, threads)) {
+    }
+  }
 }
 
 namespace {
