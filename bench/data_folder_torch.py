@@ -98,6 +98,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--prefetch", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: one epoch)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
@@ -120,6 +121,8 @@ def main():
         try:
             x, y = next(it)
         except StopIteration:
+            break
+        if args.steps and samples >= args.steps * args.batch:
             break
         wait += time.perf_counter() - t0
         opt.zero_grad()
