@@ -29,7 +29,7 @@ struct PlanFlags {
   std::string tile_bytes = "auto";
   std::string memory_budget = "none";
   bool no_join_concat = false;
-  bool no_winograd = false;
+  bool winograd = false;
 };
 
 void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode);

@@ -57,7 +57,7 @@ struct PlanContext {
   bool param_grads = true;  // train mode: backward computes parameter gradients
   bool input_grads = true;  // train mode: backward computes the gradient of an input
   bool direct_conv = true;  // PlanOptions::direct_conv
-  bool winograd_conv = true;  // PlanOptions::winograd_conv
+  bool winograd_conv = false;  // PlanOptions::winograd_conv
 };
 
 struct LayerNeeds {

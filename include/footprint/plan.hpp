@@ -60,10 +60,12 @@ struct PlanOptions {
   // (src/kernels/conv/conv_direct.hpp); false sends every conv through im2col + GEMM (shows the
   // saving; also a way to compare the two).
   bool direct_conv = true;
-  // 3x3 stride-1 convolutions with many channels run their forward pass and data gradient by
-  // Winograd F(2x2, 3x3) (src/kernels/conv/conv_winograd.hpp): 2.25x fewer multiplies, for a
-  // workspace holding the transformed filters and a block of transformed tiles.
-  bool winograd_conv = true;
+  // 3x3 stride-1 convolutions with 16 or more channels run their forward pass and data gradient
+  // by Winograd F(2x2, 3x3) (src/kernels/conv/conv_winograd.hpp): 2.25x fewer multiplies, for a
+  // workspace holding the transformed filters and a block of transformed tiles. Off by default:
+  // on every shape measured (32 to 512 channels, 7x7 to 224x224; docs/design.md) it was slower
+  // than im2col + GEMM, up to 3.5x at 32 channels, with OpenBLAS's Cooperlake and Haswell kernels.
+  bool winograd_conv = false;
   // Bytes the plan may take (arena + persistent); 0: no limit. When the plain plan is larger,
   // the planner recomputes some forward values in the backward phase instead of keeping them
   // (src/planner/recompute.hpp), choosing what costs the fewest extra FLOPs, or throws

@@ -415,6 +415,26 @@ TEST(GradCheck, DirectAndGemmConvGiveTheSameGradients) {
   }
 }
 
+// Winograd (opt-in) computes through the runtime the gradients im2col + GEMM computes, up to
+// its transforms' rounding.
+TEST(GradCheck, WinogradAndGemmConvGiveTheSameGradients) {
+  const char* text = "input 16 9 11\nconv 16 k=3 pad=1\ntanh\nconv 17 k=3 pad=1\nloss mse";
+  const Net net = parse_net(text, "gradcheck net");
+  for (int threads : {1, 2}) {
+    GradCheckOptions winograd, gemm;
+    winograd.plan.threads = gemm.plan.threads = threads;
+    winograd.plan.winograd_conv = true;
+    SCOPED_TRACE(describe(text, winograd));
+    PlanOptions winograd_plan = winograd.plan, gemm_plan = gemm.plan;
+    winograd_plan.input_grad = gemm_plan.input_grad = true;
+    // The plan records the path each conv takes: the second one's differs.
+    EXPECT_NE(plan(net, winograd_plan).layers[2].algorithm, plan(net, gemm_plan).layers[2].algorithm);
+    const std::vector<TensorGrad> want = analytic_gradients(net, gemm);
+    const std::vector<TensorGrad> got = analytic_gradients(net, winograd);
+    ASSERT_TRUE(same_gradients(got, want, 1e-4));
+  }
+}
+
 // Running in place changes where values live, never what is computed.
 TEST(GradCheck, InPlaceAndSeparateBuffersGiveTheSameGradients) {
   const char* nets[] = {

@@ -192,23 +192,29 @@ TEST(Allocation, EveryConvolutionPathAllocatesNothingAtAwkwardSizes) {
       "input 3 13 11\nconv 24 k=3 pad=1\nrelu\nconv 20 k=3 pad=1\nconv 20 k=3 pad=1 groups=20\n"
       "conv 17 k=5 pad=2\nconv 18 k=1\nconv 18 k=3 stride=2 pad=1\nfc 7\nloss mse\n";
   const Net net = parse_net(text, "convs.net");
-  for (int batch : {1, 3}) {
-    for (int threads : {1, 2}) {
-      SCOPED_TRACE("batch " + std::to_string(batch) + ", threads " + std::to_string(threads));
-      const Plan p = plan(net, {.batch = batch, .optimizer = OptimizerKind::adam, .threads = threads});
-      Runtime rt(net, p, 1);
-      for (int64_t i = 0; i < batch * net.input_shape().n_elems(); ++i) rt.input()[i] = 0.01f * (i % 89);
-      for (int64_t i = 0; i < batch * net.output_shape().n_elems(); ++i)
-        static_cast<float*>(rt.target())[i] = 0.1f;
-      // Warm-up: OpenBLAS maps its buffer on a thread's first product large enough to need it.
-      (void)rt.train_step(batch, {.lr = 0.01f});
-      rt.forward(batch, /*training=*/false);
-      const Counted during = count([&] {
-        for (int step = 0; step < 2; ++step) (void)rt.train_step(batch, {.lr = 0.01f});
-        rt.forward(batch, /*training=*/false);
-      });
-      EXPECT_EQ(during.calls, 0) << during.bytes << " bytes: " << during.first;
-    }
+  struct Case {
+    int batch, threads;
+    bool winograd;
+  };
+  for (const Case c : {Case{1, 1, false}, Case{3, 2, false}, Case{1, 2, true}, Case{3, 1, true},
+                       Case{3, 2, true}}) {
+    SCOPED_TRACE("batch " + std::to_string(c.batch) + ", threads " + std::to_string(c.threads) +
+                 (c.winograd ? ", winograd" : ""));
+    PlanOptions options{.batch = c.batch, .optimizer = OptimizerKind::adam, .threads = c.threads};
+    options.winograd_conv = c.winograd;
+    const Plan p = plan(net, options);
+    Runtime rt(net, p, 1);
+    for (int64_t i = 0; i < c.batch * net.input_shape().n_elems(); ++i) rt.input()[i] = 0.01f * (i % 89);
+    for (int64_t i = 0; i < c.batch * net.output_shape().n_elems(); ++i)
+      static_cast<float*>(rt.target())[i] = 0.1f;
+    // Warm-up: OpenBLAS maps its buffer on a thread's first product large enough to need it.
+    (void)rt.train_step(c.batch, {.lr = 0.01f});
+    rt.forward(c.batch, /*training=*/false);
+    const Counted during = count([&] {
+      for (int step = 0; step < 2; ++step) (void)rt.train_step(c.batch, {.lr = 0.01f});
+      rt.forward(c.batch, /*training=*/false);
+    });
+    EXPECT_EQ(during.calls, 0) << during.bytes << " bytes: " << during.first;
   }
 }
 
