@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "footprint/communicator.hpp"
 #include "footprint/data.hpp"
 #include "footprint/data_source.hpp"
 #include "footprint/error.hpp"
@@ -36,7 +37,21 @@ struct TrainOptions {
   // Called with a message for each sample found unreadable (named once), from the training
   // thread; training goes on without it.
   std::function<void(const std::string&)> on_skip;
+  // Data-parallel training: the job's ranks (world_communicator()), each running train() with
+  // the same options, data and seed on a runtime planned with PlanOptions::ranks = size() and
+  // batch = rank_batch(global_batch, size()). Every rank reads only its share of each global
+  // batch; the gradients are summed over the ranks while the backward pass runs, so every rank
+  // applies the same update; loss and accuracy are the global figures, on every rank.
+  // nullptr: this process alone.
+  Communicator* communicator = nullptr;
+  // Samples per step over all ranks; 0: the plan's batch times the ranks.
+  int global_batch = 0;
 };
+
+// The batch each rank's plan needs when `ranks` processes share `global_batch` samples a step:
+// ceil(global_batch / ranks) (shares differ by at most one sample). PlanError when
+// global_batch < ranks (a rank would never have a sample).
+[[nodiscard]] int rank_batch(int global_batch, int ranks);
 
 struct TrainProgress {
   int epoch = 0;                // 0-based
@@ -49,6 +64,13 @@ struct TrainProgress {
   double data_wait_seconds = 0.0;  // over the epoch so far: time steps waited for their batch
   double step_seconds = 0.0;       // over the epoch so far: time in steps, waits included
   int64_t skipped = 0;             // samples skipped as unreadable, over the run so far
+  // Data-parallel runs, over the epoch so far: time this rank's steps waited for the sums over
+  // the ranks after its backward pass (slower ranks' compute shows here too), and time spent
+  // between backward steps starting and testing them. The rest of step_seconds, less the data
+  // wait, is compute.
+  double sum_wait_seconds = 0.0;
+  double sum_progress_seconds = 0.0;
+  int ranks = 1;
 };
 
 struct EvalResult {

@@ -1,0 +1,228 @@
+// Communicator over MPI's C API. Errors are returned, not fatal (MPI_ERRORS_RETURN), and every
+// wait is a poll of MPI_Test against a deadline, so a rank that died or hangs ends the job with
+// a message naming it instead of a hang. Gradient sums are persistent collectives where Open MPI
+// offers them (MPIX_Allreduce_init): set up once, started every step without new request state.
+// Only the thread that created the communicator calls MPI (MPI_THREAD_FUNNELED); the runtime's
+// workers and the data loader's threads never do.
+#include "dist/mpi_communicator.hpp"
+
+#include <mpi.h>
+#if defined(OPEN_MPI) && OPEN_MPI
+#include <mpi-ext.h>
+#endif
+#include <sched.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "core/check.hpp"
+
+namespace footprint {
+namespace {
+
+#if defined(OMPI_HAVE_MPI_EXT_PCOLLREQ) && OMPI_HAVE_MPI_EXT_PCOLLREQ
+constexpr bool kPersistentSums = true;
+int allreduce_init(void* data, int count, MPI_Datatype type, MPI_Comm comm, MPI_Request* request) {
+  return MPIX_Allreduce_init(MPI_IN_PLACE, data, count, type, MPI_SUM, comm, MPI_INFO_NULL, request);
+}
+#elif MPI_VERSION >= 4
+constexpr bool kPersistentSums = true;
+int allreduce_init(void* data, int count, MPI_Datatype type, MPI_Comm comm, MPI_Request* request) {
+  return MPI_Allreduce_init(MPI_IN_PLACE, data, count, type, MPI_SUM, comm, MPI_INFO_NULL, request);
+}
+#else
+constexpr bool kPersistentSums = false;
+int allreduce_init(void*, int, MPI_Datatype, MPI_Comm, MPI_Request*) { return MPI_ERR_OTHER; }
+#endif
+
+using Clock = std::chrono::steady_clock;
+
+class MpiCommunicator final : public Communicator {
+ public:
+  MpiCommunicator() {
+    int initialised = 0;
+    MPI_Initialized(&initialised);
+    if (!initialised) {
+      int provided = 0;
+      if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        throw CommError("MPI_Init_thread failed: MPI could not start this process");
+      }
+      owns_mpi_ = true;
+      if (provided < MPI_THREAD_FUNNELED) {
+        throw CommError("MPI gives thread level " + std::to_string(provided) +
+                        ", below MPI_THREAD_FUNNELED: the runtime's worker threads need it");
+      }
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    check(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "joining the job");  // inherits the handler
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+    char version[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+    int length = 0;
+    MPI_Get_library_version(version, &length);
+    library_ = std::string(version, static_cast<size_t>(length));
+    library_ = library_.substr(0, library_.find_first_of(",\n"));
+  }
+
+  ~MpiCommunicator() override {
+    for (Sum& s : sums_)
+      if (s.persistent && s.request != MPI_REQUEST_NULL) MPI_Request_free(&s.request);
+    int finalised = 0;
+    MPI_Finalized(&finalised);
+    if (finalised) return;
+    MPI_Comm_free(&comm_);
+    if (owns_mpi_) MPI_Finalize();
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string kind() const override { return "MPI (" + library_ + ")"; }
+
+  SumHandle prepare_sum(std::span<float> values) override {
+    return prepare(values.data(), values.size(), MPI_FLOAT, "float");
+  }
+  SumHandle prepare_sum(std::span<double> values) override {
+    return prepare(values.data(), values.size(), MPI_DOUBLE, "double");
+  }
+
+  void start(SumHandle handle) override {
+    Sum& s = sums_.at(static_cast<size_t>(handle));
+    FP_CHECK(!s.active, "sum %d started again before it completed", handle);
+    if (s.persistent) {
+      check(MPI_Start(&s.request), "starting a sum");
+    } else {
+      check(MPI_Iallreduce(MPI_IN_PLACE, s.data, s.count, s.type, MPI_SUM, comm_, &s.request),
+            "starting a sum");
+    }
+    s.active = true;
+  }
+
+  bool test(SumHandle handle) override {
+    Sum& s = sums_.at(static_cast<size_t>(handle));
+    if (!s.active) return true;
+    int done = 0;
+    check(MPI_Test(&s.request, &done, MPI_STATUS_IGNORE), "summing over the ranks");
+    if (done) s.active = false;
+    return done != 0;
+  }
+
+  void wait(SumHandle handle) override {
+    const Sum& s = sums_.at(static_cast<size_t>(handle));
+    poll([&] { return test(handle); }, s.what);
+  }
+
+  void sum(std::span<double> values) override {
+    MPI_Request request = MPI_REQUEST_NULL;
+    check(MPI_Iallreduce(MPI_IN_PLACE, values.data(), count_of(values.size()), MPI_DOUBLE,
+                         MPI_SUM, comm_, &request),
+          "summing figures");
+    complete(request, "a sum of " + std::to_string(values.size()) + " doubles");
+  }
+
+  void broadcast(std::span<std::byte> bytes, int root) override {
+    // In pieces, since MPI counts in int.
+    constexpr size_t kPiece = size_t{1} << 30;
+    for (size_t done = 0; done < bytes.size(); done += kPiece) {
+      const size_t n = std::min(kPiece, bytes.size() - done);
+      MPI_Request request = MPI_REQUEST_NULL;
+      check(MPI_Ibcast(bytes.data() + done, static_cast<int>(n), MPI_BYTE, root, comm_, &request),
+            "broadcasting");
+      complete(request, "a broadcast from rank " + std::to_string(root));
+    }
+  }
+
+  void barrier() override {
+    MPI_Request request = MPI_REQUEST_NULL;
+    check(MPI_Ibarrier(comm_, &request), "entering a barrier");
+    complete(request, "a barrier");
+  }
+
+  [[noreturn]] void abort(const std::string& message) override {
+    std::fprintf(stderr, "rank %d: %s\n", rank_, message.c_str());
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    std::_Exit(1);
+  }
+
+ private:
+  struct Sum {
+    void* data = nullptr;
+    int count = 0;
+    MPI_Datatype type = MPI_FLOAT;
+    MPI_Request request = MPI_REQUEST_NULL;
+    bool persistent = false;
+    bool active = false;
+    std::string what;  // for the timeout's message
+  };
+
+  int count_of(size_t n) const {
+    if (n > static_cast<size_t>(INT_MAX)) {
+      throw CommError("rank " + std::to_string(rank_) + ": a sum of " + std::to_string(n) +
+                      " values is more than MPI counts in one message (2^31 - 1)");
+    }
+    return static_cast<int>(n);
+  }
+
+  SumHandle prepare(void* data, size_t n, MPI_Datatype type, const char* type_name) {
+    Sum s{.data = data, .count = count_of(n), .type = type,
+          .what = "a sum of " + std::to_string(n) + " " + type_name + "s"};
+    if (kPersistentSums) {
+      check(allreduce_init(data, s.count, type, comm_, &s.request), "preparing a sum");
+      s.persistent = true;
+    }
+    sums_.push_back(std::move(s));
+    return static_cast<SumHandle>(sums_.size() - 1);
+  }
+
+  void complete(MPI_Request& request, const std::string& what) {
+    poll([&] {
+      int done = 0;
+      check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what.c_str());
+      return done != 0;
+    }, what);
+  }
+
+  // MPI moves a non-blocking collective on only inside its calls: test until done, giving the
+  // core away between tests (ranks may share cores), until the deadline.
+  template <typename Done>
+  void poll(Done done, const std::string& what) {
+    const auto start = Clock::now();
+    for (int i = 0;; ++i) {
+      if (done()) return;
+      if ((i & 63) == 63 && Clock::now() - start > timeout_) {
+        char seconds[32];
+        std::snprintf(seconds, sizeof seconds, "%g", static_cast<double>(timeout_.count()) / 1000.0);
+        throw CommError("rank " + std::to_string(rank_) + ": no answer from the other ranks for " +
+                        seconds + " s (waiting for " + what + "): a rank died or hangs");
+      }
+      sched_yield();
+    }
+  }
+
+  void check(int code, const std::string& doing) const {
+    if (code == MPI_SUCCESS) return;
+    char text[MPI_MAX_ERROR_STRING] = {};
+    int length = 0;
+    MPI_Error_string(code, text, &length);
+    throw CommError("rank " + std::to_string(rank_) + ": MPI failed " + doing + ": " +
+                    std::string(text, static_cast<size_t>(length)));
+  }
+
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0, size_ = 1;
+  bool owns_mpi_ = false;
+  std::string library_;
+  std::vector<Sum> sums_;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> mpi_world_communicator() {
+  return std::make_unique<MpiCommunicator>();
+}
+
+}  // namespace footprint
