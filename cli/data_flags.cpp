@@ -39,7 +39,10 @@ std::string size_range(const ImageFolderInfo& info) {
 }
 
 void note_skips(TrainingData& data, const ImageFolderInfo& info) {
-  for (const FolderSkip& s : info.skipped) data.notes.push_back("skipped " + s.path + ": " + s.why);
+  for (const FolderSkip& s : info.skipped) {
+    // Some reasons name the file already.
+    data.notes.push_back("skipped " + (s.why.starts_with(s.path) ? s.why : s.path + ": " + s.why));
+  }
   if (info.other_files > 0) {
     data.notes.push_back(std::to_string(info.other_files) +
                          " files not named .png, .jpg or .jpeg left alone");
@@ -118,22 +121,24 @@ void add_data_flags(CLI::App& cmd, DataFlags& f) {
                  "DIR/test/<class>/..., or DIR/<class>/...), or npy:X.npy,Y.npy[,XTEST.npy,YTEST.npy]")
       ->capture_default_str();
   cmd.add_option("--prefetch", f.prefetch,
-                 "Batches read ahead while the step runs, in a ring the plan counts (default: 2 for "
-                 "folders and arrays, 0 for data held in memory)")
-      ->check(CLI::Range(0, 64));
+                 "Batches read ahead while the step runs, in a ring the plan counts")
+      ->check(CLI::Range(0, 64))
+      ->default_str("2 for folders and arrays, 0 for data held in memory");
   cmd.add_option("--loader-threads", f.loader_threads, "Threads decoding images ahead of the step")
       ->check(CLI::Range(1, 64))->capture_default_str();
   cmd.add_option("--val-split", f.val_split,
                  "Folder without a test/ part: this fraction of its images held out for testing")
       ->capture_default_str();
   cmd.add_option("--resize", f.resize,
-                 "Images: resize the shorter side to this, then take the net's HxW (default: resize "
-                 "straight to HxW)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
+                 "Images: resize the shorter side to this, then take the net's HxW")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 16))
+      ->default_str("none: resize straight to HxW");
   cmd.add_flag("--random-crop", f.random_crop, "Training images: take the window at a random place");
   cmd.add_flag("--mirror", f.mirror, "Training images: mirror half of them left to right");
-  cmd.add_option("--mean", f.mean, "Images: per-channel mean (default: measured on 1000 training images)");
-  cmd.add_option("--std", f.std, "Images: per-channel std (default: measured with the mean)");
+  cmd.add_option("--mean", f.mean, "Images: mean of p/255, one value or R G B")
+      ->default_str("measured on 1000 training images, or the saved model's");
+  cmd.add_option("--std", f.std, "Images: std, one value or R G B")
+      ->default_str("measured with the mean, or the saved model's");
   cmd.add_option("--max-pixels", f.max_pixels, "Images with more pixels are skipped")->capture_default_str();
 }
 

@@ -45,9 +45,11 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("--fit", f->fit,
                   "Find the largest batch (and, for fully convolutional nets, the largest input) "
                   "whose plan fits in this many bytes: 512M, 4G, ...");
-  cmd->add_option("--aspect", f->aspect, "Width:height of the input --fit searches (default 1:1)");
+  cmd->add_option("--aspect", f->aspect, "Width:height of the input --fit searches")
+      ->capture_default_str();
   cmd->add_option("--svg", f->svg, "Draw the bytes live per step and the arena map into this SVG file");
   cmd->callback([f] {
+    if (!f->svg.empty()) check_writable("--svg", f->svg);  // before any work
     const Net net = resize_input(
         with_loss(load_any_net(f->net_path, OnnxImportOptions::Weights::none, parse_size(f->size)).net,
                   f->loss),
@@ -77,7 +79,7 @@ void add_plan_command(CLI::App& app) {
               " at step " + std::to_string(floor.step) + " (" + floor.step_label + ")\n";
     }
     if (!f->fit.empty()) {
-      const int64_t budget = parse_bytes(f->fit);
+      const int64_t budget = parse_bytes_flag("--fit", f->fit);
       const std::optional<int> batch = fit_batch(net, options, budget);
       doc["fit_budget_bytes"] = budget;
       doc["fit_batch"] = batch ? nlohmann::json(*batch) : nlohmann::json(nullptr);

@@ -1,8 +1,6 @@
 // footprint style --content C --style S --model M --out OUT: neural style transfer at any size,
 // tiled exactly when the whole image does not fit --memory-budget. --plan prints the memory
 // plan without running; --fit BYTES the largest output that fits.
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -18,13 +16,14 @@ namespace {
 
 struct Flags {
   std::string content, style, model, out, size, init = "content", optimizer = "lbfgs";
-  std::string preprocess = "torch", memory_budget, fit, max_pixels = "100M", tile_bytes = "auto";
+  std::string preprocess = "torch", memory_budget = "available", fit, max_pixels = "100M";
+  std::string tile_bytes = "auto";
   std::string style_layers = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1", content_layer = "conv4_2";
   std::string state_dtype = "f32";
   int64_t long_side = 0;
   int save_every = 0;
   bool plan_only = false, json = false;
-  int threads = 0;
+  int threads = default_threads();
   StyleOptions options;
 };
 
@@ -93,39 +92,60 @@ void print_plan(const StyleMemoryPlan& p, bool json) {
               static_cast<double>(p.peak_bytes) / (1 << 20) / (p.width * p.height / 1e6));
 }
 
+// OUT.scaleS.iterN.png beside OUT: what --save-every writes.
+std::string snapshot_path(const std::string& out, int scale, int iteration) {
+  std::filesystem::path path(out);
+  const std::filesystem::path original(out);
+  path.replace_filename(original.stem().string() + ".scale" + std::to_string(scale) + ".iter" +
+                        std::to_string(iteration) + original.extension().string());
+  return path.string();
+}
+
 void run(Flags& f) {
   StyleOptions& o = f.options;
+  // Every path the run writes, before anything is loaded or planned.
+  if (!f.plan_only && f.fit.empty()) {
+    if (f.out.empty()) throw Error("--out: required unless --plan or --fit");
+    check_writable("--out", f.out);
+    if (f.save_every > 0) check_writable("--save-every", snapshot_path(f.out, 1, f.save_every));
+  }
   o.style_layers = split_names(f.style_layers);
   o.content_layer = f.content_layer;
-  o.conv_tile_bytes = f.tile_bytes == "auto" ? kAutoConvTile : parse_bytes(f.tile_bytes);
-  o.threads = f.threads > 0 ? f.threads : default_threads();
-  if (f.optimizer != "lbfgs" && f.optimizer != "adam") {
-    throw Error("--optimizer " + f.optimizer + ": expected lbfgs or adam");
-  }
+  o.conv_tile_bytes = f.tile_bytes == "auto" ? kAutoConvTile
+                      : f.tile_bytes == "0"  ? 0
+                                             : parse_bytes_flag("--tile-bytes", f.tile_bytes);
+  o.threads = f.threads;
   o.optimizer = f.optimizer == "adam" ? StyleOptimizer::adam : StyleOptimizer::lbfgs;
-  if (f.preprocess != "torch" && f.preprocess != "caffe") {
-    throw Error("--preprocess " + f.preprocess + ": expected torch or caffe");
-  }
   o.preprocess = f.preprocess == "caffe" ? StylePreprocess::caffe : StylePreprocess::torch;
   o.compact_state = f.state_dtype == "bf16";
-  const int64_t available = available_memory_bytes();
-  o.memory_budget = f.memory_budget.empty() ? available : parse_bytes(f.memory_budget);
+  const MemoryLimit limit = memory_limit(o.threads);
   if (!std::filesystem::exists(f.model)) {  // before the images are decoded
     throw IoError(f.model + ": no such model file.\n" + kModelHelp);
   }
-  const int64_t max_pixels = parse_bytes(f.max_pixels);
+  const int64_t max_pixels = parse_bytes_flag("--max-pixels", f.max_pixels);
   const Image content = load_image(f.content, 3, max_pixels);
   const Image style = load_image(f.style, 3, max_pixels);
+  std::optional<Image> init;
+  const bool random_init = f.init == "random";
+  if (f.init != "content" && !random_init) init = load_image(f.init, 3, max_pixels);
 
   auto [h, w] = f.size.empty() ? scaled_size(content.height, content.width, f.long_side)
                                : parse_output_size(f.size);
+  // Outside the plan: the decoded images (uint8) and the result's pixels. What the process may
+  // still use, less those, is the default budget.
+  const int64_t image_bytes = static_cast<int64_t>(content.pixels.size() + style.pixels.size() +
+                                                   (init ? init->pixels.size() : 0)) + 3 * h * w;
+  const int64_t available = limit.bytes > 0 ? std::max<int64_t>(1, limit.bytes - image_bytes) : 0;
+  o.memory_budget = f.memory_budget == "available"
+                        ? available
+                        : parse_bytes_flag("--memory-budget", f.memory_budget);
   const StyleModel model = load_model_for_style(f, Shape{.c = 0, .h = h, .w = w});
   const double style_aspect = static_cast<double>(style.width) / static_cast<double>(style.height);
   const double style_long = o.style_scale * static_cast<double>(std::max(h, w));
   const int64_t sh = std::lround(style_aspect >= 1 ? style_long / style_aspect : style_long);
   const int64_t sw = std::lround(style_aspect >= 1 ? style_long : style_long * style_aspect);
   if (!f.fit.empty()) {
-    const int64_t budget = parse_bytes(f.fit);
+    const int64_t budget = parse_bytes_flag("--fit", f.fit);
     const int64_t best = fit_style_height(model, o, static_cast<double>(w) / static_cast<double>(h),
                                           style_aspect, budget);
     if (best == 0) throw PlanError("no output size fits in " + format_bytes(budget));
@@ -139,33 +159,55 @@ void run(Flags& f) {
     print_plan(p, f.json);
     return;
   }
-  if (f.out.empty()) throw Error("--out: required unless --plan or --fit");
+  if (available > 0 && p.peak_bytes > available) {  // a --memory-budget above what is left
+    throw PlanError("style transfer at " + std::to_string(w) + "x" + std::to_string(h) + " plans " +
+                    format_bytes(p.peak_bytes) + " (--memory-budget " + f.memory_budget + ") and " +
+                    format_bytes(image_bytes) + " of images; " + limit.source + " leaves " +
+                    format_bytes(limit.bytes) + "; leave --memory-budget out (it defaults to what "
+                    "is left: --memory-budget " + bytes_flag_value(available) +
+                    ", and tiles to fit), or see what fits with --fit " + bytes_flag_value(available));
+  }
   std::fprintf(stderr, "style transfer %ldx%ld, %d scale(s) x %d iterations, %s, plan peak %s%s\n",
                w, h, o.scales, o.iterations, f.optimizer.c_str(), format_bytes(p.peak_bytes).c_str(),
                p.tiles > 1 ? (", " + std::to_string(p.tiles) + " tiles").c_str() : "");
 
-  std::optional<Image> init;
-  const bool random_init = f.init == "random";
-  if (f.init != "content" && !random_init) init = load_image(f.init, 3, max_pixels);
-  const bool tty = isatty(fileno(stderr));
+  ProgressLine line;
+  StyleProgress last{};
   StyleCallbacks callbacks;
   callbacks.progress = [&](const StyleProgress& s) {
-    std::fprintf(stderr, "%sscale %d/%d %ldx%ld  iter %4d/%d  loss %.4e (content %.3e style %.3e tv %.3e)  %.2f s/it%s",
-                 tty ? "\r" : "", s.scale + 1, s.scales, s.width, s.height, s.iteration,
-                 s.iterations, s.loss, s.content, s.style, s.tv, s.seconds, tty ? "" : "\n");
-    if (tty && s.iteration == s.iterations) std::fprintf(stderr, "\n");
+    last = s;
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "scale %d/%d %ldx%ld  iter %d/%d  loss %.4e (content %.3e style %.3e tv %.3e)  %.2f s/it",
+                  s.scale + 1, s.scales, s.width, s.height, s.iteration, s.iterations, s.loss,
+                  s.content, s.style, s.tv, s.seconds);
+    line.show(text, s.iteration == s.iterations);
   };
   callbacks.save_every = f.save_every;
-  const std::filesystem::path out(f.out);
   callbacks.save = [&](const StyleProgress& s, const Image& image) {
-    std::filesystem::path path = out;
-    path.replace_filename(out.stem().string() + ".scale" + std::to_string(s.scale + 1) + ".iter" +
-                          std::to_string(s.iteration) + out.extension().string());
-    save_image(path.string(), image);
+    save_image(snapshot_path(f.out, s.scale + 1, s.iteration), image);
   };
+  const InterruptFlag interrupt;
+  callbacks.should_stop = [&interrupt] { return interrupt.raised(); };
   const Image result = style_transfer(model, o, content, style, h, w, init ? &*init : nullptr,
                                       random_init, callbacks);
+  line.end();
   save_image(f.out, result);
+  const bool finished = last.scale + 1 == o.scales && last.iteration == o.iterations;
+  if (interrupt.raised() && !finished) {
+    std::fprintf(stderr,
+                 "interrupted (%s) after iteration %d of %d at scale %d of %d: wrote the current "
+                 "image (%lldx%lld) to %s\n"
+                 "continue from it with the same flags and --init %s --scales 1%s\n",
+                 interrupt.signal_name(), last.iteration, last.iterations, last.scale + 1,
+                 o.scales, static_cast<long long>(result.width),
+                 static_cast<long long>(result.height), f.out.c_str(), shell_quote(f.out).c_str(),
+                 last.scale + 1 == o.scales
+                     ? (" --iterations " + std::to_string(std::max(1, o.iterations - last.iteration)))
+                           .c_str()
+                     : "");
+    throw ExitStatus{kInterruptedStatus};
+  }
   std::fprintf(stderr, "wrote %s\n", f.out.c_str());
 }
 
@@ -178,32 +220,62 @@ void add_style_command(CLI::App& app) {
   cmd->add_option("--content", f.content, "Content image (PNG or JPEG)")->required();
   cmd->add_option("--style", f.style, "Style image (PNG or JPEG)")->required();
   cmd->add_option("--model", f.model, "VGG-19 as ONNX, or a .net file (seeded random weights)")->required();
-  cmd->add_option("--out", f.out, "Output image (.png, or .jpg); written atomically");
+  cmd->add_option("--out", f.out,
+                  "Output image (.png, or .jpg); written atomically, and on Ctrl-C with the "
+                  "image so far");
   cmd->add_option("--size", f.size, "Output WIDTHxHEIGHT (default: the content image's size)");
-  cmd->add_option("--long-side", f.long_side, "Output long side in pixels, keeping the content's aspect");
-  cmd->add_option("--iterations", f.options.iterations, "Iterations per scale")->capture_default_str();
-  cmd->add_option("--optimizer", f.optimizer, "lbfgs or adam")->capture_default_str();
-  cmd->add_option("--lr", f.options.lr, "Adam's learning rate (default 0.02) or L-BFGS's first step (default 1)");
-  cmd->add_option("--history", f.options.lbfgs_history, "L-BFGS history pairs (each 2 images of memory)")->capture_default_str();
+  cmd->add_option("--long-side", f.long_side, "Output long side in pixels, keeping the content's aspect")
+      ->check(at_least(1));
+  cmd->add_option("--iterations", f.options.iterations, "Iterations per scale")
+      ->check(at_least(1))
+      ->capture_default_str();
+  cmd->add_option("--optimizer", f.optimizer, "lbfgs or adam")
+      ->check(CLI::IsMember({"lbfgs", "adam"}))
+      ->capture_default_str();
+  cmd->add_option("--lr", f.options.lr,
+                  "Adam's learning rate or L-BFGS's first step; auto: 0.02 for Adam, 1 for L-BFGS")
+      ->check(greater_than_zero())
+      ->default_str("auto");
+  cmd->add_option("--history", f.options.lbfgs_history, "L-BFGS history pairs (each 2 images of memory)")
+      ->check(at_least(1))
+      ->capture_default_str();
   cmd->add_option("--state-dtype", f.state_dtype,
                   "f32, or bf16: the optimizer's state (L-BFGS pairs, Adam moments) and the "
                   "content target in bfloat16, half their bytes, for the largest images")
       ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();
-  cmd->add_option("--content-weight", f.options.content_weight, "Weight of the content loss")->capture_default_str();
-  cmd->add_option("--style-weight", f.options.style_weight, "Weight of the style loss")->capture_default_str();
-  cmd->add_option("--tv-weight", f.options.tv_weight, "Weight of total variation (smoothness)")->capture_default_str();
-  cmd->add_option("--style-scale", f.options.style_scale, "Style image long side relative to the output's")->capture_default_str();
-  cmd->add_option("--scales", f.options.scales, "Coarse-to-fine scales, each twice the last")->capture_default_str();
+  cmd->add_option("--content-weight", f.options.content_weight, "Weight of the content loss")
+      ->check(at_least(0))
+      ->capture_default_str();
+  cmd->add_option("--style-weight", f.options.style_weight, "Weight of the style loss")
+      ->check(at_least(0))
+      ->capture_default_str();
+  cmd->add_option("--tv-weight", f.options.tv_weight, "Weight of total variation (smoothness)")
+      ->check(at_least(0))
+      ->capture_default_str();
+  cmd->add_option("--style-scale", f.options.style_scale, "Style image long side relative to the output's")
+      ->check(greater_than_zero())
+      ->capture_default_str();
+  cmd->add_option("--scales", f.options.scales, "Coarse-to-fine scales, each twice the last")
+      ->check(at_least(1))
+      ->capture_default_str();
   cmd->add_option("--init", f.init, "content, random, or an image file")->capture_default_str();
   cmd->add_option("--style-layers", f.style_layers, "Comma-separated style layers")->capture_default_str();
   cmd->add_option("--content-layer", f.content_layer, "Content layer")->capture_default_str();
-  cmd->add_option("--preprocess", f.preprocess, "torch (RGB, ImageNet mean/std) or caffe (BGR, mean only)")->capture_default_str();
-  cmd->add_option("--memory-budget", f.memory_budget, "Bytes for the whole run, e.g. 2G (default: available memory); tiles when the image does not fit");
-  cmd->add_option("--save-every", f.save_every, "Write OUT.scaleS.iterN.png every N iterations");
+  cmd->add_option("--preprocess", f.preprocess, "torch (RGB, ImageNet mean/std) or caffe (BGR, mean only)")
+      ->check(CLI::IsMember({"torch", "caffe"}))
+      ->capture_default_str();
+  cmd->add_option("--memory-budget", f.memory_budget,
+                  "Bytes for the whole run, e.g. 2G; tiles when the image does not fit; available = "
+                  "the memory the process may still use")
+      ->capture_default_str();
+  cmd->add_option("--save-every", f.save_every, "Write OUT.scaleS.iterN.png every N iterations")
+      ->check(at_least(1));
   cmd->add_option("--seed", f.options.seed, "Seed for random init and for a model without weights")->capture_default_str();
-  cmd->add_option("--threads", f.threads, "Threads (default: the cores)");
-  cmd->add_option("--tile-bytes", f.tile_bytes, "Budget for one convolution im2col tile (auto: 1 to 16 MiB by layer)")->capture_default_str();
+  add_threads_flag(*cmd, f.threads);
+  cmd->add_option("--tile-bytes", f.tile_bytes,
+                  "Budget for one convolution im2col tile (auto: 1 to 16 MiB by layer; 0: whole)")
+      ->capture_default_str();
   cmd->add_option("--max-pixels", f.max_pixels, "Largest input image accepted")->capture_default_str();
   cmd->add_flag("--plan", f.plan_only, "Print the memory plan and stop");
   cmd->add_flag("--json", f.json, "With --plan: JSON");

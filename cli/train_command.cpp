@@ -1,49 +1,58 @@
-// footprint train NET --data ...: trains with a progress bar, reports test accuracy per epoch
-// and, at the end, the memory actually used beside the plan.
+// footprint train NET --data ...: trains with a progress line, reports test accuracy per epoch
+// and, at the end, the memory actually used beside the plan. Ctrl-C saves the run and says how
+// to resume it; --resume continues one.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
-#include <optional>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/common.hpp"
+#include "cli/data_flags.hpp"
 #include "footprint/blas_core.hpp"
 #include "core/units.hpp"
 
 namespace footprint::cli {
 namespace {
 
-// Redraws one status line on a terminal; elsewhere prints a line every tenth of an epoch.
-class ProgressLine {
+// The training progress: on a terminal a bar for the current epoch, redrawn; elsewhere a line
+// every few seconds. It ends where the run ends (--steps), not at the end of the epoch.
+class TrainProgressLine {
  public:
-  explicit ProgressLine(int epochs) : epochs_(epochs), tty_(isatty(STDERR_FILENO) != 0) {}
-
   void update(const TrainProgress& p) {
-    const bool last = p.step_in_epoch == p.steps_in_epoch;
-    const auto now = std::chrono::steady_clock::now();
-    if (tty_) {
-      if (!last && now - drawn_ < std::chrono::milliseconds(100)) return;
+    const int64_t epoch_first = p.epoch * p.steps_in_epoch;
+    const int64_t epoch_steps = std::min(p.steps_in_epoch, p.end_step - epoch_first);
+    const int64_t done_in_epoch = p.step - epoch_first;
+    const bool last = p.step == p.end_step || p.step_in_epoch == p.steps_in_epoch;
+    const int64_t epochs = (p.end_step + p.steps_in_epoch - 1) / std::max<int64_t>(1, p.steps_in_epoch);
+    char text[256];
+    if (line_.terminal()) {
+      const int width = 24;
+      const int filled = static_cast<int>(width * done_in_epoch / std::max<int64_t>(1, epoch_steps));
+      std::string bar(static_cast<size_t>(std::clamp(filled, 0, width)), '#');
+      bar.resize(width, '.');
+      std::snprintf(text, sizeof text,
+                    "epoch %d/%lld [%s] %lld/%lld  step %lld/%lld  loss %.4f  acc %.1f%%  %.0f samples/s",
+                    p.epoch + 1, static_cast<long long>(epochs), bar.c_str(),
+                    static_cast<long long>(done_in_epoch), static_cast<long long>(epoch_steps),
+                    static_cast<long long>(p.step), static_cast<long long>(p.end_step), p.loss,
+                    100.0 * p.accuracy, p.samples_per_second);
     } else {
-      const int64_t tenth = std::max<int64_t>(1, p.steps_in_epoch / 10);
-      if (!last && p.step_in_epoch % tenth != 0) return;
+      std::snprintf(text, sizeof text,
+                    "step %lld/%lld  epoch %d/%lld  loss %.4f  acc %.1f%%  %.0f samples/s",
+                    static_cast<long long>(p.step), static_cast<long long>(p.end_step),
+                    p.epoch + 1, static_cast<long long>(epochs), p.loss, 100.0 * p.accuracy,
+                    p.samples_per_second);
     }
-    drawn_ = now;
-    const int width = 24;
-    const int filled = static_cast<int>(width * p.step_in_epoch / std::max<int64_t>(1, p.steps_in_epoch));
-    std::string bar(filled, '#');
-    bar.resize(width, '.');
-    std::fprintf(stderr, "%sepoch %d/%d [%s] %lld/%lld  loss %.4f  acc %.1f%%  %.0f samples/s%s",
-                 tty_ ? "\r" : "", p.epoch + 1, epochs_, bar.c_str(),
-                 static_cast<long long>(p.step_in_epoch), static_cast<long long>(p.steps_in_epoch),
-                 p.loss, 100.0 * p.accuracy, p.samples_per_second, tty_ ? "" : "\n");
-    if (tty_ && last) std::fprintf(stderr, "\n");
+    line_.show(text, last);
   }
+  void end() { line_.end(); }
 
  private:
-  int epochs_;
-  bool tty_;
-  std::chrono::steady_clock::time_point drawn_{};
+  ProgressLine line_;
 };
 
 // The --profile table: milliseconds per call of each layer's forward and backward, and each
@@ -54,15 +63,18 @@ void print_layer_times(const Net& net, const std::vector<Runtime::LayerTime>& ti
   auto per_call_ms = [](double seconds, int64_t calls) {
     return calls > 0 ? 1e3 * seconds / static_cast<double>(calls) : 0.0;
   };
+  size_t longest = 0;
+  for (const Net::Node& node : net.nodes()) longest = std::max(longest, node.spec.name.size());
+  const size_t name_w = name_column_width(longest, 16);
   std::printf("GEMM: %s\n", blas_core_description().c_str());
   std::printf("Time per layer (ms per call; share of the time spent in layers)\n");
-  std::printf("  %-16s %-10s %-14s %10s %10s %7s\n", "layer", "op", "output", "forward", "backward",
-              "share");
+  std::printf("  %s%s%s %10s %10s %7s\n", pad("layer", name_w).c_str(), pad("op", 14).c_str(),
+              pad("output", 14).c_str(), "forward", "backward", "share");
   for (int i = 0; i < net.n_layers(); ++i) {
     const Runtime::LayerTime& t = times[static_cast<size_t>(i)];
     const Net::Node& node = net.node(i);
-    std::printf("  %-16s %-10s %-14s %10.3f %10.3f %6.1f%%\n", node.spec.name.c_str(),
-                node.spec.op.c_str(), node.out_shape.str().c_str(),
+    std::printf("  %s%s%s %10.3f %10.3f %6.1f%%\n", name_cell(node.spec.name, name_w).c_str(),
+                name_cell(node.spec.op, 14).c_str(), name_cell(node.out_shape.str(), 14).c_str(),
                 per_call_ms(t.forward_seconds, t.forward_calls),
                 per_call_ms(t.backward_seconds, t.backward_calls),
                 total > 0 ? 100.0 * (t.forward_seconds + t.backward_seconds) / total : 0.0);
@@ -82,186 +94,376 @@ nlohmann::json layer_times_json(const Net& net, const std::vector<Runtime::Layer
 
 }  // namespace
 
-void add_train_command(CLI::App& app) {
-  struct Flags {
-    std::string net_path, data = "fashion-mnist", save, report, size, loss, memory_limit;
-    PlanFlags plan;
-    int epochs = 1;
-    int64_t steps = 0;
-    float lr = 0.01f, momentum = 0.9f, weight_decay = 0.0f;
-    bool nesterov = false, profile = false;
-    uint64_t seed = 1;
-    std::string resume;
-    int64_t checkpoint_every = 0;
+namespace {
+
+struct TrainFlags {
+  std::string net_path, save, report, size, loss, memory_limit = "available";
+  DataFlags data;
+  PlanFlags plan;
+  int epochs = 1;
+  int64_t steps = 0;
+  float lr = 0.01f, momentum = 0.9f, weight_decay = 0.0f;
+  bool nesterov = false, profile = false;
+  uint64_t seed = 1;
+  std::string resume;
+  int64_t checkpoint_every = 0;
+  // Options a checkpoint fixes, and those that would change its net: --resume checks which
+  // were given.
+  std::vector<std::pair<std::string, CLI::Option*>> fixed_by_checkpoint, net_changing;
+  CLI::Option* steps_option = nullptr;
+  CLI::Option* epochs_option = nullptr;
+};
+
+// Where an interrupted run without --save leaves its checkpoint: NAME.interrupted.fpm beside the
+// net (or the checkpoint it resumed), else in the current directory when that one is read-only.
+std::string interrupted_path(const std::string& source) {
+  namespace fs = std::filesystem;
+  std::string stem = fs::path(source).stem().string();
+  const std::string suffix = ".interrupted";
+  if (stem.size() > suffix.size() && stem.ends_with(suffix)) stem.resize(stem.size() - suffix.size());
+  const std::string beside = (fs::path(source).parent_path() / (stem + ".interrupted.fpm")).string();
+  try {
+    check_writable("--save", beside);
+    return beside;
+  } catch (const Error&) {
+    return stem + ".interrupted.fpm";
+  }
+}
+
+// The flags that continue a run exactly as it was going: the data, the goal, and the planning
+// options that change the arithmetic's order (threads, tiles, direct convolutions).
+std::string resume_command(const std::string& checkpoint, const TrainFlags& f,
+                           const PlanOptions& o, const TrainOptions& t) {
+  std::string command = "footprint train --resume " + shell_quote(checkpoint) + " --data " +
+                        shell_quote(f.data.spec);
+  // How samples are read and transformed changes what the run sees.
+  if (f.data.resize > 0) command += " --resize " + std::to_string(f.data.resize);
+  if (f.data.random_crop) command += " --random-crop";
+  if (f.data.mirror) command += " --mirror";
+  if (f.data.val_split > 0) command += " --val-split " + std::to_string(f.data.val_split);
+  command += t.steps > 0 ? " --steps " + std::to_string(t.steps) : " --epochs " + std::to_string(t.epochs);
+  command += " --threads " + std::to_string(o.threads);
+  if (o.conv_tile_bytes != kAutoConvTile) command += " --tile-bytes " + f.plan.tile_bytes;
+  if (!o.direct_conv) command += " --no-direct-conv";
+  if (o.memory_budget > 0) command += " --memory-budget " + f.plan.memory_budget;
+  // Without --save the run would end unsaved: the checkpoint it resumes takes the result.
+  command += " --save " + shell_quote(f.save.empty() ? checkpoint : f.save);
+  if (f.checkpoint_every > 0) command += " --checkpoint-every " + std::to_string(f.checkpoint_every);
+  return command;
+}
+
+void run_train(TrainFlags& flags) {
+  TrainFlags* const f = &flags;
+  if (f->net_path.empty() == f->resume.empty()) {
+    throw Error("train: give a NET (or MODEL.onnx), or --resume FILE, but not both");
+  }
+  if (f->checkpoint_every > 0 && f->save.empty()) {
+    throw Error("--checkpoint-every: needs --save FILE (the checkpoint is written there)");
+  }
+  // Every path this run writes, before anything is loaded: no run ends unable to save.
+  if (!f->save.empty()) check_writable("--save", f->save);
+  if (!f->report.empty()) check_writable("--report", f->report);
+  const std::string source = f->resume.empty() ? f->net_path : f->resume;
+  const std::string interrupt_path = f->save.empty() ? interrupted_path(source) : f->save;
+
+  PlanOptions options = to_plan_options(f->plan);
+  options.mode = Mode::train;
+  TrainOptions train_options{.epochs = f->epochs, .steps = f->steps, .seed = f->seed};
+  train_options.optimizer = {.lr = f->lr, .momentum = f->momentum, .nesterov = f->nesterov,
+                             .weight_decay = f->weight_decay};
+  std::optional<SavedModel> resumed;
+  LoadedNet loaded;
+  Net net{Shape{}};
+  if (!f->resume.empty()) {
+    for (const auto& [flag, option] : f->net_changing) {
+      if (option->count() > 0) {
+        throw Error(flag + ": the checkpoint " + f->resume + " fixes the net; --resume takes no " +
+                    flag);
+      }
+    }
+    resumed = load_model(f->resume);
+    ResumedTraining r = resume_training(*resumed, options, train_options, f->resume);
+    std::vector<std::string> ignored;
+    for (const auto& [flag, option] : f->fixed_by_checkpoint)
+      if (option->count() > 0) ignored.push_back(flag);
+    if (!ignored.empty()) {
+      std::string names;
+      for (const std::string& name : ignored) names += (names.empty() ? "" : ", ") + name;
+      char fixed[256];
+      std::snprintf(fixed, sizeof fixed,
+                    "batch %d, optimizer %s, lr %g, momentum %g%s, weight decay %g, seed %llu",
+                    r.plan_options.batch, optimizer_name(r.plan_options.optimizer),
+                    r.options.optimizer.lr, r.options.optimizer.momentum,
+                    r.options.optimizer.nesterov ? " (nesterov)" : "",
+                    r.options.optimizer.weight_decay,
+                    static_cast<unsigned long long>(r.options.seed));
+      std::fprintf(stderr, "warning: --resume ignores %s: the checkpoint fixes them (%s)\n",
+                   names.c_str(), fixed);
+    }
+    net = std::move(r.net);
+    options = r.plan_options;
+    train_options = r.options;
+  } else {
+    loaded = load_any_net(f->net_path, OnnxImportOptions::Weights::deferred, parse_size(f->size));
+    net = resize_input(with_loss(loaded.net, f->loss), f->size);
+  }
+
+  // Data read from disk is read ahead into the plan's ring; data held in memory needs none.
+  const bool streamed = f->data.spec.starts_with("folder:") || f->data.spec.starts_with("npy:");
+  options.prefetch_batches = f->data.prefetch >= 0 ? f->data.prefetch : streamed ? 2 : 0;
+  Plan p = plan(net, options);
+  const MemoryLimit limit = parse_memory_limit("--memory-limit", f->memory_limit, options.threads);
+  auto check_memory = [&](int64_t data_bytes) {
+    check_memory_limit(net, p, data_bytes, limit.bytes,
+                       memory_advice(limit, fit_command(source, options,
+                                                        f->resume.empty() ? f->size : "",
+                                                        f->resume.empty() ? f->loss : "",
+                                                        limit.bytes - data_bytes)));
   };
-  auto f = std::make_shared<Flags>();
+  check_memory(0);  // before the data set is loaded
+  // A fixed size, so the data order does not depend on --steps (runs can be resumed).
+  const int64_t synthetic_size = 1024;
+  // A resumed run reads its images as the first part did: the same classes, the same
+  // normalisation (unless given again).
+  DataFlags data_flags = f->data;
+  std::vector<std::string> classes;
+  if (resumed) {
+    classes = resumed->labels.class_names;
+    if (resumed->labels.has_normalisation && data_flags.mean.empty() && data_flags.std.empty()) {
+      const ImagePreprocess& n = resumed->labels.normalisation;
+      data_flags.mean = {n.mean[0], n.mean[1], n.mean[2]};
+      data_flags.std = {n.std[0], n.std[1], n.std[2]};
+    }
+  }
+  data_flags.prefetch = options.prefetch_batches;
+  const TrainingData data = open_training_data(data_flags, net, synthetic_size, classes);
+  for (const Plan::OutsideLine& line : data.outside_lines(net.input_shape())) p.outside.push_back(line);
+  const int64_t data_bytes = data.held_bytes();
+  const int64_t steps_per_epoch = (data.train->size() + options.batch - 1) / options.batch;
+  const int64_t end_step = train_end_step(train_options, std::max<int64_t>(1, steps_per_epoch));
+  if (end_step <= train_options.start_step) {
+    throw Error(std::string(f->steps > 0 ? "--steps " + std::to_string(f->steps)
+                                         : "--epochs " + std::to_string(f->epochs)) +
+                ": the run ends at step " + std::to_string(end_step) + ", and the checkpoint " +
+                f->resume + " has done " + std::to_string(train_options.start_step) +
+                " already (--steps and --epochs count the whole run, the checkpoint's steps "
+                "included)");
+  }
+  std::fprintf(stderr, "%s: %s parameters; plan %s (arena %s + persistent %s), peak at %s\n",
+               source.c_str(), format_count(p.params).c_str(),
+               format_bytes(p.total_bytes).c_str(), format_bytes(p.arena_bytes).c_str(),
+               format_bytes(p.persistent_bytes).c_str(), p.step_label(p.peak_step).c_str());
+  for (const std::string& note : data.notes) std::fprintf(stderr, "%s\n", note.c_str());
+  if (!data.class_names.empty()) {
+    std::string names;
+    for (size_t i = 0; i < data.class_names.size(); ++i)
+      names += (i ? ", " : "") + std::to_string(i) + " " + data.class_names[i];
+    std::fprintf(stderr, "classes: %s\n", names.c_str());
+  }
+  std::fprintf(stderr, "data: %s, %lld training samples, %lld test samples, %s held outside the plan%s\n",
+               f->data.spec.c_str(), static_cast<long long>(data.train->size()),
+               static_cast<long long>(data.test ? data.test->size() : 0),
+               format_bytes(data_bytes).c_str(),
+               options.prefetch_batches > 0
+                   ? (", " + std::to_string(options.prefetch_batches) + " batches read ahead by " +
+                      std::to_string(data.loader_threads) + " thread" +
+                      (data.loader_threads > 1 ? "s" : "") + " into the plan's ring")
+                         .c_str()
+                   : "");
+  if (train_options.start_step > 0) {
+    std::fprintf(stderr, "resuming %s at step %lld of %lld\n", f->resume.c_str(),
+                 static_cast<long long>(train_options.start_step), static_cast<long long>(end_step));
+  }
+  check_memory(data_bytes);
+  reset_tracked_peak();
+  // What the process adds from here on is the plan and what the plan names outside it.
+  const bool peak_restarted = restart_peak_resident();
+  const int64_t resident_before = resident_bytes();
+  Runtime runtime(net, p, train_options.seed);
+  loaded.restore(runtime);  // an ONNX model's weights replace the seeded ones
+  if (resumed) {
+    restore_parameters(*resumed, runtime);
+    resumed.reset();  // its weights are in the runtime now
+  }
+  runtime.set_layer_timing(f->profile);
+  const InterruptFlag interrupt;
+  train_options.should_stop = [&interrupt] { return interrupt.raised(); };
+  train_options.loader_threads = data.loader_threads;
+  int64_t skipped = 0;
+  train_options.on_skip = [&skipped](const std::string& message) {
+    end_progress_line();
+    std::fprintf(stderr, "warning: skipped %s\n", message.c_str());
+    ++skipped;
+  };
+  // The model's labels travel with every file this run writes.
+  const ModelLabels labels{.class_names = data.class_names,
+                           .has_normalisation = data.images,
+                           .normalisation = data.normalise};
+  double data_wait_seconds = 0.0, step_seconds = 0.0;
+  TrainProgressLine progress;
+  nlohmann::json epoch_log = nlohmann::json::array();
+  double train_seconds = 0.0;
+  double test_accuracy = -1.0;
+  const auto started = std::chrono::steady_clock::now();
+  const int64_t steps = train(
+      runtime, *data.train, data.test.get(), train_options,
+      [&](const TrainProgress& pr) {
+        progress.update(pr);
+        if (f->checkpoint_every > 0 && pr.step % f->checkpoint_every == 0) {
+          save_checkpoint(f->save, runtime, train_options, pr.step, labels);
+        }
+      },
+      [&](const EpochResult& r) {
+        progress.end();
+        train_seconds += r.seconds;
+        data_wait_seconds += r.last.data_wait_seconds;
+        step_seconds += r.last.step_seconds;
+        nlohmann::json entry = {{"epoch", r.epoch + 1}, {"seconds", r.seconds},
+                                {"train_loss", r.last.loss}, {"train_accuracy", r.last.accuracy}};
+        if (r.has_test) {
+          test_accuracy = r.test.accuracy;
+          entry["test_loss"] = r.test.loss;
+          entry["test_accuracy"] = r.test.accuracy;
+          std::fprintf(stderr, "epoch %d: %.1f s, test accuracy %.2f%%, test loss %.4f\n",
+                       r.epoch + 1, r.seconds, 100.0 * r.test.accuracy, r.test.loss);
+        } else {
+          std::fprintf(stderr, "epoch %d: %.1f s\n", r.epoch + 1, r.seconds);
+        }
+        epoch_log.push_back(entry);
+      });
+  progress.end();
+  if (interrupt.raised()) {
+    save_checkpoint(interrupt_path, runtime, train_options, steps, labels);
+    std::fprintf(stderr,
+                 "interrupted (%s) after step %lld of %lld: saved the run to %s\n"
+                 "resume it with: %s\n",
+                 interrupt.signal_name(), static_cast<long long>(steps),
+                 static_cast<long long>(end_step), interrupt_path.c_str(),
+                 resume_command(interrupt_path, *f, options, train_options).c_str());
+    throw ExitStatus{kInterruptedStatus};
+  }
+  if (!f->save.empty()) {
+    save_checkpoint(f->save, runtime, train_options, steps, labels);
+    std::fprintf(stderr, "saved %s after %lld steps\n", f->save.c_str(), static_cast<long long>(steps));
+  }
+  if (epoch_log.empty()) {  // no whole epoch: the time is the run's
+    train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  }
+  const TrackedMemory tracked = tracked_memory();
+  const int64_t rss = peak_rss_bytes();
+  const int64_t steps_run = steps - train_options.start_step;
+  const double seconds_per_step = steps_run > 0 ? train_seconds / static_cast<double>(steps_run) : 0.0;
+  std::printf("Memory report\n");
+  std::printf("  planned (arena + persistent):   %12s B  %s\n", format_count(p.total_bytes).c_str(),
+              format_bytes(p.total_bytes).c_str());
+  std::printf("  counting allocator peak:        %12s B  %s%s\n",
+              format_count(tracked.peak_bytes).c_str(), format_bytes(tracked.peak_bytes).c_str(),
+              tracked.peak_bytes == p.total_bytes ? "  (equals the plan)" : "  (DIFFERS from the plan)");
+  std::printf("  data held, outside the plan:    %12s B  %s\n", format_count(data_bytes).c_str(),
+              format_bytes(data_bytes).c_str());
+  std::printf("  process peak RSS (VmHWM):       %12s B  %s\n", format_count(rss).c_str(),
+              format_bytes(rss).c_str());
+  const int64_t growth = peak_restarted ? peak_resident_bytes() - resident_before : -1;
+  if (growth >= 0) {
+    std::printf("  peak RSS growth from the runtime's creation: %s B  %s\n",
+                format_count(growth).c_str(), format_bytes(growth).c_str());
+  }
+  std::printf("  %lld steps, %.4f s per step\n", static_cast<long long>(steps_run), seconds_per_step);
+  const double wait_share = step_seconds > 0 ? data_wait_seconds / step_seconds : 0.0;
+  if (f->profile || options.prefetch_batches > 0) {
+    std::printf("  waiting for data: %.3f s of %.3f s in steps (%.1f%%)\n", data_wait_seconds,
+                step_seconds, 100.0 * wait_share);
+  }
+  if (skipped > 0) std::printf("  skipped %lld unreadable samples (named above)\n", static_cast<long long>(skipped));
+  if (f->profile) print_layer_times(net, runtime.layer_times());
+  if (!f->report.empty()) {
+    nlohmann::json report = {{"planned_bytes", p.total_bytes},
+                             {"tracked_peak_bytes", tracked.peak_bytes},
+                             {"peak_rss_bytes", rss},
+                             {"rss_growth_bytes", growth},
+                             {"outside_bytes", p.outside_bytes()},
+                             {"dataset_bytes", data_bytes},
+                             {"prefetch_batches", options.prefetch_batches},
+                             {"data_wait_seconds", data_wait_seconds},
+                             {"step_seconds", step_seconds},
+                             {"data_wait_fraction", wait_share},
+                             {"skipped_samples", skipped},
+                             {"seconds_per_step", seconds_per_step},
+                             {"steps", steps_run},
+                             {"threads", options.threads},
+                               {"blas", blas_core_description()},
+                             {"batch", options.batch},
+                             {"epochs", epoch_log}};
+    if (test_accuracy >= 0) report["test_accuracy"] = test_accuracy;
+    if (f->profile) report["layer_times"] = layer_times_json(net, runtime.layer_times());
+    write_file_atomic(f->report, report.dump(2) + "\n");
+  }
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto f = std::make_shared<TrainFlags>();
   CLI::App* cmd = app.add_subcommand("train", "Train a net and report the memory it used beside its plan");
-  cmd->add_option("net", f->net_path,
-                  "Net file (.net) ending in a loss line, or ONNX model (.onnx) with --loss; "
-                  "not needed with --resume");
-  cmd->add_option("--loss", f->loss, "Loss to add to a net without one (an ONNX model): mse or softmax_xent")
-      ->check(CLI::IsMember({"mse", "softmax_xent"}));
-  cmd->add_option("--data", f->data, "fashion-mnist[:DIR], mnist:DIR or synthetic")
-      ->capture_default_str();
-  cmd->add_option("--epochs", f->epochs, "Passes over the training set")->check(CLI::Range(1, 100000));
-  cmd->add_option("--steps", f->steps, "Stop after this many steps (overrides --epochs)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  CLI::Option* net = cmd->add_option(
+      "net", f->net_path,
+      "Net file (.net) ending in a loss line, or ONNX model (.onnx) with --loss; not with --resume");
+  CLI::Option* loss =
+      cmd->add_option("--loss", f->loss, "Loss to add to a net without one (an ONNX model): mse or softmax_xent")
+          ->check(CLI::IsMember({"mse", "softmax_xent"}));
+  add_data_flags(*cmd, f->data);
+  f->epochs_option = cmd->add_option("--epochs", f->epochs,
+                                     "The run ends after this many epochs in all (a resumed run's "
+                                     "earlier epochs count)")
+                         ->check(at_least(1))
+                         ->capture_default_str();
+  f->steps_option = cmd->add_option("--steps", f->steps,
+                                    "The run ends at this step in all, overriding --epochs (a "
+                                    "resumed run's earlier steps count: --steps 1000 resumed at "
+                                    "step 600 does 400 more)")
+                        ->check(at_least(1));
   add_plan_flags(*cmd, f->plan, /*with_mode=*/false);
-  add_size_flag(*cmd, f->size);
-  cmd->add_option("--lr", f->lr, "Learning rate")->capture_default_str();
-  cmd->add_option("--momentum", f->momentum, "Momentum (momentum optimizer); Adam's beta1 stays 0.9")
-      ->capture_default_str();
-  cmd->add_flag("--nesterov", f->nesterov, "Nesterov momentum");
-  cmd->add_option("--weight-decay", f->weight_decay, "L2 penalty (decoupled for adamw)");
-  cmd->add_option("--seed", f->seed, "Seed for the initial weights, data order and dropout");
+  CLI::Option* size = add_size_flag(*cmd, f->size);
+  CLI::Option* lr = cmd->add_option("--lr", f->lr, "Learning rate")->check(greater_than_zero())->capture_default_str();
+  CLI::Option* momentum =
+      cmd->add_option("--momentum", f->momentum, "Momentum (momentum optimizer); Adam's beta1 stays 0.9")
+          ->check(at_least(0))
+          ->capture_default_str();
+  CLI::Option* nesterov = cmd->add_flag("--nesterov", f->nesterov, "Nesterov momentum");
+  CLI::Option* weight_decay =
+      cmd->add_option("--weight-decay", f->weight_decay, "L2 penalty (decoupled for adamw)")
+          ->check(at_least(0))
+          ->capture_default_str();
+  CLI::Option* seed = cmd->add_option("--seed", f->seed, "Seed for the initial weights, data order and dropout")
+                          ->capture_default_str();
   cmd->add_option("--memory-limit", f->memory_limit,
-                  "Refuse to start when the plan needs more than this (512M, 4G, ...; default: "
-                  "the memory available to the process)");
+                  "Refuse to start when the plan and the data set need more than this (512M, "
+                  "4G, ...); available = the memory the process may still use (MemAvailable, "
+                  "the cgroup's limit and ulimit -v, the tightest)")
+      ->capture_default_str();
   cmd->add_option("--save", f->save,
-                  "Write the trained model, optimizer state and data position here (atomic)");
+                  "Write the trained model, optimizer state and data position here (atomic); "
+                  "also where Ctrl-C leaves the run");
   cmd->add_option("--checkpoint-every", f->checkpoint_every,
-                  "Also write --save every N steps, so an interrupted run can --resume")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+                  "Also write --save every N steps, so a killed run can --resume")
+      ->check(at_least(1));
   cmd->add_option("--resume", f->resume,
-                  "Continue from a file written by --save: net, weights, optimizer, batch, seed "
-                  "and data position come from it (use the same --threads for identical results)");
+                  "Continue from a file written by --save (or by Ctrl-C): net, weights, optimizer "
+                  "and its settings, batch, seed and data position come from it (use the same "
+                  "--threads for identical results)");
   cmd->add_option("--report", f->report, "Write the memory and speed figures as JSON here");
   cmd->add_flag("--profile", f->profile,
                 "Time every layer's forward and backward and print where the time went "
                 "(also in --report as layer_times)");
-  cmd->callback([f] {
-    if (f->net_path.empty() == f->resume.empty()) {
-      throw Error("train: give a NET (or MODEL.onnx), or --resume FILE, but not both");
-    }
-    if (f->checkpoint_every > 0 && f->save.empty()) {
-      throw Error("--checkpoint-every: needs --save FILE (the checkpoint is written there)");
-    }
-    std::optional<SavedModel> resumed;
-    LoadedNet loaded;
-    if (!f->resume.empty()) {
-      resumed = load_model(f->resume);
-      loaded.net = parse_net(resumed->net_text, f->resume);
-    } else {
-      loaded = load_any_net(f->net_path, OnnxImportOptions::Weights::deferred, parse_size(f->size));
-    }
-    const Net net = resize_input(with_loss(loaded.net, f->loss), f->size);
-    PlanOptions options = to_plan_options(f->plan);
-    options.mode = Mode::train;
-    TrainOptions train_options{.epochs = f->epochs, .steps = f->steps, .seed = f->seed};
-    train_options.optimizer = {.lr = f->lr, .momentum = f->momentum, .nesterov = f->nesterov,
-                               .weight_decay = f->weight_decay};
-    if (resumed) {  // the run continues exactly as it was set up
-      options.optimizer = resumed->optimizer;
-      options.batch = static_cast<int>(std::max<int64_t>(1, resumed->train_state.batch));
-      train_options.optimizer = resumed->optimizer_params;
-      train_options.seed = resumed->train_state.seed;
-      train_options.start_step = resumed->train_state.steps;
-    }
-    const Plan p = plan(net, options);
-    const int64_t limit =
-        f->memory_limit.empty() ? available_memory_bytes() : parse_bytes(f->memory_limit);
-    check_memory_limit(net, p, /*other_bytes=*/0, limit);  // before the data set is loaded
-    // A fixed size, so the data order does not depend on --steps (runs can be resumed).
-    const int64_t synthetic_size = 1024;
-    const DataSplit data = load_data(f->data, net, synthetic_size);
-    std::fprintf(stderr, "%s: %s parameters; plan %s (arena %s + persistent %s), peak at %s\n",
-                 f->net_path.c_str(), format_count(p.params).c_str(),
-                 format_bytes(p.total_bytes).c_str(), format_bytes(p.arena_bytes).c_str(),
-                 format_bytes(p.persistent_bytes).c_str(), p.step_label(p.peak_step).c_str());
-    std::fprintf(stderr, "data: %s, %lld training samples, %lld test samples, %s held as stored\n",
-                 f->data.c_str(), static_cast<long long>(data.train.size),
-                 static_cast<long long>(data.test.size),
-                 format_bytes(data.train.bytes() + data.test.bytes()).c_str());
-    check_memory_limit(net, p, data.train.bytes() + data.test.bytes(), limit);
-    reset_tracked_peak();
-    // What the process adds from here on is the plan and what the plan names outside it.
-    const bool peak_restarted = restart_peak_resident();
-    const int64_t resident_before = resident_bytes();
-    Runtime runtime(net, p, f->seed);
-    loaded.restore(runtime);  // an ONNX model's weights replace the seeded ones
-    if (resumed) {
-      restore_parameters(*resumed, runtime);
-      resumed.reset();  // its weights are in the runtime now
-    }
-    runtime.set_layer_timing(f->profile);
-    auto save = [&](int64_t steps_done) {
-      save_model(f->save, runtime, train_options.optimizer,
-                 {.seed = train_options.seed, .steps = steps_done,
-                  .forward_calls = runtime.forward_calls(), .batch = options.batch});
-    };
-    const int epochs = f->steps > 0 ? static_cast<int>((f->steps * options.batch + data.train.size - 1) /
-                                                       std::max<int64_t>(1, data.train.size))
-                                    : f->epochs;
-    ProgressLine progress(std::max(1, epochs));
-    nlohmann::json epoch_log = nlohmann::json::array();
-    double train_seconds = 0.0;
-    double test_accuracy = -1.0;
-    const Dataset* test = data.test.size > 0 ? &data.test : nullptr;
-    const int64_t steps = train(
-        runtime, data.train, test, train_options,
-        [&](const TrainProgress& pr) {
-          progress.update(pr);
-          if (f->checkpoint_every > 0 && pr.step % f->checkpoint_every == 0) save(pr.step);
-        },
-        [&](const EpochResult& r) {
-          train_seconds += r.seconds;
-          nlohmann::json entry = {{"epoch", r.epoch + 1}, {"seconds", r.seconds},
-                                  {"train_loss", r.last.loss}, {"train_accuracy", r.last.accuracy}};
-          if (r.has_test) {
-            test_accuracy = r.test.accuracy;
-            entry["test_loss"] = r.test.loss;
-            entry["test_accuracy"] = r.test.accuracy;
-            std::fprintf(stderr, "epoch %d: %.1f s, test accuracy %.2f%%, test loss %.4f\n",
-                         r.epoch + 1, r.seconds, 100.0 * r.test.accuracy, r.test.loss);
-          } else {
-            std::fprintf(stderr, "epoch %d: %.1f s\n", r.epoch + 1, r.seconds);
-          }
-          epoch_log.push_back(entry);
-        });
-    if (!f->save.empty()) {
-      save(steps);
-      std::fprintf(stderr, "saved %s after %lld steps\n", f->save.c_str(), static_cast<long long>(steps));
-    }
-    const TrackedMemory tracked = tracked_memory();
-    const int64_t rss = peak_rss_bytes();
-    const int64_t steps_run = steps - train_options.start_step;
-    const double seconds_per_step = steps_run > 0 ? train_seconds / static_cast<double>(steps_run) : 0.0;
-    std::printf("Memory report\n");
-    std::printf("  planned (arena + persistent):   %12s B  %s\n", format_count(p.total_bytes).c_str(),
-                format_bytes(p.total_bytes).c_str());
-    std::printf("  counting allocator peak:        %12s B  %s%s\n",
-                format_count(tracked.peak_bytes).c_str(), format_bytes(tracked.peak_bytes).c_str(),
-                tracked.peak_bytes == p.total_bytes ? "  (equals the plan)" : "  (DIFFERS from the plan)");
-    std::printf("  data set, outside the plan:     %12s B  %s\n",
-                format_count(data.train.bytes() + data.test.bytes()).c_str(),
-                format_bytes(data.train.bytes() + data.test.bytes()).c_str());
-    std::printf("  process peak RSS (VmHWM):       %12s B  %s\n", format_count(rss).c_str(),
-                format_bytes(rss).c_str());
-    const int64_t growth = peak_restarted ? peak_resident_bytes() - resident_before : -1;
-    if (growth >= 0) {
-      std::printf("  peak RSS growth from the runtime's creation: %s B  %s\n",
-                  format_count(growth).c_str(), format_bytes(growth).c_str());
-    }
-    std::printf("  %lld steps, %.4f s per step\n", static_cast<long long>(steps_run), seconds_per_step);
-    if (f->profile) print_layer_times(net, runtime.layer_times());
-    if (!f->report.empty()) {
-      nlohmann::json report = {{"planned_bytes", p.total_bytes},
-                               {"tracked_peak_bytes", tracked.peak_bytes},
-                               {"peak_rss_bytes", rss},
-                               {"rss_growth_bytes", growth},
-                               {"outside_bytes", p.outside_bytes()},
-                               {"dataset_bytes", data.train.bytes() + data.test.bytes()},
-                               {"seconds_per_step", seconds_per_step},
-                               {"steps", steps_run},
-                               {"threads", options.threads},
-                               {"blas", blas_core_description()},
-                               {"batch", options.batch},
-                               {"epochs", epoch_log}};
-      if (test_accuracy >= 0) report["test_accuracy"] = test_accuracy;
-      if (f->profile) report["layer_times"] = layer_times_json(net, runtime.layer_times());
-      write_file_atomic(f->report, report.dump(2) + "\n");
-    }
-  });
+  f->net_changing = {{"NET", net}, {"--loss", loss}, {"--size", size}};
+  f->fixed_by_checkpoint = {{"--batch", cmd->get_option("--batch")},
+                            {"--optimizer", cmd->get_option("--optimizer")},
+                            {"--lr", lr},
+                            {"--momentum", momentum},
+                            {"--nesterov", nesterov},
+                            {"--weight-decay", weight_decay},
+                            {"--seed", seed}};
+  cmd->callback([f] { run_train(*f); });
 }
 
 }  // namespace footprint::cli

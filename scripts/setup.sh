@@ -12,8 +12,15 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   libopenmpi-dev openmpi-bin
   dataset-fashion-mnist
+  python3-torch python3-torchvision   # tests/import/torch_gradients_test.py (skipped without them)
   "$@"
 )
+# node and npm run the export tests' ONNX Runtime check (the test installs the npm package
+# onnxruntime-node into build/ itself). Checked as commands: a node from elsewhere (NodeSource's
+# nodejs brings its own npm) is kept, and Debian's npm is not installed over it.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

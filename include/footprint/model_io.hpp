@@ -8,7 +8,9 @@
 //            nesterov as 0/1, weight_decay, beta1, beta2, eps) | i64 optimizer_steps |
 //            u32 n_tensors | per tensor: string name | u64 n_elems | u32 n_state |
 //            f32 data[n_elems] | n_state x f32 state[n_elems] |
-//            training state (version 2): u64 seed | i64 steps | i64 forward_calls | i64 batch
+//            training state (version 2): u64 seed | i64 steps | i64 forward_calls | i64 batch |
+//            labels (version 3): u32 n_classes | n_classes x string | u32 has_normalisation |
+//            f32 mean[3] | f32 std[3]
 //   string: u32 length | bytes
 #pragma once
 
@@ -16,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "footprint/image.hpp"
 #include "footprint/net.hpp"
 #include "footprint/plan.hpp"
 #include "footprint/runtime.hpp"
@@ -38,6 +41,15 @@ struct TrainState {
   int64_t batch = 0;          // the planned batch (the data order depends on it)
 };
 
+// What a model's outputs and inputs mean, saved with it (version 3): one class name per output
+// (from the image folder it was trained on) and how images were normalised for it, so `run`
+// and `eval` can name a prediction and prepare an image as training did.
+struct ModelLabels {
+  std::vector<std::string> class_names;  // empty: the outputs are unnamed
+  bool has_normalisation = false;
+  ImagePreprocess normalisation;
+};
+
 struct SavedModel {
   std::string net_text;
   OptimizerKind optimizer = OptimizerKind::sgd;
@@ -45,14 +57,20 @@ struct SavedModel {
   int64_t optimizer_steps = 0;
   std::vector<SavedTensor> tensors;
   TrainState train_state;  // zeros for version-1 files
+  ModelLabels labels;      // empty for files before version 3
 };
 
 // Writes the runtime's parameters (and optimizer state, when it has any) atomically.
 void save_model(const std::string& path, const Runtime& runtime,
-                const OptimizerParams& optimizer_params, const TrainState& train_state = {});
+                const OptimizerParams& optimizer_params, const TrainState& train_state = {},
+                const ModelLabels& labels = {});
 
 // IoError for a missing, foreign, truncated or corrupt file (bad magic, version or checksum).
 [[nodiscard]] SavedModel load_model(const std::string& path);
+
+// True when the file opens with the model file's magic ("FPMODEL\0"); false when it does not,
+// or cannot be read (load_model then says why).
+[[nodiscard]] bool looks_like_saved_model(const std::string& path);
 
 // Copies saved parameters (and, when the runtime has the same optimizer, its state, step
 // count and forward count) into a runtime planned for saved.net_text. IoError naming the tensor

@@ -84,7 +84,10 @@ class Net {
  public:
   struct Node {
     LayerSpec spec;                      // as written; spec.name always set
-    std::shared_ptr<const Layer> layer;  // validated parameters and the math
+    // The layer object make_layer(spec) built: its validated options and its math, through the
+    // interface of footprint/layer.hpp (op(), infer_shape, describe, forward, backward). Shared
+    // between copies of a net; plans and runtimes call it, users rarely need to.
+    std::shared_ptr<const Layer> layer;
     std::vector<int> inputs;             // value ids: 0 is the net input, i + 1 is layer i's output
     Shape out_shape;
   };

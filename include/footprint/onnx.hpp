@@ -1,7 +1,9 @@
 // ONNX models (opsets 7 to 17) as Footprint nets: the graph becomes a Net (any DAG of the ops in
 // onnx_supported_ops(), several outputs included), its initializers the parameters. Shape
 // arithmetic on constants is folded at import, so a graph with symbolic H and W becomes static
-// once the caller gives the input size. Link the footprint_onnx CMake target.
+// once the caller gives the input size. And the way back: export_onnx writes a net and its
+// weights as an ONNX model (opset 13) that ONNX Runtime runs and import_onnx reads back as the
+// same net. Link the footprint_onnx CMake target.
 #pragma once
 
 #include <memory>
@@ -57,5 +59,28 @@ struct OnnxModel {
 
 // The ONNX op types the importer reads, in its table's order (Constant included).
 [[nodiscard]] std::vector<std::string> onnx_supported_ops();
+
+// Writes the net's inference graph as an ONNX model, opset 13, IR version 7: graph input "input"
+// [N, C, H, W] with a symbolic batch N; each of Net::outputs() a graph output named after its
+// layer ([N, C, H, W], or [N, F] after fc and flatten); every parameter an initializer. The loss
+// is left out (a net trained with softmax_xent writes logits), batchnorm uses its running
+// statistics and dropout is ONNX's Dropout, an identity at inference. Layers opset 13 has no op
+// for are written as the nodes the importer fuses back (layernorm, hardswish, silu, gelu).
+// The file is written atomically (PATH.tmp, then renamed over PATH).
+// `weights` holds every parameter by its full name ("conv1.weight"), as save_model, load_model
+// and import_onnx name them; `source` names where the net came from in messages.
+// ParseError naming the layer for one without an ONNX form (a layer added by register_layer);
+// IoError for a weight that is missing or has the wrong size, or a file that cannot be written.
+void export_onnx(const Net& net, const SavedModel& weights, const std::string& path,
+                 const std::string& source = "net");
+// The same with a runtime's parameters (Runtime::parameters()).
+void export_onnx(const Runtime& runtime, const std::string& path, const std::string& source = "net");
+
+// The layer ops export_onnx writes, each with the ONNX nodes it becomes ("fc": "Gemm ...").
+struct OnnxExportForm {
+  std::string op{};
+  std::string onnx_nodes{};
+};
+[[nodiscard]] std::vector<OnnxExportForm> onnx_export_forms();
 
 }  // namespace footprint

@@ -29,17 +29,10 @@ enum class Category {
 inline constexpr int kNumCategories = 9;
 const char* category_name(Category category);
 
-// Auto tile: 16 output positions per output channel, so each tile's GEMM amortises reading the
-// weights (a 512-channel VGG layer with 1 MiB tiles got one 64-wide row per 9 MiB of weights;
-// 64 -> 64 channels at 224x224 ran its forward GEMM 3 to 7% faster on 4-row tiles than on
-// 2-row: build-bench/conv_paths, last line),
-// at most a quarter of the layer's whole column matrix, at least 1 MiB (small layers: the tile
-// stays in cache) and at most 16 MiB. The backward pass
-// uses at most 1 MiB of it at a time (conv_gemm.cpp says why).
+// PlanOptions::conv_tile_bytes meaning "size each conv's im2col tile by its layer" (the
+// default): enough columns for its GEMM to amortise reading the weights, within 1 to 16 MiB and
+// at most a quarter of the layer's whole column matrix (src/layers/conv_tile.hpp has the rule).
 inline constexpr int64_t kAutoConvTile = -1;
-inline constexpr int64_t kAutoConvTileMinBytes = int64_t{1} << 20;
-inline constexpr int64_t kAutoConvTileMaxBytes = int64_t{16} << 20;
-inline constexpr int64_t kAutoConvTileColumnsPerOutput = 16;
 
 struct PlanOptions {
   int batch = 1;
@@ -150,8 +143,11 @@ struct LayerBuffers {
   std::vector<bool> d_src_accumulate;  // add into d_src (another consumer wrote it first)
   int d_dst = kNoBuffer;
   bool in_place = false;
-  int64_t tile = 0;              // layer-specific tiling chosen by the planner (conv: output rows)
-  int algorithm = 0;             // layer-specific kernel choice made by the planner (conv: direct passes)
+  // The layer's own choices (LayerNeeds::tile and ::algorithm), kept so the runtime hands them
+  // back in StepArgs: conv's im2col tile in output rows and its kernel paths, say. Their meaning
+  // is private to each layer and may change between versions; do not rely on them.
+  int64_t tile = 0;
+  int algorithm = 0;
   int forward_step = -1;
   int backward_step = -1;        // -1 when the layer needs no backward
   // Where each tensor sits in its buffer: a byte offset, and floats from one sample to the next

@@ -130,8 +130,6 @@ class Runtime {
   void set_forward_calls(int64_t calls) { forward_calls_ = calls; }
   [[nodiscard]] const Plan& plan() const { return plan_; }
   [[nodiscard]] const Net& net() const { return net_; }
-  // The runtime's thread pool, for callers that work on its buffers between steps.
-  [[nodiscard]] ThreadPool& pool() { return *pool_; }
 
   // Per-layer wall time, off by default (two clock reads per step when on): where a step's time
   // goes, for `footprint train --profile` and for tuning kernels.
@@ -148,6 +146,11 @@ class Runtime {
   [[nodiscard]] const std::vector<LayerTime>& layer_times() const { return layer_times_; }
 
  private:
+  // The thread pool, for library code that works on the runtime's buffers between steps (style
+  // transfer's Gram matrices): declared in src/runtime/runtime_internal.hpp. A layer gets it as
+  // StepArgs::pool.
+  friend ThreadPool& runtime_pool(Runtime& runtime);
+
   // A layer's pointers, bound once from the plan (spans of StepArgs point here).
   struct Binding {
     int layer = 0;

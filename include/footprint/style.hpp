@@ -103,10 +103,15 @@ struct StyleCallbacks {
   // Called every save_every iterations with the current image (not after the last).
   int save_every = 0;
   std::function<void(const StyleProgress&, const Image&)> save;
+  // Asked before every iteration: true ends the run there, after the iteration in progress, and
+  // style_transfer returns the image as it is (at the current scale's size). Meant for a flag set
+  // by a signal handler; empty: never stop early.
+  std::function<bool()> should_stop{};
 };
 
 // Runs style transfer; `init` empty starts from the content image, otherwise from it (any size,
-// resized). random_init starts from noise instead. Returns the output image.
+// resized). random_init starts from noise instead. Returns the output image (the current one
+// when callbacks.should_stop ended the run early).
 [[nodiscard]] Image style_transfer(const StyleModel& model, const StyleOptions& options,
                                    const Image& content, const Image& style, int64_t height,
                                    int64_t width, const Image* init, bool random_init,

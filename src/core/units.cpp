@@ -1,5 +1,6 @@
 #include "core/units.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace footprint {
@@ -35,6 +36,17 @@ std::string pad(const std::string& text, size_t width, bool right_align) {
   if (text.size() >= width) return text;
   const std::string fill(width - text.size(), ' ');
   return right_align ? fill + text : text + fill;
+}
+
+size_t name_column_width(size_t longest_name, size_t min_width) {
+  return std::clamp(longest_name + 2, min_width, std::max(min_width, kNameColumnMax));
+}
+
+std::string name_cell(const std::string& text, size_t width) {
+  const size_t room = width > 1 ? width - 1 : 1;
+  if (text.size() <= room) return pad(text, width);
+  if (room <= 3) return pad(text.substr(0, room), width);
+  return pad("..." + text.substr(text.size() - (room - 3)), width);
 }
 
 }  // namespace footprint

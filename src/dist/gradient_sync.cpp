@@ -73,13 +73,13 @@ GradientSync::Figures GradientSync::finish(const Figures& local) {
   if (!state_started_) start_state();  // a plan without backward steps
   FP_CHECK(started_ == bucket_sums_.size(), "%zu of %zu gradient buckets started by the end of "
            "the backward pass", started_, bucket_sums_.size());
-  figures_ = {local.samples, local.loss_sum, local.correct};
+  figures_ = {local.samples, local.loss_sum, local.correct, local.stop};
   comm_.start(figures_sum_);
   for (size_t k = done_; k < bucket_sums_.size(); ++k) comm_.wait(bucket_sums_[k]);
   if (state_sum_ >= 0) comm_.wait(state_sum_);
   comm_.wait(figures_sum_);
   wait_seconds_ += seconds_since(start);
-  return {figures_[0], figures_[1], figures_[2]};
+  return {figures_[0], figures_[1], figures_[2], figures_[3]};
 }
 
 }  // namespace footprint

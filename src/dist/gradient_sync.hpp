@@ -35,6 +35,7 @@ class GradientSync {
     double samples = 0.0;
     double loss_sum = 0.0;  // the loss times the samples
     double correct = 0.0;
+    double stop = 0.0;  // 1: this rank was asked to stop (TrainOptions::should_stop)
   };
   // Waits until every bucket is summed and the state averaged; returns the summed figures.
   Figures finish(const Figures& local);
@@ -53,7 +54,7 @@ class GradientSync {
   std::vector<Communicator::SumHandle> bucket_sums_;  // per bucket, in the plan's order
   std::vector<int> ready_step_;                       // per bucket
   Communicator::SumHandle state_sum_ = -1;
-  std::array<double, 3> figures_{};
+  std::array<double, 4> figures_{};
   Communicator::SumHandle figures_sum_ = -1;
   size_t started_ = 0;  // buckets started this step
   size_t done_ = 0;     // buckets known complete this step (a prefix: they finish in order)

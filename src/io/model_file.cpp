@@ -24,7 +24,7 @@ namespace {
 static_assert(std::endian::native == std::endian::little, "model files are written little-endian");
 
 constexpr std::array<unsigned char, 8> kMagic = {'F', 'P', 'M', 'O', 'D', 'E', 'L', '\0'};
-constexpr uint32_t kVersion = 2;  // 2 added the training state; 1 is still read
+constexpr uint32_t kVersion = 3;  // 2 added the training state, 3 the labels; 1 and 2 are still read
 constexpr int64_t kTrainStateBytes = 8 + 8 + 8 + 8;
 constexpr int64_t kHeaderBytes = 8 + 4 + 8;  // magic | u32 version | u64 payload_bytes
 constexpr int64_t kCrcBytes = 4;
@@ -209,10 +209,13 @@ std::string printable(const unsigned char* bytes, size_t n_bytes) {
 }  // namespace
 
 void save_model(const std::string& path, const Runtime& runtime,
-                const OptimizerParams& optimizer_params, const TrainState& train_state) {
+                const OptimizerParams& optimizer_params, const TrainState& train_state,
+                const ModelLabels& labels) {
   const std::string net_text = runtime.net().to_text();
   const std::vector<ParamView>& params = runtime.parameters();
-  const uint64_t n_payload_bytes = payload_bytes(net_text, params) + kTrainStateBytes;
+  uint64_t label_bytes = 4 + 4 + 6 * 4;
+  for (const std::string& name : labels.class_names) label_bytes += 4 + name.size();
+  const uint64_t n_payload_bytes = payload_bytes(net_text, params) + kTrainStateBytes + label_bytes;
 
   TmpFile out(path);
   out.write(kMagic.data(), kMagic.size());
@@ -242,6 +245,11 @@ void save_model(const std::string& path, const Runtime& runtime,
   out.put_payload(static_cast<uint64_t>(train_state.steps));
   out.put_payload(static_cast<uint64_t>(train_state.forward_calls));
   out.put_payload(static_cast<uint64_t>(train_state.batch));
+  out.put_payload(static_cast<uint32_t>(labels.class_names.size()));
+  for (const std::string& name : labels.class_names) out.put_payload_string(name);
+  out.put_payload(static_cast<uint32_t>(labels.has_normalisation ? 1 : 0));
+  for (float v : labels.normalisation.mean) out.put_payload_f32(v);
+  for (float v : labels.normalisation.std) out.put_payload_f32(v);
   FP_CHECK(static_cast<uint64_t>(out.bytes_written()) == kHeaderBytes + n_payload_bytes,
            "payload of %lld bytes, predicted %llu", static_cast<long long>(out.bytes_written()),
            static_cast<unsigned long long>(kHeaderBytes + n_payload_bytes));
@@ -266,9 +274,9 @@ SavedModel load_model(const std::string& path) {
                   "-byte header and checksum (truncated file?)");
   }
   const uint32_t version = from_little_endian<uint32_t>(bytes.data() + 8);
-  if (version != kVersion && version != 1) {
+  if (version < 1 || version > kVersion) {
     throw IoError(path + ": unsupported version " + std::to_string(version) +
-                  "; this build reads versions 1 and " + std::to_string(kVersion));
+                  "; this build reads versions 1 to " + std::to_string(kVersion));
   }
   const uint64_t n_payload_bytes = from_little_endian<uint64_t>(bytes.data() + 12);
   const uint64_t n_file_payload_bytes = file_bytes - kHeaderBytes - kCrcBytes;
@@ -341,10 +349,28 @@ SavedModel load_model(const std::string& path) {
     saved.train_state.forward_calls = static_cast<int64_t>(in.get<uint64_t>("forward count"));
     saved.train_state.batch = static_cast<int64_t>(in.get<uint64_t>("training batch"));
   }
+  if (version >= 3) {
+    const uint32_t n_classes = in.get<uint32_t>("class count");
+    // Each name takes at least its 4-byte length: a corrupt count cannot reserve much.
+    if (n_classes > in.left() / 4) in.corrupt(std::to_string(n_classes) + " class names claimed");
+    for (uint32_t c = 0; c < n_classes; ++c) saved.labels.class_names.push_back(in.get_string("class name"));
+    saved.labels.has_normalisation = in.get<uint32_t>("normalisation flag") != 0;
+    for (float& v : saved.labels.normalisation.mean) v = in.get_f32("normalisation mean");
+    for (float& v : saved.labels.normalisation.std) v = in.get_f32("normalisation std");
+  }
   if (in.left() != 0) {
     in.corrupt(std::to_string(in.left()) + " bytes left after the last field");
   }
   return saved;
+}
+
+bool looks_like_saved_model(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return false;
+  std::array<unsigned char, kMagic.size()> head{};
+  const size_t n = std::fread(head.data(), 1, head.size(), file);
+  std::fclose(file);
+  return n == head.size() && head == kMagic;
 }
 
 void restore_parameters(const SavedModel& saved, Runtime& runtime) {

@@ -168,7 +168,9 @@ class Conv2d final : public Layer {
                                 ? total_tiles
                                 : std::min(total_tiles,
                                            conv_winograd_block_tiles(g, std::max(gemm_bytes, least)));
-      workspace = std::max(workspace, conv_winograd_workspace_floats(g, block) *
+      // A multiple of kWinogradColumns tiles (rounded down; up to one such block at least).
+      const int64_t columns = std::max(kWinogradColumns, block / kWinogradColumns * kWinogradColumns);
+      workspace = std::max(workspace, conv_winograd_workspace_floats(g, columns) *
                                           static_cast<int64_t>(sizeof(float)));
     }
     if (!gemm_needed) return needs;       // every pass runs direct: no workspace at all
@@ -180,7 +182,8 @@ class Conv2d final : public Layer {
   static int64_t winograd_block(const ConvGeometry& g, const StepArgs& a) {
     const int64_t floats = static_cast<int64_t>(a.workspace.size() / sizeof(float));
     const int64_t tiles = a.batch * ((g.out_h + 1) / 2) * ((g.out_w + 1) / 2);
-    return std::clamp<int64_t>((floats / 16 - g.out_c * g.in_c) / (g.in_c + g.out_c), 1, tiles);
+    const int64_t padded = (tiles + kWinogradColumns - 1) / kWinogradColumns * kWinogradColumns;
+    return std::clamp<int64_t>((floats / 16 - g.out_c * g.in_c) / (g.in_c + g.out_c), 1, padded);
   }
 
   // The geometry of one step, with the sample strides of its tensors.

@@ -11,6 +11,16 @@
 
 namespace footprint {
 
+// The auto tile (kAutoConvTile): 16 output positions per output channel, so each tile's GEMM
+// amortises reading the weights (a 512-channel VGG layer with 1 MiB tiles got one 64-wide row per
+// 9 MiB of weights; 64 -> 64 channels at 224x224 ran its forward GEMM 3 to 7% faster on 4-row
+// tiles than on 2-row: build-bench/conv_paths, last line), at most a quarter of the layer's
+// whole column matrix, at least 1 MiB (small layers: the tile stays in cache) and at most 16 MiB.
+// The backward pass uses at most 1 MiB of it at a time (conv_gemm.cpp says why).
+inline constexpr int64_t kAutoConvTileMinBytes = int64_t{1} << 20;
+inline constexpr int64_t kAutoConvTileMaxBytes = int64_t{16} << 20;
+inline constexpr int64_t kAutoConvTileColumnsPerOutput = 16;
+
 // Rows of g.out_h per tile: all of them for a budget of 0.
 [[nodiscard]] inline int64_t conv_tile_rows(const ConvGeometry& g, int64_t conv_tile_bytes) {
   const int64_t row_bytes = g.col_rows() * g.out_w * static_cast<int64_t>(sizeof(float));

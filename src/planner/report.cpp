@@ -1,6 +1,7 @@
 // Formats a Plan as a table or JSON; decides nothing about the plan itself.
 #include "footprint/report.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -20,18 +21,26 @@ std::string plan_table(const Net& net, const Plan& plan) {
                     (o.mode == Mode::train ? std::string(", ") + optimizer_name(o.optimizer) : "") +
                     ", " + std::to_string(o.threads) + (o.threads == 1 ? " thread" : " threads") +
                     "\n\n";
-  out += pad("#", 4, true) + "  " + pad("layer", 14) + pad("op", 14) + pad("output", 14) +
+  size_t longest = 0;
+  for (const LayerReport& r : plan.layer_reports) longest = std::max(longest, r.name.size());
+  const size_t name_w = name_column_width(longest, 14);
+  out += pad("#", 4, true) + "  " + pad("layer", name_w) + pad("op", 14) + pad("output", 14) +
          pad("params", 10, true) + pad("activations", 13, true) + pad("saved", 11, true) +
          pad("workspace", 11, true) + "\n";
-  out += "       " + pad("input", 14) + pad("", 14) + pad(net.input_shape().str(), 14) +
-         pad("-", 10, true) + pad(format_bytes(plan.buffers[plan.input_buffer].size_bytes) + " io", 13, true) + "\n";
+  out += "      " + pad("input", name_w) + pad("", 14) + pad(net.input_shape().str(), 14) +
+         pad("-", 10, true) +
+         pad(format_bytes(plan.buffers[plan.input_buffer].size_bytes) + " io", 13, true) + "\n";
   for (size_t i = 0; i < plan.layer_reports.size(); ++i) {
     const LayerReport& r = plan.layer_reports[i];
-    out += pad(std::to_string(i), 4, true) + "  " + pad(r.name, 14) + pad(r.op, 14) +
-           pad(r.output_shape.str(), 14) + pad(r.params ? format_count(r.params) : "-", 10, true) +
-           pad((r.recomputed ? "r " : "") + (r.in_place ? std::string("in place") : r.joined_in_place ? std::string("joined") : format_bytes(r.activation_bytes)), 13, true) +
-           pad(bytes_or_dash(r.saved_bytes), 11, true) + pad(bytes_or_dash(r.workspace_bytes), 11, true) +
-           "\n";
+    const std::string activations =
+        (r.recomputed ? "r " : "") + (r.in_place          ? std::string("in place")
+                                      : r.joined_in_place ? std::string("joined")
+                                                          : format_bytes(r.activation_bytes));
+    out += pad(std::to_string(i), 4, true) + "  " + name_cell(r.name, name_w) +
+           name_cell(r.op, 14) + name_cell(r.output_shape.str(), 14) +
+           pad(r.params ? format_count(r.params) : "-", 10, true) + pad(activations, 13, true) +
+           pad(bytes_or_dash(r.saved_bytes), 11, true) +
+           pad(bytes_or_dash(r.workspace_bytes), 11, true) + "\n";
   }
   out += "\nParameters: " + format_count(plan.params) + " (" + format_bytes(plan.params * 4) +
          " as float32)\n\nBytes by category (every buffer counted once):\n";
@@ -47,7 +56,11 @@ std::string plan_table(const Net& net, const Plan& plan) {
   for (const Plan::OutsideLine& line : plan.outside) {
     out += "Outside the plan, at most: " + format_bytes(line.bytes) + " (" + line.what + ")\n";
   }
-  out += "Peak: " + format_bytes(plan.live_bytes[plan.peak_step]) + " live at step " +
+  // "Peak live" is peak_live_bytes in plan_json: the bytes of the buffers alive at the busiest
+  // step. The runtime allocates the total above (peak_bytes / total_bytes), the arena being a
+  // little larger than the live bytes at its peak when buffers of different sizes share it.
+  out += "Peak live: " + format_bytes(plan.live_bytes[plan.peak_step]) + " (" +
+         format_count(plan.live_bytes[plan.peak_step]) + " B) at step " +
          std::to_string(plan.peak_step) + " of " + std::to_string(plan.steps.size()) + " (" +
          plan.step_label(plan.peak_step) + ")\n";
   return out;

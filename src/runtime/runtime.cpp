@@ -2,6 +2,7 @@
 // allocator; every step's pointers bound from the plan's offsets. Nothing is allocated by
 // forward, backward or update.
 #include "footprint/runtime.hpp"
+#include "runtime/runtime_internal.hpp"
 
 #include <algorithm>
 #include <array>
@@ -20,6 +21,8 @@
 #include "layers/layer.hpp"
 
 namespace footprint {
+
+ThreadPool& runtime_pool(Runtime& runtime) { return *runtime.pool_; }
 
 Runtime::Runtime(const Net& net, const Plan& plan, uint64_t seed)
     : net_(net), plan_(plan), seed_(seed) {
@@ -41,6 +44,7 @@ Runtime::Runtime(const Net& net, const Plan& plan, uint64_t seed)
   // gradients around them (whole buckets), and zeros stay zeros.
   if (persistent_) std::memset(persistent_, 0, static_cast<size_t>(plan.persistent_bytes));
   pool_ = std::make_unique<ThreadPool>(plan.options.threads);
+  gemm_blas_warm_up(*pool_);
   // Parameters: drawn in layer order from one stream, so the same seed gives the same net.
   Rng rng(seed);
   for (int i = 0; i < net.n_layers(); ++i) {

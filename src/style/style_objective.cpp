@@ -10,6 +10,7 @@
 #include "core/check.hpp"
 #include "footprint/error.hpp"
 #include "footprint/runtime.hpp"
+#include "runtime/runtime_internal.hpp"
 #include "style/gram.hpp"
 
 namespace footprint {
@@ -137,8 +138,8 @@ void StyleObjective::accumulate_grams(const Tile& tile, int64_t h, int64_t w,
     const int64_t cc = local.c * local.c;
     // One tile's sum in float (a tile is small enough), the running sum over tiles in double.
     std::fill_n(s.scratch.data(), cc, 0.0f);
-    accumulate_gram(rt.pool(), rt.tap_value(static_cast<int>(t)), local.c, local.h, local.w, rect,
-                    s.scratch.data());
+    accumulate_gram(runtime_pool(rt), rt.tap_value(static_cast<int>(t)), local.c, local.h,
+                    local.w, rect, s.scratch.data());
     for (int64_t i = 0; i < cc; ++i) s.sum[i] += s.scratch[i];
   }
 }
@@ -301,8 +302,8 @@ double StyleObjective::evaluate(const float* x, float* grad, const StyleWeights&
       std::fill_n(d, local.n_elems(), 0.0f);
       const FeatureRect r = owned_rect(tile, tap, height_, width_, full[t].h, full[t].w);
       if (tap.style) {
-        apply_gram_gradient(rt.pool(), taps_[t].scratch.data(), f, local.c, local.h, local.w, r,
-                            d);
+        apply_gram_gradient(runtime_pool(rt), taps_[t].scratch.data(), f, local.c, local.h,
+                            local.w, r, d);
       }
       if (tap.content) {
         const float scale = static_cast<float>(2.0 * weights.content /

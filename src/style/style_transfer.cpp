@@ -293,6 +293,9 @@ Image style_transfer(const StyleModel& model, const StyleOptions& options, const
     StyleProgress progress{.scale = s, .scales = options.scales, .height = h, .width = w,
                            .iterations = options.iterations, .tiles = objective.tiles()};
     for (int it = 1; it <= options.iterations; ++it) {
+      if (callbacks.should_stop && callbacks.should_stop()) {
+        return to_image(x.data(), h, w, options.preprocess);
+      }
       const auto start = std::chrono::steady_clock::now();
       loss = optimizer->step(x.data(), grad.data(), loss, evaluate);
       const StyleLossParts& parts = objective.parts();

@@ -1,8 +1,9 @@
 // The training loop over a Runtime: shuffled batches read by a BatchLoader (ahead of the step,
 // into the plan's data ring, when the plan has one), one train_step each, progress and
-// per-epoch evaluation reported through callbacks. With a communicator of several ranks, each
-// rank reads its share of every global batch (dist/rank_share.hpp) and the gradients are summed
-// over the ranks during the backward pass (dist/gradient_sync.hpp) before the update.
+// per-epoch evaluation reported through callbacks; checkpoints and resuming from one. With a
+// communicator of several ranks, each rank reads its share of every global batch
+// (dist/rank_share.hpp) and the gradients are summed over the ranks during the backward pass
+// (dist/gradient_sync.hpp) before the update.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -153,8 +154,14 @@ int64_t train(Runtime& runtime, const DataSource& train_data, const DataSource* 
   if (test_data) test_loader = std::make_unique<BatchLoader>(*test_data, runtime, options.loader_threads);
   const int64_t size = train_data.size();
   const int64_t steps_per_epoch = (size + global_batch - 1) / global_batch;
-  const int64_t end_step = options.steps > 0 ? options.start_step + options.steps
-                                             : int64_t{options.epochs} * steps_per_epoch;
+  const int64_t end_step = train_end_step(options, steps_per_epoch);
+  // Ranks stop together: each one's wish travels with the step's figures (GradientSync::finish),
+  // and all of them see the same sum, so none is left waiting in a sum the others never start.
+  bool stop_agreed = false;
+  auto stop_asked = [&] {
+    if (sync) return stop_agreed;
+    return options.should_stop && options.should_stop();
+  };
   // The data order: one permutation per epoch, drawn in turn from one stream, so a run repeats
   // exactly and a resumed run replays the earlier epochs' draws to continue where it stopped.
   // Every rank draws the same permutations and reads its share of each batch of them.
@@ -179,13 +186,17 @@ int64_t train(Runtime& runtime, const DataSource& train_data, const DataSource* 
       loader.start(order, first_batch, augment_seed(options.seed, epoch));
     }
     const auto epoch_start = Clock::now();
-    TrainProgress progress{.epoch = static_cast<int>(epoch), .steps_in_epoch = steps_per_epoch,
-                           .ranks = ranks};
+    TrainProgress progress{.epoch = static_cast<int>(epoch), .end_step = end_step,
+                           .steps_in_epoch = steps_per_epoch, .ranks = ranks};
     const double sync_wait_before = sync ? sync->wait_seconds() : 0.0;
     const double sync_progress_before = sync ? sync->progress_seconds() : 0.0;
     double loss_sum = 0.0;
     int64_t correct = 0, seen = 0;
     for (int64_t s = first_batch; s < steps_per_epoch && step < end_step; ++s) {
+      if (stop_asked()) {
+        loader.stop();
+        return step;
+      }
       const auto step_start = Clock::now();
       const LoadedBatch loaded = loader.next();
       report_skips(loader, options.on_skip);
@@ -212,7 +223,8 @@ int64_t train(Runtime& runtime, const DataSource& train_data, const DataSource* 
         const int64_t planned = std::min<int64_t>(global_batch, size - s * global_batch);
         sync->begin_step();
         runtime.set_first_sample(rank_slice_begin(planned, ranks, comm->rank()));
-        GradientSync::Figures local{.samples = static_cast<double>(n)};
+        GradientSync::Figures local{.samples = static_cast<double>(n),
+                                    .stop = options.should_stop && options.should_stop() ? 1.0 : 0.0};
         if (n > 0) {
           runtime.forward(n, /*training=*/true);
           local.correct = static_cast<double>(count_correct(runtime, loaded.labels));
@@ -225,6 +237,7 @@ int64_t train(Runtime& runtime, const DataSource& train_data, const DataSource* 
           sync->contribute_nothing();
         }
         const GradientSync::Figures global = sync->finish(local);
+        stop_agreed = global.stop > 0.0;
         if (global.samples > 0) {
           if (global.samples != static_cast<double>(planned))
             scale_gradients(runtime, static_cast<float>(static_cast<double>(planned) / global.samples));
@@ -252,6 +265,9 @@ int64_t train(Runtime& runtime, const DataSource& train_data, const DataSource* 
       if (on_progress) on_progress(progress);
     }
     loader.stop();
+    // A stop asked during the epoch's last step skips its evaluation, which may take as long as
+    // many steps.
+    if (stop_asked()) return step;
     EpochResult result{.epoch = static_cast<int>(epoch), .last = progress,
                        .seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count()};
     if (test_data) {
@@ -270,6 +286,48 @@ int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_d
   const auto train_source = dataset_source(train_data);
   const auto test_source = test_data ? dataset_source(*test_data) : nullptr;
   return train(runtime, *train_source, test_source.get(), options, on_progress, on_epoch);
+}
+
+int64_t train_end_step(const TrainOptions& options, int64_t steps_per_epoch) {
+  return options.steps > 0 ? options.steps : int64_t{options.epochs} * steps_per_epoch;
+}
+
+void save_checkpoint(const std::string& path, const Runtime& runtime, const TrainOptions& options,
+                     int64_t steps_done, const ModelLabels& labels) {
+  // A data-parallel run saves its global batch: the run is that batch's, whichever rank saves.
+  const int ranks = options.communicator ? options.communicator->size() : 1;
+  const int64_t batch = options.global_batch > 0 ? options.global_batch
+                                                 : int64_t{runtime.plan().options.batch} * ranks;
+  save_model(path, runtime, options.optimizer,
+             {.seed = options.seed, .steps = steps_done, .forward_calls = runtime.forward_calls(),
+              .batch = batch},
+             labels);
+}
+
+ResumedTraining resume_training(const SavedModel& checkpoint, const PlanOptions& plan_options,
+                                const TrainOptions& goal, const std::string& source_name) {
+  const TrainState& state = checkpoint.train_state;
+  if (state.batch < 1 || state.batch > (int64_t{1} << 30) || state.steps < 0) {
+    throw Error(source_name + ": holds no training state (saved without one, or by an older "
+                "version): it can be loaded and evaluated, not resumed");
+  }
+  ResumedTraining r{.net = parse_net(checkpoint.net_text, source_name),
+                    .plan_options = plan_options, .options = goal};
+  r.plan_options.mode = Mode::train;
+  r.plan_options.optimizer = checkpoint.optimizer;
+  r.plan_options.batch = static_cast<int>(state.batch);
+  // A data-parallel run (the goal names a communicator of several ranks): the checkpoint holds
+  // the global batch; each rank plans its share of it.
+  if (goal.communicator && goal.communicator->size() > 1) {
+    const int ranks = goal.communicator->size();
+    r.options.global_batch = static_cast<int>(state.batch);
+    r.plan_options.batch = rank_batch(static_cast<int>(state.batch), ranks);
+    r.plan_options.ranks = ranks;
+  }
+  r.options.optimizer = checkpoint.optimizer_params;
+  r.options.seed = state.seed;
+  r.options.start_step = state.steps;
+  return r;
 }
 
 }  // namespace footprint

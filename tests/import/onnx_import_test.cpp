@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <tuple>
@@ -372,6 +373,82 @@ TEST(OnnxImport, LargeModelRunsWithinItsPlan) {
   OnnxModel in_memory = import_onnx(path.string());
   ASSERT_EQ(in_memory.weights.tensors.size(), 4u);
   EXPECT_EQ(in_memory.weights.tensors[2].data[12345], runtime.parameters()[2].data[12345]);
+  for (const fs::path& f : {path, x_path, y_path}) fs::remove(f);
+}
+
+// A MatMul's B [K, M] becomes an fc weight [M, K]: transposed in the parameter's own bytes, for
+// every shape (square, wide, tall, a single row or column).
+TEST(OnnxImport, MatMulWeightsAreTransposedExactly) {
+  for (const auto& [k, m] : std::vector<std::pair<int64_t, int64_t>>{{3, 5}, {5, 3}, {4, 4}, {1, 7}, {7, 1}, {6, 10}, {31, 17}}) {
+    ModelBuilder b;
+    b.input("x", {1, k});
+    const std::vector<float> w = random_values(k * m, static_cast<uint32_t>(10 * k + m));
+    b.floats("w", {k, m}, w);
+    b.node("MatMul", {"x", "w"}, "y");
+    b.output("y");
+    OnnxModel model = import_onnx_model(b.model(), "matmul.onnx", {});
+    ASSERT_EQ(model.weights.tensors.size(), 1u);
+    const std::vector<float>& got = model.weights.tensors[0].data;
+    ASSERT_EQ(got.size(), w.size());
+    for (int64_t r = 0; r < k; ++r)
+      for (int64_t c = 0; c < m; ++c) ASSERT_EQ(got[c * k + r], w[r * m + c]) << k << "x" << m << " at " << r << "," << c;
+  }
+}
+
+// Transposed weights keep the promise too: `footprint run` on two MatMul layers of 64 MiB each
+// ([K, M] weights, which an fc holds as [M, K]) peaks at its plan (and the program itself, about
+// 12 MB), not at its plan plus a copy of a weight (1.5x), and computes x B1 B2.
+TEST(OnnxImport, LargeMatMulModelRunsWithinItsPlan) {
+  FP_SKIP_UNDER_ASAN();
+  const fs::path path = temp_path("matmul_run.onnx"), x_path = temp_path("matmul_x.npy"),
+                 y_path = temp_path("matmul_y.npy");
+  const int64_t k = 8192, m = 2048;
+  const std::vector<float> w1 = random_values(k * m, 301), w2 = random_values(m * k, 302);
+  {
+    ModelBuilder b;
+    b.input("x", {1, k});
+    b.floats("w1", {k, m}, w1);
+    b.node("MatMul", {"x", "w1"}, "h");
+    b.floats("w2", {m, k}, w2);
+    b.node("MatMul", {"h", "w2"}, "y");
+    b.output("y");
+    b.save(path);
+  }
+  const std::vector<float> x = random_values(k, 303);
+  write_npy(x_path.string(), {1, k}, x.data());
+  OnnxModel architecture = import_onnx(path.string(), {.weights = OnnxImportOptions::Weights::none});
+  const Plan p = plan(architecture.net, {.batch = 1, .mode = Mode::infer, .threads = 1});
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 2);
+    ::execl(FOOTPRINT_CLI, FOOTPRINT_CLI, "run", path.c_str(), "--input", x_path.c_str(), "--output", y_path.c_str(),
+            "--threads", "1", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  ASSERT_EQ(::wait4(child, &status, 0, &usage), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "footprint run failed";
+  const int64_t peak_rss = static_cast<int64_t>(usage.ru_maxrss) * 1024;
+  std::printf("footprint run on two MatMul layers: plan %lld bytes, peak RSS %lld bytes (%.3fx the plan)\n",
+              static_cast<long long>(p.total_bytes), static_cast<long long>(peak_rss),
+              static_cast<double>(peak_rss) / static_cast<double>(p.total_bytes));
+  EXPECT_LT(peak_rss, p.total_bytes * 115 / 100);
+  std::vector<double> h(m, 0.0);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < m; ++c) h[c] += static_cast<double>(x[r]) * w1[r * m + c];
+  const NpyArray y = read_npy(y_path.string());
+  ASSERT_EQ(y.data.size(), static_cast<size_t>(k));
+  double max_error = 0.0, max_y = 0.0;
+  for (int64_t c = 0; c < k; ++c) {
+    double want = 0.0;
+    for (int64_t r = 0; r < m; ++r) want += h[r] * w2[r * k + c];
+    max_error = std::max(max_error, std::abs(want - y.data[c]));
+    max_y = std::max(max_y, std::abs(want));
+  }
+  EXPECT_LT(max_error, 1e-4 * max_y);
   for (const fs::path& f : {path, x_path, y_path}) fs::remove(f);
 }
 

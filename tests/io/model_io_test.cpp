@@ -236,12 +236,16 @@ TEST_F(ModelIoTest, BytesFollowTheDocumentedFormat) {
   ASSERT_GE(bytes.size(), kHeaderBytes + 4);
 
   EXPECT_EQ(std::memcmp(bytes.data(), "FPMODEL\0", 8), 0);
-  EXPECT_EQ(get_le<uint32_t>(bytes, 8), 2u);
-  // The training state closes the payload, just before the checksum.
-  EXPECT_EQ(get_le<uint64_t>(bytes, bytes.size() - 4 - 32), 5u);
-  EXPECT_EQ(get_le<int64_t>(bytes, bytes.size() - 4 - 24), 2);
-  EXPECT_EQ(get_le<int64_t>(bytes, bytes.size() - 4 - 16), 9);
-  EXPECT_EQ(get_le<int64_t>(bytes, bytes.size() - 4 - 8), 4);
+  EXPECT_EQ(get_le<uint32_t>(bytes, 8), 3u);
+  // The training state, then the labels (none: a count of 0, no normalisation, 6 floats),
+  // close the payload, just before the checksum.
+  const size_t labels = 4 + 4 + 6 * 4;
+  EXPECT_EQ(get_le<uint64_t>(bytes, bytes.size() - 4 - labels - 32), 5u);
+  EXPECT_EQ(get_le<int64_t>(bytes, bytes.size() - 4 - labels - 24), 2);
+  EXPECT_EQ(get_le<int64_t>(bytes, bytes.size() - 4 - labels - 16), 9);
+  EXPECT_EQ(get_le<int64_t>(bytes, bytes.size() - 4 - labels - 8), 4);
+  EXPECT_EQ(get_le<uint32_t>(bytes, bytes.size() - 4 - labels), 0u);
+  EXPECT_EQ(get_le<uint32_t>(bytes, bytes.size() - 4 - labels + 4), 0u);
   const uint64_t n_payload_bytes = get_le<uint64_t>(bytes, 12);
   EXPECT_EQ(n_payload_bytes, bytes.size() - kHeaderBytes - 4);
   EXPECT_EQ(get_le<uint32_t>(bytes, bytes.size() - 4),
@@ -352,10 +356,40 @@ TEST_F(ModelIoTest, OtherVersionIsRejected) {
   const fs::path path = file("model.fpm");
   save_model(path.string(), a.rt, kOptimizerParams);
   Bytes bytes = read_bytes(path);
-  bytes[8] = 3;
+  bytes[8] = 4;
   write_bytes(path, bytes);
-  EXPECT_NE(load_error(path).find("unsupported version 3; this build reads versions 1 and 2"),
-            std::string::npos);
+  EXPECT_NE(load_error(path).find("unsupported version 4; this build reads versions 1 to 3"),
+            std::string::npos) << load_error(path);
+}
+
+TEST_F(ModelIoTest, ClassNamesAndNormalisationTravelWithTheModel) {
+  Model a(small_net(), OptimizerKind::sgd, /*seed=*/7);
+  const fs::path path = file("labelled.fpm");
+  const ModelLabels labels{.class_names = {"0_t-shirt", "1_trouser", "\xe9t\xe9"},
+                           .has_normalisation = true,
+                           .normalisation = {.mean = {0.25f, 0.5f, 0.75f}, .std = {0.1f, 0.2f, 0.3f}}};
+  save_model(path.string(), a.rt, kOptimizerParams, {}, labels);
+  const SavedModel saved = load_model(path.string());
+  EXPECT_EQ(saved.labels.class_names, labels.class_names);
+  EXPECT_TRUE(saved.labels.has_normalisation);
+  EXPECT_EQ(saved.labels.normalisation.mean, labels.normalisation.mean);
+  EXPECT_EQ(saved.labels.normalisation.std, labels.normalisation.std);
+  // A version-2 file (the same bytes without the labels, its version and length fixed) loads
+  // with no labels.
+  Bytes bytes = read_bytes(path);
+  size_t label_bytes = 4 + 4 + 6 * 4;
+  for (const std::string& name : labels.class_names) label_bytes += 4 + name.size();
+  bytes.erase(bytes.end() - 4 - static_cast<std::ptrdiff_t>(label_bytes), bytes.end() - 4);
+  bytes[8] = 2;
+  const uint64_t payload = bytes.size() - kHeaderBytes - 4;
+  for (int i = 0; i < 8; ++i) bytes[12 + i] = static_cast<unsigned char>(payload >> (8 * i));
+  const uint32_t crc = reference_crc32(bytes.data() + kHeaderBytes, payload);
+  for (int i = 0; i < 4; ++i) bytes[bytes.size() - 4 + i] = static_cast<unsigned char>(crc >> (8 * i));
+  write_bytes(path, bytes);
+  const SavedModel old = load_model(path.string());
+  EXPECT_TRUE(old.labels.class_names.empty());
+  EXPECT_FALSE(old.labels.has_normalisation);
+  EXPECT_EQ(old.tensors.size(), saved.tensors.size());
 }
 
 TEST_F(ModelIoTest, ForeignFilesAreRejected) {

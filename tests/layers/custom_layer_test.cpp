@@ -87,6 +87,21 @@ class ChannelScale final : public Layer {
   }
 };
 
+// poolprobe: y = x, remembering the thread pool its forward step was given (StepArgs::pool is
+// how a layer reaches the runtime's workers; the runtime does not hand its pool out otherwise).
+ThreadPool* g_probed_pool = nullptr;
+class PoolProbe final : public Layer {
+ public:
+  std::string_view op() const override { return "poolprobe"; }
+  Shape infer_shape(std::span<const Shape> in) const override { return in[0]; }
+  LayerNeeds describe(const PlanContext&) const override { return {}; }
+  void forward(const StepArgs& a) const override {
+    g_probed_pool = a.pool;
+    std::copy_n(a.src[0], a.batch * a.out_shape.n_elems(), a.dst);
+  }
+  void backward(const StepArgs&) const override {}
+};
+
 void no_options(const LayerSpec& spec) {
   if (!spec.arg.empty() || !spec.attrs.empty()) {
     throw ParseError(spec.op + ": takes no options");
@@ -104,6 +119,10 @@ void register_test_layers() {
     register_layer("channelscale", [](const LayerSpec& spec) {
       no_options(spec);
       return std::make_unique<ChannelScale>();
+    });
+    register_layer("poolprobe", [](const LayerSpec& spec) {
+      no_options(spec);
+      return std::make_unique<PoolProbe>();
     });
   });
 }
@@ -229,10 +248,13 @@ TEST(CustomLayer, TakenOrMalformedKeywordsAreRefused) {
 TEST(CustomLayer, ParallelForCoversTheRangeOnceInChunksBelowTheThreadCount) {
   register_test_layers();
   Net net{Shape{1, 2, 2}};
-  net << layer("square");
+  net << layer("poolprobe");
   const Plan p = plan(net, {.mode = Mode::infer, .threads = 3});
   Runtime runtime(net, p);
-  for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &runtime.pool()}) {
+  std::fill_n(runtime.input(), net.input_shape().n_elems(), 1.0f);
+  runtime.forward(1, /*training=*/false);  // the probe keeps the runtime's pool
+  ASSERT_NE(g_probed_pool, nullptr);
+  for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), g_probed_pool}) {
     for (int64_t n : {0, 1, 2, 7, 1000}) {
       std::vector<int> seen(n, 0);
       std::vector<int> chunk_used(3, 0);

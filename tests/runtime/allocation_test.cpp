@@ -180,6 +180,38 @@ TEST(Allocation, StepsAllocateNothingForEveryLayerAndOptimizer) {
   }
 }
 
+// Every convolution path at sizes that divide nothing evenly: Winograd (blocks of 42 and 126
+// tiles), direct, depthwise, 5x5 and 1x1 through the GEMM, strided. OpenBLAS's AVX-512 kernel
+// for small products mallocs on every call whose N is not a multiple of 16, which Winograd's
+// blocks of tiles once were; a CPU without AVX-512 takes other kernels and cannot tell.
+TEST(Allocation, EveryConvolutionPathAllocatesNothingAtAwkwardSizes) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer owns the allocator";
+#endif
+  const std::string text =
+      "input 3 13 11\nconv 24 k=3 pad=1\nrelu\nconv 20 k=3 pad=1\nconv 20 k=3 pad=1 groups=20\n"
+      "conv 17 k=5 pad=2\nconv 18 k=1\nconv 18 k=3 stride=2 pad=1\nfc 7\nloss mse\n";
+  const Net net = parse_net(text, "convs.net");
+  for (int batch : {1, 3}) {
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE("batch " + std::to_string(batch) + ", threads " + std::to_string(threads));
+      const Plan p = plan(net, {.batch = batch, .optimizer = OptimizerKind::adam, .threads = threads});
+      Runtime rt(net, p, 1);
+      for (int64_t i = 0; i < batch * net.input_shape().n_elems(); ++i) rt.input()[i] = 0.01f * (i % 89);
+      for (int64_t i = 0; i < batch * net.output_shape().n_elems(); ++i)
+        static_cast<float*>(rt.target())[i] = 0.1f;
+      // Warm-up: OpenBLAS maps its buffer on a thread's first product large enough to need it.
+      (void)rt.train_step(batch, {.lr = 0.01f});
+      rt.forward(batch, /*training=*/false);
+      const Counted during = count([&] {
+        for (int step = 0; step < 2; ++step) (void)rt.train_step(batch, {.lr = 0.01f});
+        rt.forward(batch, /*training=*/false);
+      });
+      EXPECT_EQ(during.calls, 0) << during.bytes << " bytes: " << during.first;
+    }
+  }
+}
+
 // From a runtime's creation to its end, the only large allocations are the arena and the
 // persistent block (and what OpenBLAS and the thread pool set up once, listed if it shows).
 TEST(Allocation, ARuntimeAllocatesItsTwoBlocksAndLittleElse) {

@@ -78,7 +78,9 @@ struct Result {
 };
 
 Result cli(const std::string& args) {
-  const std::string command = std::string(FOOTPRINT_CLI) + " style " + args + " 2>&1";
+  // A line per iteration (not every few seconds), so the losses can be read back.
+  const std::string command =
+      "FOOTPRINT_PROGRESS_SECONDS=0 " + std::string(FOOTPRINT_CLI) + " style " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   std::string out;
   char buffer[4096];

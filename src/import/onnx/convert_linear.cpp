@@ -2,6 +2,8 @@
 // channels of a channels-last view ([N, H, W, C] x [C, D], PyTorch's Linear after a permute)
 // becomes a 1x1 conv, whose output is again a channels-last view.
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "import/onnx/converters.hpp"
 #include "import/onnx/importer.hpp"
@@ -10,17 +12,34 @@
 namespace footprint {
 namespace {
 
+// Transposes a [rows, cols] matrix into [cols, rows] in its own bytes, so a weight is never held
+// twice (a copy of convnext_tiny's largest MatMul weight is 9 MiB outside every plan). The value
+// at i = r * cols + c goes to c * rows + r, which is i * rows mod (n - 1) for 0 < i < n - 1;
+// each cycle of that permutation is followed once, and a bit per value (1/32 of the matrix)
+// marks the values already moved.
+void transpose_in_place(float* values, int64_t rows, int64_t cols) {
+  const int64_t n = rows * cols;
+  if (rows == 1 || cols == 1) return;  // the same bytes either way
+  std::vector<bool> moved(static_cast<size_t>(n));
+  for (int64_t start = 1; start < n - 1; ++start) {
+    if (moved[start]) continue;
+    float carried = values[start];
+    int64_t i = start;
+    do {
+      const auto to = static_cast<int64_t>(static_cast<__int128>(i) * rows % (n - 1));  // i * rows may pass 2^63
+      std::swap(carried, values[to]);
+      moved[to] = true;
+      i = to;
+    } while (i != start);
+  }
+}
+
 // weight [M, K] = alpha * B (transposed when B is [K, M]); read only when weights are wanted.
 ParamSource matrix_weight(std::shared_ptr<const ConstTensor> b, bool trans_b, float alpha, int64_t k, int64_t m) {
   if (trans_b && alpha == 1.0f) return param_from("weight", std::move(b));
   return {.name = "weight", .n_elems = k * m, .fill = [b = std::move(b), trans_b, alpha, k, m](float* dst) {
-            if (trans_b) {
-              b->read_floats(dst);
-            } else {  // [K, M] -> [M, K]
-              const std::vector<float> src = b->floats();
-              for (int64_t r = 0; r < k; ++r)
-                for (int64_t c = 0; c < m; ++c) dst[c * k + r] = src[r * m + c];
-            }
+            b->read_floats(dst);
+            if (!trans_b) transpose_in_place(dst, /*rows=*/k, /*cols=*/m);  // [K, M] -> [M, K]
             if (alpha != 1.0f)
               for (int64_t i = 0; i < k * m; ++i) dst[i] *= alpha;
           }};

@@ -178,23 +178,30 @@ void run_pass(ThreadPool& pool, const Pass& p, int64_t batch, const float* in, f
       j += count;
     }
   };
-  for (int64_t first = 0; first < total; first += block) {
-    const int64_t nb = std::min(block, total - first);
-    // V [16, in_c, nb], channel by channel.
+  // Blocks of a multiple of kWinogradColumns tiles, the last padded up to one with zero
+  // columns: OpenBLAS's AVX-512 kernel for small [M, K] x [K, N] products mallocs a packing
+  // buffer on every call whose N is not a multiple of 16, and a step must allocate nothing.
+  const int64_t step = block >= kWinogradColumns ? block / kWinogradColumns * kWinogradColumns : block;
+  for (int64_t first = 0; first < total; first += step) {
+    const int64_t nb = std::min(step, total - first);
+    const int64_t cols = std::min(block, (nb + kWinogradColumns - 1) / kWinogradColumns * kWinogradColumns);
+    // V [16, in_c, cols], channel by channel; columns past nb zero.
     pool.parallel_for(p.in_c, [&](int64_t c_begin, int64_t c_end, int) {
       for (int64_t c = c_begin; c < c_end; ++c) {
         for_each_run(first, nb, [&](int64_t n, int64_t ty, int64_t tx, int64_t j, int64_t count) {
           transform_input_run(p, in + n * p.in_stride + c * p.in_h * p.in_w, ty, tx, count,
-                              v + c * nb + j, p.in_c * nb);
+                              v + c * cols + j, p.in_c * cols);
         });
+        for (int64_t xi = 0; xi < kPositions && cols > nb; ++xi)
+          std::fill_n(v + xi * p.in_c * cols + c * cols + nb, cols - nb, 0.0f);
       }
     }, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, nb)));
-    // M = U . V per position: [out_c, nb] = [out_c, in_c] x [in_c, nb], one GEMM a position.
+    // M = U . V per position: [out_c, cols] = [out_c, in_c] x [in_c, cols], one GEMM a position.
     pool.parallel_for(kPositions, [&](int64_t begin, int64_t end, int) {
       for (int64_t xi = begin; xi < end; ++xi) {
-        gemm_blas_serial({.m = p.out_c, .n = nb, .k = p.in_c, .lda = p.in_c, .ldb = nb, .ldc = nb},
-                         1.0f, p.u + xi * p.out_c * p.in_c, v + xi * p.in_c * nb, 0.0f,
-                         m + xi * p.out_c * nb);
+        gemm_blas_serial({.m = p.out_c, .n = cols, .k = p.in_c, .lda = p.in_c, .ldb = cols, .ldc = cols},
+                         1.0f, p.u + xi * p.out_c * p.in_c, v + xi * p.in_c * cols, 0.0f,
+                         m + xi * p.out_c * cols);
       }
     });
     // Y into out, output channel by output channel.
@@ -202,7 +209,7 @@ void run_pass(ThreadPool& pool, const Pass& p, int64_t batch, const float* in, f
       for (int64_t k = k_begin; k < k_end; ++k) {
         const float b = p.bias ? p.bias[k] : 0.0f;
         for_each_run(first, nb, [&](int64_t n, int64_t ty, int64_t tx, int64_t j, int64_t count) {
-          transform_output_run(p, b, m + k * nb + j, p.out_c * nb, ty, tx, count,
+          transform_output_run(p, b, m + k * cols + j, p.out_c * cols, ty, tx, count,
                                out + n * p.out_stride + k * p.out_h * p.out_w);
         });
       }

@@ -22,6 +22,10 @@ class ThreadPool;
 // 3x3, stride 1, dilation 1, one group.
 [[nodiscard]] bool conv_winograd_applies(const ConvGeometry& g);
 
+// Blocks of tiles are best a multiple of this (the last is padded up to one with zeros): the
+// GEMMs' N, which OpenBLAS's AVX-512 small-matrix kernel wants a multiple of 16 or it mallocs.
+inline constexpr int64_t kWinogradColumns = 16;
+
 // Floats of workspace for blocks of `block_tiles` 2x2 output tiles: the transformed filters
 // [16, out_c, in_c] plus, per block, the transformed input [16, in_c, block] and the products
 // [16, out_c, block]. The data gradient needs the same with in_c and out_c swapped, which is the

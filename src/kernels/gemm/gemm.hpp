@@ -25,4 +25,10 @@ void gemm_blas_serial(const GemmShape& s, float alpha, const float* a, const flo
 // Called once per process before the first gemm_blas: OpenBLAS's own threads stay off.
 void gemm_blas_init();
 
+// Has OpenBLAS set up, before any step, the buffers it would otherwise map the first time that
+// many products run at once: each of the pool's threads runs one product needing a buffer, all
+// at the same time (OpenBLAS keeps a buffer per concurrent call and maps a new one, 128 MiB of
+// address space, when all are taken). Without this a step could map one mid-run.
+void gemm_blas_warm_up(ThreadPool& pool);
+
 }  // namespace footprint

@@ -1,6 +1,9 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
+#include <vector>
 
 #include "core/thread_pool.hpp"
 #include "kernels/gemm/gemm.hpp"
@@ -12,10 +15,73 @@ void gemm_blas_init() {
   openblas_set_num_threads(1);
 }
 
+void gemm_blas_warm_up(ThreadPool& pool) {
+  // OpenBLAS keeps a list of buffers for the products running at once, which only grows: once
+  // this process has run as many at once as the pool has threads, no later step maps another.
+  static std::atomic<int> warmed{1};
+  const int threads = pool.size();
+  if (threads <= warmed.load()) return;
+  // 160^3 multiply-adds: past the small-product kernels (10^6), so OpenBLAS takes a buffer.
+  constexpr int64_t kSide = 160;
+  constexpr int kMostRounds = 1000;
+  std::vector<float> matrices(static_cast<size_t>(3 * kSide * kSide * threads), 0.0f);
+  std::atomic<int> arrived{0}, inside{0};
+  std::atomic<bool> overlapped{false};
+  pool.parallel_for(threads, [&](int64_t chunk, int64_t, int) {
+    arrived.fetch_add(1);  // every thread waits for the others, then they multiply together
+    while (arrived.load() < threads) std::this_thread::yield();
+    float* a = matrices.data() + 3 * kSide * kSide * chunk;
+    // Until one thread ends its product with all the others inside theirs (each holding a
+    // buffer): a thread the OS sets aside at the wrong moment only costs another round.
+    for (int round = 0; round < kMostRounds && !overlapped.load(); ++round) {
+      inside.fetch_add(1);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kSide, kSide, kSide, 1.0f, a, kSide,
+                  a + kSide * kSide, kSide, 0.0f, a + 2 * kSide * kSide, kSide);
+      if (inside.load() == threads) overlapped.store(true);
+      inside.fetch_sub(1);
+    }
+  });
+  if (overlapped.load()) {
+    int seen = warmed.load();
+    while (seen < threads && !warmed.compare_exchange_weak(seen, threads)) {
+    }
+  }
+}
+
 namespace {
+
+// C[:, 0:cols] = alpha A B[:, 0:cols] + beta C for cols < 16 (A [m, k], B [k, ldb], both
+// not transposed): the columns OpenBLAS is not given (see sgemm).
+void gemm_narrow_nn(int64_t m, int64_t cols, int64_t k, float alpha, const float* a, int64_t lda,
+                    const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) {
+    float acc[16] = {};
+    const float* a_row = a + i * lda;
+    for (int64_t kk = 0; kk < k; ++kk) {
+      const float av = a_row[kk];
+      const float* b_row = b + kk * ldb;
+      for (int64_t t = 0; t < cols; ++t) acc[t] += av * b_row[t];
+    }
+    float* c_row = c + i * ldc;
+    for (int64_t t = 0; t < cols; ++t)  // beta 0 never reads C, which may hold anything
+      c_row[t] = beta == 0.0f ? alpha * acc[t] : alpha * acc[t] + beta * c_row[t];
+  }
+}
 
 void sgemm(const GemmShape& s, int64_t m, int64_t n, float alpha, const float* a, const float* b,
            float beta, float* c) {
+  // OpenBLAS's AVX-512 kernels for small products (m n k at most 10^6) malloc a packing buffer
+  // on every call when neither side is transposed and n is not a multiple of 16 (OpenBLAS
+  // 0.3.21, SkylakeX and Cooperlake cores), and a step must allocate nothing: such a product's
+  // last n mod 16 columns are computed here instead, on every CPU alike.
+  constexpr double kSmallProduct = 1e6;
+  if (!s.trans_a && !s.trans_b && n % 16 != 0 &&
+      static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(s.k) <= kSmallProduct) {
+    const int64_t wide = n / 16 * 16;
+    gemm_narrow_nn(m, n - wide, s.k, alpha, a, s.lda, b + wide, s.ldb, beta, c + wide, s.ldc);
+    if (wide == 0) return;
+    n = wide;
+  }
   cblas_sgemm(CblasRowMajor, s.trans_a ? CblasTrans : CblasNoTrans,
               s.trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
               static_cast<int>(s.k), alpha, a, static_cast<int>(s.lda), b,
