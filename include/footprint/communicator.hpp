@@ -34,14 +34,18 @@ class Communicator {
   [[nodiscard]] virtual int size() const = 0;  // number of ranks in the job
   [[nodiscard]] virtual std::string kind() const = 0;  // "one process", "MPI (Open MPI 4.1.4)"
 
-  // A sum over the ranks of one range of floats, in place, prepared once and started as often
-  // as needed (every training step): after wait(), every rank holds the same sum, bit for bit,
-  // in the order MPI's algorithm fixes for this number of ranks and this count. Preparing may
-  // allocate; start, test and wait do not (with MPI, MPI's own request state excepted, see
-  // docs/design.md). The range must stay valid and untouched between start and completion.
+  // A sum over the ranks of one range of values, in place, prepared once and started as often
+  // as needed (every training step). After wait(), every rank holds the same sum, bit for bit,
+  // added in an order fixed by the number of ranks alone (MPI: a ring; rank r's part of chunk
+  // c joins after ranks c, c + 1, ..., r - 1), so two runs with the same ranks agree exactly.
+  // `scratch` (sum_scratch_size(values.size(), size()) elements, e.g. a buffer of the plan)
+  // receives the other ranks' parts; the library allocates nothing for a sum. Preparing may
+  // allocate; start, test and wait do not (MPI's request objects aside). Values and scratch
+  // must stay valid and untouched between start and completion.
   using SumHandle = int;
-  [[nodiscard]] virtual SumHandle prepare_sum(std::span<float> values) = 0;
-  [[nodiscard]] virtual SumHandle prepare_sum(std::span<double> values) = 0;
+  [[nodiscard]] virtual SumHandle prepare_sum(std::span<float> values, std::span<float> scratch) = 0;
+  [[nodiscard]] virtual SumHandle prepare_sum(std::span<double> values,
+                                              std::span<double> scratch) = 0;
   virtual void start(SumHandle sum) = 0;
   // Lets the sum progress (MPI moves non-blocking collectives on only inside its calls);
   // true once it is complete. Never blocks.
@@ -64,6 +68,17 @@ class Communicator {
  protected:
   std::chrono::milliseconds timeout_ = kDefaultCommTimeout;
 };
+
+// The scratch a sum of n values over `ranks` needs: the largest of the ranks' chunks,
+// ceil(n / ranks) elements (0 for one rank).
+[[nodiscard]] constexpr int64_t sum_scratch_size(int64_t n, int ranks) {
+  return ranks <= 1 ? 0 : (n + ranks - 1) / ranks;
+}
+
+// Chunk c of n values summed over `ranks`: [n * c / ranks, n * (c + 1) / ranks).
+[[nodiscard]] constexpr int64_t sum_chunk_begin(int64_t n, int ranks, int c) {
+  return n * c / ranks;
+}
 
 // A job of one: sums are the values themselves, nothing waits.
 [[nodiscard]] std::unique_ptr<Communicator> single_process_communicator();

@@ -25,8 +25,9 @@ enum class Category {
   workspace,         // temporaries of one step (im2col tiles)
   io,                // input and target batches
   data,              // batches read ahead by the data loader (PlanOptions::prefetch_batches)
+  allreduce,         // what sums over data-parallel ranks receive into (PlanOptions::ranks > 1)
 };
-inline constexpr int kNumCategories = 9;
+inline constexpr int kNumCategories = 10;
 const char* category_name(Category category);
 
 // PlanOptions::conv_tile_bytes meaning "size each conv's im2col tile by its layer" (the
@@ -86,9 +87,10 @@ struct PlanOptions {
   // one rank's, with `batch` its share of the global batch. The weight gradients then lie one
   // after another at the start of the persistent block, in the order the backward pass finishes
   // them, cut at layer boundaries into buckets of at least gradient_bucket_bytes; each bucket
-  // is summed over the ranks in place, started as soon as its last gradient is written, so the
-  // sums cost no bytes of the plan. Non-trained state (batch-norm running statistics) follows
-  // them, averaged over the ranks every step. 1: one process, no layout asked for.
+  // is summed over the ranks in place, started as soon as its last gradient is written. Each
+  // bucket has a scratch buffer of its own (category allreduce, 1/ranks of the bucket) that the
+  // other ranks' parts arrive in. Non-trained state (batch-norm running statistics) follows the
+  // gradients, averaged over the ranks every step. 1: one process, no layout asked for.
   int ranks = 1;
   int64_t gradient_bucket_bytes = int64_t{1} << 20;
 };
@@ -112,6 +114,7 @@ struct GradientBucket {
   int first_layer = 0;       // the layers whose gradients it holds, in backward order:
   int last_layer = 0;        // first_layer's backward step runs first
   std::vector<int> buffers{};  // its weight_grads buffers, in the block's order
+  int scratch_buffer = -1;     // (category allreduce) the other ranks' parts arrive here
 };
 
 inline constexpr int kNoLayer = -1;
@@ -213,6 +216,7 @@ struct Plan {
   std::vector<GradientBucket> gradient_buckets;
   int64_t synced_state_offset_bytes = 0;
   int64_t synced_state_bytes = 0;
+  int synced_state_scratch_buffer = kNoBuffer;
 
   int64_t arena_bytes = 0;
   int64_t persistent_bytes = 0;

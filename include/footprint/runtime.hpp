@@ -111,6 +111,9 @@ class Runtime {
   // floats of the persistent block.
   [[nodiscard]] std::span<float> gradient_bucket(int k) const;
   [[nodiscard]] std::span<float> synced_state() const;
+  // Their scratch buffers (category allreduce), where the other ranks' parts arrive.
+  [[nodiscard]] std::span<float> gradient_bucket_scratch(int k) const;
+  [[nodiscard]] std::span<float> synced_state_scratch() const;
 
   // Every parameter tensor in layer order (weights, then non-trained state such as running stats).
   [[nodiscard]] const std::vector<ParamView>& parameters() const { return params_; }

@@ -26,11 +26,13 @@ GradientSync::GradientSync(Runtime& runtime, Communicator& comm) : runtime_(runt
                     ": plan with PlanOptions::ranks = " + std::to_string(comm.size()));
   }
   for (size_t k = 0; k < plan.gradient_buckets.size(); ++k) {
-    bucket_sums_.push_back(comm.prepare_sum(runtime.gradient_bucket(static_cast<int>(k))));
+    bucket_sums_.push_back(comm.prepare_sum(runtime.gradient_bucket(static_cast<int>(k)),
+                                            runtime.gradient_bucket_scratch(static_cast<int>(k))));
     ready_step_.push_back(plan.gradient_buckets[k].ready_step);
   }
-  if (!runtime.synced_state().empty()) state_sum_ = comm.prepare_sum(runtime.synced_state());
-  figures_sum_ = comm.prepare_sum(std::span<double>(figures_));
+  if (!runtime.synced_state().empty())
+    state_sum_ = comm.prepare_sum(runtime.synced_state(), runtime.synced_state_scratch());
+  figures_sum_ = comm.prepare_sum(std::span<double>(figures_), std::span<double>(figures_scratch_));
   runtime.set_after_backward_step([this](int step) { after_step(step); });
 }
 
@@ -56,6 +58,8 @@ void GradientSync::after_step(int step) {
   if (!state_started_) start_state();
   while (started_ < bucket_sums_.size() && ready_step_[started_] <= step)
     comm_.start(bucket_sums_[started_++]);
+  // Every sum in flight moves on (a ring sum passes a message per test), not only the oldest.
+  for (size_t k = done_; k < started_; ++k) (void)comm_.test(bucket_sums_[k]);
   while (done_ < started_ && comm_.test(bucket_sums_[done_])) ++done_;
   progress_seconds_ += seconds_since(start);
 }

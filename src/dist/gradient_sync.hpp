@@ -55,6 +55,7 @@ class GradientSync {
   std::vector<int> ready_step_;                       // per bucket
   Communicator::SumHandle state_sum_ = -1;
   std::array<double, 4> figures_{};
+  std::array<double, 4> figures_scratch_{};  // at least ceil(4 / ranks) for the ring
   Communicator::SumHandle figures_sum_ = -1;
   size_t started_ = 0;  // buckets started this step
   size_t done_ = 0;     // buckets known complete this step (a prefix: they finish in order)

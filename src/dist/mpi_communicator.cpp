@@ -1,43 +1,26 @@
 // Communicator over MPI's C API. Errors are returned, not fatal (MPI_ERRORS_RETURN), and every
-// wait is a poll of MPI_Test against a deadline, so a rank that died or hangs ends the job with
-// a message naming it instead of a hang. Gradient sums are persistent collectives where Open MPI
-// offers them (MPIX_Allreduce_init): set up once, started every step without new request state.
-// Only the thread that created the communicator calls MPI (MPI_THREAD_FUNNELED); the runtime's
-// workers and the data loader's threads never do.
+// wait is a poll against a deadline, so a rank that died or hangs ends the job with a message
+// naming it instead of a hang. Prepared sums are rings of point-to-point messages
+// (mpi_ring_sum.hpp): a fixed order of addition, and the scratch is the caller's. Only the
+// thread that created the communicator calls MPI (MPI_THREAD_FUNNELED); the runtime's workers
+// and the data loader's threads never do.
 #include "dist/mpi_communicator.hpp"
 
 #include <mpi.h>
-#if defined(OPEN_MPI) && OPEN_MPI
-#include <mpi-ext.h>
-#endif
 #include <sched.h>
 
 #include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <string>
-#include <vector>
 
 #include "core/check.hpp"
+#include "dist/mpi_ring_sum.hpp"
 
 namespace footprint {
 namespace {
-
-#if defined(OMPI_HAVE_MPI_EXT_PCOLLREQ) && OMPI_HAVE_MPI_EXT_PCOLLREQ
-constexpr bool kPersistentSums = true;
-int allreduce_init(void* data, int count, MPI_Datatype type, MPI_Comm comm, MPI_Request* request) {
-  return MPIX_Allreduce_init(MPI_IN_PLACE, data, count, type, MPI_SUM, comm, MPI_INFO_NULL, request);
-}
-#elif MPI_VERSION >= 4
-constexpr bool kPersistentSums = true;
-int allreduce_init(void* data, int count, MPI_Datatype type, MPI_Comm comm, MPI_Request* request) {
-  return MPI_Allreduce_init(MPI_IN_PLACE, data, count, type, MPI_SUM, comm, MPI_INFO_NULL, request);
-}
-#else
-constexpr bool kPersistentSums = false;
-int allreduce_init(void*, int, MPI_Datatype, MPI_Comm, MPI_Request*) { return MPI_ERR_OTHER; }
-#endif
 
 using Clock = std::chrono::steady_clock;
 
@@ -69,8 +52,6 @@ class MpiCommunicator final : public Communicator {
   }
 
   ~MpiCommunicator() override {
-    for (Sum& s : sums_)
-      if (s.persistent && s.request != MPI_REQUEST_NULL) MPI_Request_free(&s.request);
     int finalised = 0;
     MPI_Finalized(&finalised);
     if (finalised) return;
@@ -82,37 +63,27 @@ class MpiCommunicator final : public Communicator {
   int size() const override { return size_; }
   std::string kind() const override { return "MPI (" + library_ + ")"; }
 
-  SumHandle prepare_sum(std::span<float> values) override {
-    return prepare(values.data(), values.size(), MPI_FLOAT, "float");
+  SumHandle prepare_sum(std::span<float> values, std::span<float> scratch) override {
+    return prepare(values.data(), scratch.data(), values.size(), scratch.size(), MPI_FLOAT, 4,
+                   "float");
   }
-  SumHandle prepare_sum(std::span<double> values) override {
-    return prepare(values.data(), values.size(), MPI_DOUBLE, "double");
+  SumHandle prepare_sum(std::span<double> values, std::span<double> scratch) override {
+    return prepare(values.data(), scratch.data(), values.size(), scratch.size(), MPI_DOUBLE, 8,
+                   "double");
   }
 
   void start(SumHandle handle) override {
-    Sum& s = sums_.at(static_cast<size_t>(handle));
-    FP_CHECK(!s.active, "sum %d started again before it completed", handle);
-    if (s.persistent) {
-      check(MPI_Start(&s.request), "starting a sum");
-    } else {
-      check(MPI_Iallreduce(MPI_IN_PLACE, s.data, s.count, s.type, MPI_SUM, comm_, &s.request),
-            "starting a sum");
-    }
-    s.active = true;
+    check(sum_at(handle).ring.start(), "starting a sum");
   }
 
   bool test(SumHandle handle) override {
-    Sum& s = sums_.at(static_cast<size_t>(handle));
-    if (!s.active) return true;
-    int done = 0;
-    check(MPI_Test(&s.request, &done, MPI_STATUS_IGNORE), "summing over the ranks");
-    if (done) s.active = false;
-    return done != 0;
+    bool done = false;
+    check(sum_at(handle).ring.advance(done), "summing over the ranks");
+    return done;
   }
 
   void wait(SumHandle handle) override {
-    const Sum& s = sums_.at(static_cast<size_t>(handle));
-    poll([&] { return test(handle); }, s.what);
+    poll([&] { return test(handle); }, sum_at(handle).what);
   }
 
   void sum(std::span<double> values) override {
@@ -150,14 +121,14 @@ class MpiCommunicator final : public Communicator {
 
  private:
   struct Sum {
-    void* data = nullptr;
-    int count = 0;
-    MPI_Datatype type = MPI_FLOAT;
-    MPI_Request request = MPI_REQUEST_NULL;
-    bool persistent = false;
-    bool active = false;
+    MpiRingSum ring;
     std::string what;  // for the timeout's message
   };
+
+  Sum& sum_at(SumHandle handle) {
+    FP_CHECK(handle >= 0 && static_cast<size_t>(handle) < sums_.size(), "no sum %d", handle);
+    return sums_[static_cast<size_t>(handle)];
+  }
 
   int count_of(size_t n) const {
     if (n > static_cast<size_t>(INT_MAX)) {
@@ -167,14 +138,18 @@ class MpiCommunicator final : public Communicator {
     return static_cast<int>(n);
   }
 
-  SumHandle prepare(void* data, size_t n, MPI_Datatype type, const char* type_name) {
-    Sum s{.data = data, .count = count_of(n), .type = type,
-          .what = "a sum of " + std::to_string(n) + " " + type_name + "s"};
-    if (kPersistentSums) {
-      check(allreduce_init(data, s.count, type, comm_, &s.request), "preparing a sum");
-      s.persistent = true;
-    }
-    sums_.push_back(std::move(s));
+  SumHandle prepare(void* values, void* scratch, size_t n, size_t scratch_n, MPI_Datatype type,
+                    int element_bytes, const char* type_name) {
+    (void)count_of(n);
+    const auto needed = static_cast<size_t>(sum_scratch_size(static_cast<int64_t>(n), size_));
+    FP_CHECK(scratch_n >= needed, "a sum of %zu values over %d ranks needs %zu of scratch, has %zu",
+             n, size_, needed, scratch_n);
+    // Tags tell the sums apart; MPI guarantees tags up to 32767 at least.
+    const int tag = static_cast<int>(sums_.size());
+    if (tag > 32767) throw CommError("more than 32768 prepared sums");
+    sums_.push_back({.ring = MpiRingSum(values, scratch, static_cast<int64_t>(n), type,
+                                        element_bytes, comm_, rank_, size_, tag),
+                     .what = "a sum of " + std::to_string(n) + " " + type_name + "s"});
     return static_cast<SumHandle>(sums_.size() - 1);
   }
 
@@ -216,7 +191,7 @@ class MpiCommunicator final : public Communicator {
   int rank_ = 0, size_ = 1;
   bool owns_mpi_ = false;
   std::string library_;
-  std::vector<Sum> sums_;
+  std::deque<Sum> sums_;  // a deque: a sum in flight never moves
 };
 
 }  // namespace

@@ -23,6 +23,7 @@
 
 #include "core/check.hpp"
 #include "footprint/error.hpp"
+#include "footprint/communicator.hpp"
 #include "footprint/plan.hpp"
 #include "layers/layer.hpp"
 #include "planner/channel_groups.hpp"
@@ -673,7 +674,10 @@ class Planner {
       b.offset_bytes = plan_.persistent_bytes;
       plan_.persistent_bytes += b.size_bytes;
     }
-    if (opt_.ranks > 1 && train_) cut_gradient_buckets();
+    if (opt_.ranks > 1 && train_) {
+      cut_gradient_buckets();
+      add_sum_scratch();
+    }
     plan_.arena_bytes = opt_.reuse ? place_greedy_by_size(plan_.buffers)
                                    : place_without_reuse(plan_.buffers);
     plan_.total_bytes = plan_.arena_bytes + plan_.persistent_bytes;
@@ -765,6 +769,32 @@ class Planner {
       plan_.synced_state_offset_bytes = begin;
       plan_.synced_state_bytes = end - begin;
     }
+  }
+
+  // What the sums over the ranks receive into (Communicator::prepare_sum): one buffer per bucket
+  // and one for the averaged state, each the largest of the ranks' chunks, so every bucket can be
+  // in flight at once while backward still runs. At the end of the persistent block: they come
+  // after the buckets are cut, which needs the gradients' offsets.
+  void add_sum_scratch() {
+    auto scratch = [&](const std::string& name, int64_t bytes) {
+      const int b = add_buffer({.name = name, .category = Category::allreduce,
+                                .size_bytes = sum_scratch_size(bytes / 4, opt_.ranks) * 4,
+                                .first_step = 0, .last_step = last_step(), .persistent = true});
+      Buffer& buffer = plan_.buffers[static_cast<size_t>(b)];
+      buffer.offset_bytes = plan_.persistent_bytes;
+      plan_.persistent_bytes += buffer.size_bytes;
+      return b;
+    };
+    for (size_t k = 0; k < plan_.gradient_buckets.size(); ++k) {
+      GradientBucket& bucket = plan_.gradient_buckets[k];
+      bucket.scratch_buffer = scratch("all-reduce bucket " + std::to_string(k) + " (" +
+                                          net_.node(bucket.first_layer).spec.name + " .. " +
+                                          net_.node(bucket.last_layer).spec.name + ")",
+                                      bucket.size_bytes);
+    }
+    if (plan_.synced_state_bytes > 0)
+      plan_.synced_state_scratch_buffer = scratch("all-reduce running statistics",
+                                                  plan_.synced_state_bytes);
   }
 
   void summarise() {
@@ -859,6 +889,7 @@ const char* category_name(Category category) {
     case Category::workspace: return "workspace";
     case Category::io: return "io";
     case Category::data: return "data";
+    case Category::allreduce: return "allreduce";
   }
   return "?";
 }

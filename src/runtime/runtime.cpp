@@ -405,6 +405,18 @@ std::span<float> Runtime::synced_state() const {
           static_cast<size_t>(plan_.synced_state_bytes / 4)};
 }
 
+std::span<float> Runtime::gradient_bucket_scratch(int k) const {
+  const Buffer& b = plan_.buffers.at(
+      static_cast<size_t>(plan_.gradient_buckets.at(static_cast<size_t>(k)).scratch_buffer));
+  return {as_floats(persistent_ + b.offset_bytes), static_cast<size_t>(b.size_bytes / 4)};
+}
+
+std::span<float> Runtime::synced_state_scratch() const {
+  if (plan_.synced_state_scratch_buffer == kNoBuffer) return {};
+  const Buffer& b = plan_.buffers.at(static_cast<size_t>(plan_.synced_state_scratch_buffer));
+  return {as_floats(persistent_ + b.offset_bytes), static_cast<size_t>(b.size_bytes / 4)};
+}
+
 const float* Runtime::tap_value(int tap) const {
   return as_floats(ptr(plan_.tap_value_buffers.at(static_cast<size_t>(tap))));
 }

@@ -59,8 +59,9 @@ TEST(RankShare, RankBatchIsTheLargestShare) {
 
 // The weight gradients of a data-parallel plan: one contiguous run at the start of the
 // persistent block, in the order backward writes them, cut into buckets at layer boundaries;
-// the running statistics right after them; and not a byte more than one process's plan.
-TEST(GradientLayout, BucketsAreContiguousInBackwardOrderAndCostNothing) {
+// the running statistics right after them; and beyond one process's plan only the scratch the
+// sums receive into (category allreduce): half of each bucket for two ranks.
+TEST(GradientLayout, BucketsAreContiguousInBackwardOrderWithPlannedScratch) {
   const Net net = load_net_file(testing::net_path("fashion-cnn"));
   for (int64_t bucket_bytes : {int64_t{1}, int64_t{64} << 10, int64_t{1} << 20, int64_t{1} << 30}) {
     SCOPED_TRACE("bucket bytes " + std::to_string(bucket_bytes));
@@ -69,11 +70,13 @@ TEST(GradientLayout, BucketsAreContiguousInBackwardOrderAndCostNothing) {
     two.ranks = 2;
     two.gradient_bucket_bytes = bucket_bytes;
     const Plan p1 = plan(net, one), p2 = plan(net, two);
-    EXPECT_EQ(p2.total_bytes, p1.total_bytes);
-    EXPECT_EQ(p2.persistent_bytes, p1.persistent_bytes);
+    const int64_t scratch = p2.bytes(Category::allreduce);
+    EXPECT_EQ(p1.bytes(Category::allreduce), 0);
+    EXPECT_EQ(p2.total_bytes, p1.total_bytes + scratch);
+    EXPECT_EQ(p2.persistent_bytes, p1.persistent_bytes + scratch);
     EXPECT_TRUE(p1.gradient_buckets.empty());
     ASSERT_FALSE(p2.gradient_buckets.empty());
-    int64_t offset = 0, grads = 0;
+    int64_t offset = 0, grads = 0, scratch_seen = 0;
     int last_ready = -1;
     std::vector<int> seen;
     for (size_t k = 0; k < p2.gradient_buckets.size(); ++k) {
@@ -94,6 +97,12 @@ TEST(GradientLayout, BucketsAreContiguousInBackwardOrderAndCostNothing) {
         seen.push_back(g);
       }
       EXPECT_EQ(inside, b.offset_bytes + b.size_bytes);
+      ASSERT_GE(b.scratch_buffer, 0);
+      const Buffer& sb = p2.buffers[static_cast<size_t>(b.scratch_buffer)];
+      EXPECT_EQ(sb.category, Category::allreduce);
+      EXPECT_TRUE(sb.persistent);
+      EXPECT_EQ(sb.data_bytes, (b.size_bytes / 4 + 1) / 2 * 4);
+      scratch_seen += sb.size_bytes;
       offset += b.size_bytes;
       grads += b.size_bytes;
     }
@@ -101,6 +110,9 @@ TEST(GradientLayout, BucketsAreContiguousInBackwardOrderAndCostNothing) {
     // The 4 batch norms' running mean and variance, 32 or 64 channels each.
     EXPECT_EQ(p2.synced_state_offset_bytes, grads);
     EXPECT_EQ(p2.synced_state_bytes, 2 * (2 * 32 + 2 * 64) * 4);
+    ASSERT_NE(p2.synced_state_scratch_buffer, kNoBuffer);
+    scratch_seen += p2.buffers[static_cast<size_t>(p2.synced_state_scratch_buffer)].size_bytes;
+    EXPECT_EQ(scratch_seen, scratch);
   }
 }
 

@@ -40,8 +40,16 @@ class ThreadGroup {
     int rank() const override { return rank_; }
     int size() const override { return group_.size_; }
     std::string kind() const override { return "threads"; }
-    SumHandle prepare_sum(std::span<float> v) override { return prepare(v.data(), v.size(), false); }
-    SumHandle prepare_sum(std::span<double> v) override { return prepare(v.data(), v.size(), true); }
+    // The scratch is not needed (the last rank to arrive adds every rank's values) but must be
+    // as large as an MPI ring's would be.
+    SumHandle prepare_sum(std::span<float> v, std::span<float> scratch) override {
+      check_scratch(v.size(), scratch.size());
+      return prepare(v.data(), v.size(), false);
+    }
+    SumHandle prepare_sum(std::span<double> v, std::span<double> scratch) override {
+      check_scratch(v.size(), scratch.size());
+      return prepare(v.data(), v.size(), true);
+    }
     void start(SumHandle h) override {
       std::lock_guard lock(group_.mutex_);
       Sum& s = sum_of(h);
@@ -85,6 +93,10 @@ class ThreadGroup {
     [[noreturn]] void abort(const std::string&) override { std::abort(); }
 
    private:
+    void check_scratch(size_t n, size_t scratch) const {
+      if (scratch < static_cast<size_t>(sum_scratch_size(static_cast<int64_t>(n), group_.size_)))
+        throw CommError("a sum of " + std::to_string(n) + " values with too little scratch");
+    }
     SumHandle prepare(void* values, size_t count, bool doubles) {
       std::lock_guard lock(group_.mutex_);
       const size_t h = next_++;
