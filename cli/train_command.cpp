@@ -555,7 +555,7 @@ void add_train_command(CLI::App& app) {
     } catch (const ExitStatus&) {
       throw;
     } catch (const std::exception& e) {
-      comm.abort(std::string("error: ") + e.what());
+      comm.abort(e.what());
     }
   });
 }

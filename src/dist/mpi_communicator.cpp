@@ -9,6 +9,7 @@
 #include <mpi.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdio>
@@ -113,7 +114,9 @@ class MpiCommunicator final : public Communicator {
   }
 
   [[noreturn]] void abort(const std::string& message) override {
-    std::fprintf(stderr, "rank %d: %s\n", rank_, message.c_str());
+    // This communicator's own errors name the rank already.
+    const std::string me = "rank " + std::to_string(rank_) + ": ";
+    std::fprintf(stderr, "%s%s\n", message.starts_with(me) ? "" : me.c_str(), message.c_str());
     std::fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, 1);
     std::_Exit(1);

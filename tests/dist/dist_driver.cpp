@@ -12,6 +12,8 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <span>
 #include <string>
 
 #include "footprint/footprint.hpp"
@@ -97,7 +99,7 @@ int run(int argc, char** argv) {
   const int rank = comm.rank(), ranks = comm.size();
   try {
     std::optional<SavedModel> resumed;
-    Net net;
+    Net net{Shape{}};
     TrainOptions options{.steps = a.steps, .optimizer = {.lr = a.lr}, .seed = a.seed,
                          .loader_threads = a.loader_threads, .communicator = &comm,
                          .global_batch = a.batch};
