@@ -178,9 +178,10 @@ void run_train(TrainFlags& flags, Communicator& comm) {
   TrainOptions train_options{.epochs = f->epochs, .steps = f->steps, .seed = f->seed};
   train_options.optimizer = {.lr = f->lr, .momentum = f->momentum, .nesterov = f->nesterov,
                              .weight_decay = f->weight_decay};
-  // Data parallel: --batch is the global batch; each rank plans its share of it.
-  if (ranks > 1) {
-    train_options.communicator = &comm;
+  // Data parallel: --batch is the global batch; each rank plans its share of it (resumed: the
+  // checkpoint's, which resume_training splits).
+  if (ranks > 1) train_options.communicator = &comm;
+  if (ranks > 1 && f->resume.empty()) {
     train_options.global_batch = options.batch;
     options.batch = rank_batch(options.batch, ranks);
     options.ranks = ranks;

@@ -83,7 +83,9 @@ TEST(GradientLayout, BucketsAreContiguousInBackwardOrderWithPlannedScratch) {
       const GradientBucket& b = p2.gradient_buckets[k];
       EXPECT_EQ(b.offset_bytes, offset) << "bucket " << k;
       EXPECT_GT(b.ready_step, last_ready);
-      if (k + 1 < p2.gradient_buckets.size()) EXPECT_GE(b.size_bytes, bucket_bytes);
+      if (k + 1 < p2.gradient_buckets.size()) {
+        EXPECT_GE(b.size_bytes, bucket_bytes);
+      }
       last_ready = b.ready_step;
       EXPECT_EQ(b.ready_step, p2.layers[static_cast<size_t>(b.last_layer)].backward_step);
       int64_t inside = b.offset_bytes;

@@ -56,7 +56,7 @@ std::string mpirun(int ranks) {
   // address errors still stop them.
   // In containers without ptrace rights Open MPI's single-copy shared-memory transfers fail
   // ("Read -1, expected ..."); plain copies work everywhere.
-  return "ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 "
+  return "env ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 "
          "OMPI_MCA_btl_vader_single_copy_mechanism=none " + std::string(FOOTPRINT_MPIEXEC) +
          " --allow-run-as-root --oversubscribe -x ASAN_OPTIONS -np " + std::to_string(ranks) + " ";
 }
@@ -133,7 +133,8 @@ TEST_F(Dist, TwoRanksGiveOneProcesssWeightsAndRepeatBitForBit) {
 TEST_F(Dist, AKilledRankEndsTheJobAndTheRunResumesFromItsCheckpoint) {
   const Ran whole = run(mpirun(2) + lenet(60) + " --out " + path("whole.bin"));
   ASSERT_EQ(whole.status, 0) << whole.output;
-  // Rank 1 is killed at step 30; rank 0 wrote a checkpoint at step 20.
+  // Rank 1 is killed at step 30; rank 0 wrote a checkpoint at step 20. (--steps counts the
+  // whole run, the checkpoint's steps included.)
   const Ran killed = run(mpirun(2) + lenet(60) + " --save " + path("ckpt.fpm") +
                          " --checkpoint-every 20 --kill-rank 1 --kill-step 30");
   std::printf("killed rank: the job ended in %.1f s with status %d\n", killed.seconds, killed.status);
@@ -144,7 +145,7 @@ TEST_F(Dist, AKilledRankEndsTheJobAndTheRunResumesFromItsCheckpoint) {
   ASSERT_TRUE(fs::exists(path("ckpt.fpm")));
   const Ran resumed = run(mpirun(2) + kDriver + " --resume " + path("ckpt.fpm") +
                           " --data " + (fs::exists(kFashionMnistDir) ? "fashion" : "synthetic") +
-                          " --steps 40 --threads 1 --out " + path("resumed.bin"));
+                          " --steps 60 --threads 1 --out " + path("resumed.bin"));
   ASSERT_EQ(resumed.status, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("rank 0 of 2: 60 steps"), std::string::npos) << resumed.output;
   EXPECT_TRUE(read_floats(path("resumed.bin")) == read_floats(path("whole.bin")))
