@@ -1,6 +1,8 @@
 // footprint train NET --data ...: trains with a progress line, reports test accuracy per epoch
 // and, at the end, the memory actually used beside the plan. Ctrl-C saves the run and says how
-// to resume it; --resume continues one.
+// to resume it; --resume continues one. Under an MPI launcher (mpirun -np N footprint train ...)
+// the N processes train one model together (data parallel, --batch is the global batch): rank 0
+// prints and writes files, the others only name what goes wrong on them.
 #include <unistd.h>
 
 #include <algorithm>
@@ -107,6 +109,7 @@ struct TrainFlags {
   uint64_t seed = 1;
   std::string resume;
   int64_t checkpoint_every = 0;
+  double comm_timeout = 60.0;  // seconds a rank waits for the others
   // Options a checkpoint fixes, and those that would change its net: --resume checks which
   // were given.
   std::vector<std::pair<std::string, CLI::Option*>> fixed_by_checkpoint, net_changing;
@@ -134,8 +137,10 @@ std::string interrupted_path(const std::string& source) {
 // options that change the arithmetic's order (threads, tiles, direct convolutions).
 std::string resume_command(const std::string& checkpoint, const TrainFlags& f,
                            const PlanOptions& o, const TrainOptions& t) {
-  std::string command = "footprint train --resume " + shell_quote(checkpoint) + " --data " +
-                        shell_quote(f.data.spec);
+  // A data-parallel run resumes with as many ranks (another number sums in another order).
+  const std::string launcher = o.ranks > 1 ? "mpirun -np " + std::to_string(o.ranks) + " " : "";
+  std::string command = launcher + "footprint train --resume " + shell_quote(checkpoint) +
+                        " --data " + shell_quote(f.data.spec);
   // How samples are read and transformed changes what the run sees.
   if (f.data.resize > 0) command += " --resize " + std::to_string(f.data.resize);
   if (f.data.random_crop) command += " --random-crop";
@@ -152,8 +157,10 @@ std::string resume_command(const std::string& checkpoint, const TrainFlags& f,
   return command;
 }
 
-void run_train(TrainFlags& flags) {
+void run_train(TrainFlags& flags, Communicator& comm) {
   TrainFlags* const f = &flags;
+  const int ranks = comm.size();
+  const bool lead = comm.rank() == 0;  // prints, and writes every file
   if (f->net_path.empty() == f->resume.empty()) {
     throw Error("train: give a NET (or MODEL.onnx), or --resume FILE, but not both");
   }
@@ -161,8 +168,8 @@ void run_train(TrainFlags& flags) {
     throw Error("--checkpoint-every: needs --save FILE (the checkpoint is written there)");
   }
   // Every path this run writes, before anything is loaded: no run ends unable to save.
-  if (!f->save.empty()) check_writable("--save", f->save);
-  if (!f->report.empty()) check_writable("--report", f->report);
+  if (lead && !f->save.empty()) check_writable("--save", f->save);
+  if (lead && !f->report.empty()) check_writable("--report", f->report);
   const std::string source = f->resume.empty() ? f->net_path : f->resume;
   const std::string interrupt_path = f->save.empty() ? interrupted_path(source) : f->save;
 
@@ -171,6 +178,14 @@ void run_train(TrainFlags& flags) {
   TrainOptions train_options{.epochs = f->epochs, .steps = f->steps, .seed = f->seed};
   train_options.optimizer = {.lr = f->lr, .momentum = f->momentum, .nesterov = f->nesterov,
                              .weight_decay = f->weight_decay};
+  // Data parallel: --batch is the global batch; each rank plans its share of it (resumed: the
+  // checkpoint's, which resume_training splits).
+  if (ranks > 1) train_options.communicator = &comm;
+  if (ranks > 1 && f->resume.empty()) {
+    train_options.global_batch = options.batch;
+    options.batch = rank_batch(options.batch, ranks);
+    options.ranks = ranks;
+  }
   std::optional<SavedModel> resumed;
   LoadedNet loaded;
   Net net{Shape{}};
@@ -192,13 +207,15 @@ void run_train(TrainFlags& flags) {
       char fixed[256];
       std::snprintf(fixed, sizeof fixed,
                     "batch %d, optimizer %s, lr %g, momentum %g%s, weight decay %g, seed %llu",
-                    r.plan_options.batch, optimizer_name(r.plan_options.optimizer),
+                    ranks > 1 ? r.options.global_batch : r.plan_options.batch, optimizer_name(r.plan_options.optimizer),
                     r.options.optimizer.lr, r.options.optimizer.momentum,
                     r.options.optimizer.nesterov ? " (nesterov)" : "",
                     r.options.optimizer.weight_decay,
                     static_cast<unsigned long long>(r.options.seed));
-      std::fprintf(stderr, "warning: --resume ignores %s: the checkpoint fixes them (%s)\n",
-                   names.c_str(), fixed);
+      if (lead) {
+        std::fprintf(stderr, "warning: --resume ignores %s: the checkpoint fixes them (%s)\n",
+                     names.c_str(), fixed);
+      }
     }
     net = std::move(r.net);
     options = r.plan_options;
@@ -213,9 +230,12 @@ void run_train(TrainFlags& flags) {
   options.prefetch_batches = f->data.prefetch >= 0 ? f->data.prefetch : streamed ? 2 : 0;
   Plan p = plan(net, options);
   const MemoryLimit limit = parse_memory_limit("--memory-limit", f->memory_limit, options.threads);
+  // The advice names the flags as given: the global batch.
+  PlanOptions given = options;
+  if (ranks > 1) given.batch = train_options.global_batch;
   auto check_memory = [&](int64_t data_bytes) {
     check_memory_limit(net, p, data_bytes, limit.bytes,
-                       memory_advice(limit, fit_command(source, options,
+                       memory_advice(limit, fit_command(source, given,
                                                         f->resume.empty() ? f->size : "",
                                                         f->resume.empty() ? f->loss : "",
                                                         limit.bytes - data_bytes)));
@@ -239,7 +259,8 @@ void run_train(TrainFlags& flags) {
   const TrainingData data = open_training_data(data_flags, net, synthetic_size, classes);
   for (const Plan::OutsideLine& line : data.outside_lines(net.input_shape())) p.outside.push_back(line);
   const int64_t data_bytes = data.held_bytes();
-  const int64_t steps_per_epoch = (data.train->size() + options.batch - 1) / options.batch;
+  const int global_batch = ranks > 1 ? train_options.global_batch : options.batch;
+  const int64_t steps_per_epoch = (data.train->size() + global_batch - 1) / global_batch;
   const int64_t end_step = train_end_step(train_options, std::max<int64_t>(1, steps_per_epoch));
   if (end_step <= train_options.start_step) {
     throw Error(std::string(f->steps > 0 ? "--steps " + std::to_string(f->steps)
@@ -249,30 +270,39 @@ void run_train(TrainFlags& flags) {
                 " already (--steps and --epochs count the whole run, the checkpoint's steps "
                 "included)");
   }
-  std::fprintf(stderr, "%s: %s parameters; plan %s (arena %s + persistent %s), peak at %s\n",
-               source.c_str(), format_count(p.params).c_str(),
-               format_bytes(p.total_bytes).c_str(), format_bytes(p.arena_bytes).c_str(),
-               format_bytes(p.persistent_bytes).c_str(), p.step_label(p.peak_step).c_str());
-  for (const std::string& note : data.notes) std::fprintf(stderr, "%s\n", note.c_str());
-  if (!data.class_names.empty()) {
-    std::string names;
-    for (size_t i = 0; i < data.class_names.size(); ++i)
-      names += (i ? ", " : "") + std::to_string(i) + " " + data.class_names[i];
-    std::fprintf(stderr, "classes: %s\n", names.c_str());
-  }
-  std::fprintf(stderr, "data: %s, %lld training samples, %lld test samples, %s held outside the plan%s\n",
-               f->data.spec.c_str(), static_cast<long long>(data.train->size()),
-               static_cast<long long>(data.test ? data.test->size() : 0),
-               format_bytes(data_bytes).c_str(),
-               options.prefetch_batches > 0
-                   ? (", " + std::to_string(options.prefetch_batches) + " batches read ahead by " +
-                      std::to_string(data.loader_threads) + " thread" +
-                      (data.loader_threads > 1 ? "s" : "") + " into the plan's ring")
-                         .c_str()
-                   : "");
-  if (train_options.start_step > 0) {
-    std::fprintf(stderr, "resuming %s at step %lld of %lld\n", f->resume.c_str(),
-                 static_cast<long long>(train_options.start_step), static_cast<long long>(end_step));
+  if (lead) {
+    std::fprintf(stderr, "%s: %s parameters; plan %s (arena %s + persistent %s), peak at %s%s\n",
+                 source.c_str(), format_count(p.params).c_str(),
+                 format_bytes(p.total_bytes).c_str(), format_bytes(p.arena_bytes).c_str(),
+                 format_bytes(p.persistent_bytes).c_str(), p.step_label(p.peak_step).c_str(),
+                 ranks > 1 ? " (each rank's)" : "");
+    if (ranks > 1) {
+      std::fprintf(stderr, "%d ranks (%s): global batch %d, %d or fewer samples a rank a step; "
+                   "gradients summed in %zu buckets during the backward pass, %s of scratch a rank\n",
+                   ranks, comm.kind().c_str(), global_batch, options.batch,
+                   p.gradient_buckets.size(), format_bytes(p.bytes(Category::allreduce)).c_str());
+    }
+    for (const std::string& note : data.notes) std::fprintf(stderr, "%s\n", note.c_str());
+    if (!data.class_names.empty()) {
+      std::string names;
+      for (size_t i = 0; i < data.class_names.size(); ++i)
+        names += (i ? ", " : "") + std::to_string(i) + " " + data.class_names[i];
+      std::fprintf(stderr, "classes: %s\n", names.c_str());
+    }
+    std::fprintf(stderr, "data: %s, %lld training samples, %lld test samples, %s held outside the plan%s\n",
+                 f->data.spec.c_str(), static_cast<long long>(data.train->size()),
+                 static_cast<long long>(data.test ? data.test->size() : 0),
+                 format_bytes(data_bytes).c_str(),
+                 options.prefetch_batches > 0
+                     ? (", " + std::to_string(options.prefetch_batches) + " batches read ahead by " +
+                        std::to_string(data.loader_threads) + " thread" +
+                        (data.loader_threads > 1 ? "s" : "") + " into the plan's ring")
+                           .c_str()
+                     : "");
+    if (train_options.start_step > 0) {
+      std::fprintf(stderr, "resuming %s at step %lld of %lld\n", f->resume.c_str(),
+                   static_cast<long long>(train_options.start_step), static_cast<long long>(end_step));
+    }
   }
   check_memory(data_bytes);
   reset_tracked_peak();
@@ -299,7 +329,10 @@ void run_train(TrainFlags& flags) {
   const ModelLabels labels{.class_names = data.class_names,
                            .has_normalisation = data.images,
                            .normalisation = data.normalise};
-  double data_wait_seconds = 0.0, step_seconds = 0.0;
+  // The time figures of the epochs done, and of the one in progress (a run may end mid-epoch).
+  double data_wait_seconds = 0.0, step_seconds = 0.0, sum_wait_seconds = 0.0,
+         sum_progress_seconds = 0.0;
+  TrainProgress current{};
   TrainProgressLine progress;
   nlohmann::json epoch_log = nlohmann::json::array();
   double train_seconds = 0.0;
@@ -308,19 +341,25 @@ void run_train(TrainFlags& flags) {
   const int64_t steps = train(
       runtime, *data.train, data.test.get(), train_options,
       [&](const TrainProgress& pr) {
-        progress.update(pr);
-        if (f->checkpoint_every > 0 && pr.step % f->checkpoint_every == 0) {
+        current = pr;
+        if (lead) progress.update(pr);
+        if (lead && f->checkpoint_every > 0 && pr.step % f->checkpoint_every == 0) {
           save_checkpoint(f->save, runtime, train_options, pr.step, labels);
         }
       },
       [&](const EpochResult& r) {
-        progress.end();
+        if (lead) progress.end();
         train_seconds += r.seconds;
         data_wait_seconds += r.last.data_wait_seconds;
         step_seconds += r.last.step_seconds;
+        sum_wait_seconds += r.last.sum_wait_seconds;
+        sum_progress_seconds += r.last.sum_progress_seconds;
+        current = TrainProgress{};
         nlohmann::json entry = {{"epoch", r.epoch + 1}, {"seconds", r.seconds},
                                 {"train_loss", r.last.loss}, {"train_accuracy", r.last.accuracy}};
-        if (r.has_test) {
+        if (!lead) {
+          // (the figures are the global ones on every rank; rank 0 tells them)
+        } else if (r.has_test) {
           test_accuracy = r.test.accuracy;
           entry["test_loss"] = r.test.loss;
           entry["test_accuracy"] = r.test.accuracy;
@@ -331,18 +370,26 @@ void run_train(TrainFlags& flags) {
         }
         epoch_log.push_back(entry);
       });
-  progress.end();
-  if (interrupt.raised()) {
+  if (lead) progress.end();
+  data_wait_seconds += current.data_wait_seconds;
+  step_seconds += current.step_seconds;
+  sum_wait_seconds += current.sum_wait_seconds;
+  sum_progress_seconds += current.sum_progress_seconds;
+  // The ranks stop together, whichever of them the signal reached: a run that ended before its
+  // end step was asked to stop.
+  if (interrupt.raised() || (ranks > 1 && steps < end_step)) {
+    if (!lead) throw ExitStatus{kInterruptedStatus};
     save_checkpoint(interrupt_path, runtime, train_options, steps, labels);
     std::fprintf(stderr,
                  "interrupted (%s) after step %lld of %lld: saved the run to %s\n"
                  "resume it with: %s\n",
-                 interrupt.signal_name(), static_cast<long long>(steps),
+                 interrupt.raised() ? interrupt.signal_name() : "another rank was stopped",
+                 static_cast<long long>(steps),
                  static_cast<long long>(end_step), interrupt_path.c_str(),
                  resume_command(interrupt_path, *f, options, train_options).c_str());
     throw ExitStatus{kInterruptedStatus};
   }
-  if (!f->save.empty()) {
+  if (lead && !f->save.empty()) {
     save_checkpoint(f->save, runtime, train_options, steps, labels);
     std::fprintf(stderr, "saved %s after %lld steps\n", f->save.c_str(), static_cast<long long>(steps));
   }
@@ -351,6 +398,13 @@ void run_train(TrainFlags& flags) {
   }
   const TrackedMemory tracked = tracked_memory();
   const int64_t rss = peak_rss_bytes();
+  // Every rank's tracked peak against its plan: how many differ, the largest RSS.
+  double rank_figures[2] = {tracked.peak_bytes == p.total_bytes ? 0.0 : 1.0, 0.0};
+  if (ranks > 1) {
+    comm.sum(rank_figures);
+    if (!lead) return;
+  }
+  const bool every_rank_planned = rank_figures[0] == 0.0;
   const int64_t steps_run = steps - train_options.start_step;
   const double seconds_per_step = steps_run > 0 ? train_seconds / static_cast<double>(steps_run) : 0.0;
   std::printf("Memory report\n");
@@ -359,6 +413,12 @@ void run_train(TrainFlags& flags) {
   std::printf("  counting allocator peak:        %12s B  %s%s\n",
               format_count(tracked.peak_bytes).c_str(), format_bytes(tracked.peak_bytes).c_str(),
               tracked.peak_bytes == p.total_bytes ? "  (equals the plan)" : "  (DIFFERS from the plan)");
+  if (ranks > 1) {
+    std::printf("  on every rank (%d): %s\n", ranks,
+                every_rank_planned ? "the peak equals the plan"
+                                   : (std::to_string(static_cast<int>(rank_figures[0])) +
+                                      " ranks' peaks DIFFER from the plan").c_str());
+  }
   std::printf("  data held, outside the plan:    %12s B  %s\n", format_count(data_bytes).c_str(),
               format_bytes(data_bytes).c_str());
   std::printf("  process peak RSS (VmHWM):       %12s B  %s\n", format_count(rss).c_str(),
@@ -373,6 +433,17 @@ void run_train(TrainFlags& flags) {
   if (f->profile || options.prefetch_batches > 0) {
     std::printf("  waiting for data: %.3f s of %.3f s in steps (%.1f%%)\n", data_wait_seconds,
                 step_seconds, 100.0 * wait_share);
+  }
+  // A data-parallel step: compute (this rank's forward and backward, the loader's wait
+  // aside), then the wait for the sums over the ranks after the backward pass (which also holds
+  // slower ranks' compute); the time spent moving the sums on between backward steps is inside
+  // compute, and shown on its own.
+  const double compute_seconds =
+      std::max(0.0, step_seconds - data_wait_seconds - sum_wait_seconds);
+  if (ranks > 1) {
+    std::printf("  %d ranks; step time on rank 0: compute %.3f s (of which moving sums on %.3f s), "
+                "all-reduce wait %.3f s, data wait %.3f s\n",
+                ranks, compute_seconds, sum_progress_seconds, sum_wait_seconds, data_wait_seconds);
   }
   if (skipped > 0) std::printf("  skipped %lld unreadable samples (named above)\n", static_cast<long long>(skipped));
   if (f->profile) print_layer_times(net, runtime.layer_times());
@@ -392,7 +463,13 @@ void run_train(TrainFlags& flags) {
                              {"steps", steps_run},
                              {"threads", options.threads},
                                {"blas", blas_core_description()},
-                             {"batch", options.batch},
+                             {"batch", ranks > 1 ? train_options.global_batch : options.batch},
+                             {"ranks", ranks},
+                             {"rank_batch", options.batch},
+                             {"compute_seconds", compute_seconds},
+                             {"allreduce_wait_seconds", sum_wait_seconds},
+                             {"allreduce_progress_seconds", sum_progress_seconds},
+                             {"tracked_equals_plan_on_every_rank", every_rank_planned},
                              {"epochs", epoch_log}};
     if (test_accuracy >= 0) report["test_accuracy"] = test_accuracy;
     if (f->profile) report["layer_times"] = layer_times_json(net, runtime.layer_times());
@@ -452,6 +529,11 @@ void add_train_command(CLI::App& app) {
                   "and its settings, batch, seed and data position come from it (use the same "
                   "--threads for identical results)");
   cmd->add_option("--report", f->report, "Write the memory and speed figures as JSON here");
+  cmd->add_option("--comm-timeout", f->comm_timeout,
+                  "Under mpirun: seconds a rank waits for the others before it ends the job "
+                  "(a rank died or hangs)")
+      ->check(greater_than_zero())
+      ->capture_default_str();
   cmd->add_flag("--profile", f->profile,
                 "Time every layer's forward and backward and print where the time went "
                 "(also in --report as layer_times)");
@@ -463,7 +545,20 @@ void add_train_command(CLI::App& app) {
                             {"--nesterov", nesterov},
                             {"--weight-decay", weight_decay},
                             {"--seed", seed}};
-  cmd->callback([f] { run_train(*f); });
+  cmd->callback([f] {
+    Communicator& comm = world_communicator(std::chrono::milliseconds(
+        static_cast<int64_t>(f->comm_timeout * 1000.0)));
+    if (comm.size() == 1) return run_train(*f, comm);
+    // One rank's error ends the job (the others would wait for it until the timeout); an
+    // interrupted run ends on every rank with the same status.
+    try {
+      run_train(*f, comm);
+    } catch (const ExitStatus&) {
+      throw;
+    } catch (const std::exception& e) {
+      comm.abort(e.what());
+    }
+  });
 }
 
 }  // namespace footprint::cli

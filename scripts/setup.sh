@@ -10,6 +10,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev
   libgtest-dev libstb-dev libjpeg-dev
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
+  libopenmpi-dev openmpi-bin
   dataset-fashion-mnist
   python3-torch python3-torchvision   # tests/import/torch_gradients_test.py (skipped without them)
   "$@"

@@ -39,10 +39,13 @@ class BatchLoader {
 
   // A pass over the samples `order` (empty: 0, 1, ..., size - 1), in batches of the plan's
   // batch, from batch `first_batch` on. `augment` != 0 seeds the samples' random transforms
-  // (each sample's seed mixes it with the sample's index); 0 reads them untransformed. The
-  // caller keeps `order` alive until the pass is over or stop() returns. Starting a pass stops
-  // the one before.
-  void start(std::span<const int64_t> order, int64_t first_batch, uint64_t augment);
+  // (each sample's seed mixes it with the sample's index); 0 reads them untransformed.
+  // `batch_ends`, when given, cuts `order` into batches of other sizes (at most the plan's, 0
+  // allowed): batch b is order[batch_ends[b - 1], batch_ends[b]) (a data-parallel rank's share
+  // of each global batch). The caller keeps `order` and `batch_ends` alive until the pass is
+  // over or stop() returns. Starting a pass stops the one before.
+  void start(std::span<const int64_t> order, int64_t first_batch, uint64_t augment,
+             std::span<const int64_t> batch_ends = {});
   [[nodiscard]] int64_t batches() const { return batches_; }
   // The next batch of the pass, in the runtime's input and target. Rethrows what a worker hit
   // (other than an unreadable sample).
@@ -74,7 +77,7 @@ class BatchLoader {
   LossKind loss_ = LossKind::none;
   bool has_target_ = false;
 
-  std::span<const int64_t> order_;
+  std::span<const int64_t> order_, batch_ends_;
   int64_t size_ = 0, batches_ = 0;
   uint64_t augment_ = 0;
   std::unique_ptr<std::atomic<uint8_t>[]> bad_;  // per sample: found unreadable

@@ -117,6 +117,10 @@ struct StepArgs {
   int64_t tile = 0;
   int algorithm = 0;
   uint64_t seed = 0;  // differs per layer and per training forward (dropout)
+  // Where this batch's first sample stands in the global batch of a data-parallel step (0 in
+  // one process): layers that draw random numbers per sample (dropout) count samples from it,
+  // so what a sample draws does not depend on how many ranks share the batch.
+  int64_t first_sample = 0;
   // A forward step run again in the backward phase to recompute values it did not keep: it must
   // give the same outputs and leave no other trace (batch norm leaves its running statistics).
   bool recompute = false;

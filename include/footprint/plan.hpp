@@ -25,8 +25,9 @@ enum class Category {
   workspace,         // temporaries of one step (im2col tiles)
   io,                // input and target batches
   data,              // batches read ahead by the data loader (PlanOptions::prefetch_batches)
+  allreduce,         // what sums over data-parallel ranks receive into (PlanOptions::ranks > 1)
 };
-inline constexpr int kNumCategories = 9;
+inline constexpr int kNumCategories = 10;
 const char* category_name(Category category);
 
 // PlanOptions::conv_tile_bytes meaning "size each conv's im2col tile by its layer" (the
@@ -84,6 +85,16 @@ struct PlanOptions {
   // while the step runs costs bytes the plan shows. 0: the data is read into the input
   // between steps (in-memory data sets).
   int prefetch_batches = 0;
+  // Data-parallel training over this many processes (communicator.hpp, train.hpp): the plan is
+  // one rank's, with `batch` its share of the global batch. The weight gradients then lie one
+  // after another at the start of the persistent block, in the order the backward pass finishes
+  // them, cut at layer boundaries into buckets of at least gradient_bucket_bytes; each bucket
+  // is summed over the ranks in place, started as soon as its last gradient is written. Each
+  // bucket has a scratch buffer of its own (category allreduce, 1/ranks of the bucket) that the
+  // other ranks' parts arrive in. Non-trained state (batch-norm running statistics) follows the
+  // gradients, averaged over the ranks every step. 1: one process, no layout asked for.
+  int ranks = 1;
+  int64_t gradient_bucket_bytes = int64_t{1} << 20;
 };
 
 enum class StepKind { forward, loss, backward, update };
@@ -95,6 +106,17 @@ struct Step {
   // Plan::recompute_bindings (a recomputed layer's recompute and backward steps).
   int binding = -1;
   bool recompute = false;  // a forward step run again in the backward phase
+};
+
+// A range of weight gradients summed over the ranks as one message (PlanOptions::ranks > 1).
+struct GradientBucket {
+  int64_t offset_bytes = 0;  // in the persistent block
+  int64_t size_bytes = 0;    // its gradients, with the alignment between them
+  int ready_step = 0;        // the backward step that writes its last gradient
+  int first_layer = 0;       // the layers whose gradients it holds, in backward order:
+  int last_layer = 0;        // first_layer's backward step runs first
+  std::vector<int> buffers{};  // its weight_grads buffers, in the block's order
+  int scratch_buffer = -1;     // (category allreduce) the other ranks' parts arrive here
 };
 
 inline constexpr int kNoLayer = -1;
@@ -190,6 +212,13 @@ struct Plan {
   // each part starting on a kAlignBytes boundary.
   int data_ring_buffer = kNoBuffer;
   int64_t data_slot_bytes = 0;
+  // Data-parallel plans (options.ranks > 1): the gradient buckets in the order they are summed,
+  // and the non-trained state averaged over the ranks every step (a range of the persistent
+  // block; 0 bytes when the net has none).
+  std::vector<GradientBucket> gradient_buckets;
+  int64_t synced_state_offset_bytes = 0;
+  int64_t synced_state_bytes = 0;
+  int synced_state_scratch_buffer = kNoBuffer;
 
   int64_t arena_bytes = 0;
   int64_t persistent_bytes = 0;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -88,8 +89,10 @@ class Runtime {
   // batch of an epoch runs on the same plan.
   void forward(int batch, bool training);
   // Loss of the current output against the target (mean over the batch); in train mode also
-  // runs every backward step. Returns the loss.
-  double loss_and_backward(int batch);
+  // runs every backward step. Returns the loss. `gradient_scale` multiplies the gradient the
+  // backward pass starts from (not the loss returned): data-parallel training weights each
+  // rank's mean by its share of the global batch this way, at no extra pass over the weights.
+  double loss_and_backward(int batch, float gradient_scale = 1.0f);
   // Runs the plan's backward phase (after the output gradient has been written).
   void run_backward(int batch);
   [[nodiscard]] double loss(int batch) const;
@@ -97,6 +100,20 @@ class Runtime {
   void update(const OptimizerParams& params);
   // forward + loss_and_backward + update.
   double train_step(int batch, const OptimizerParams& params);
+
+  // Called after every step of the backward phase with the step's index (Plan::steps), on the
+  // thread running it: data-parallel training starts each gradient bucket's sum there as soon as
+  // the bucket is complete. It must not allocate (steps allocate nothing). Empty: none.
+  using StepHook = std::function<void(int step)>;
+  void set_after_backward_step(StepHook hook) { after_backward_step_ = std::move(hook); }
+  // Bucket k of a data-parallel plan's weight gradients (Plan::gradient_buckets), and its
+  // non-trained state averaged over the ranks (Plan::synced_state_bytes; empty without), as
+  // floats of the persistent block.
+  [[nodiscard]] std::span<float> gradient_bucket(int k) const;
+  [[nodiscard]] std::span<float> synced_state() const;
+  // Their scratch buffers (category allreduce), where the other ranks' parts arrive.
+  [[nodiscard]] std::span<float> gradient_bucket_scratch(int k) const;
+  [[nodiscard]] std::span<float> synced_state_scratch() const;
 
   // Every parameter tensor in layer order (weights, then non-trained state such as running stats).
   [[nodiscard]] const std::vector<ParamView>& parameters() const { return params_; }
@@ -109,6 +126,9 @@ class Runtime {
   // True when every trainable parameter's gradient from the last backward is finite.
   [[nodiscard]] bool gradients_finite() const;
 
+  // Where the next batches' first sample stands in a data-parallel step's global batch
+  // (StepArgs::first_sample); 0 in one process.
+  void set_first_sample(int64_t first_sample) { first_sample_ = first_sample; }
   [[nodiscard]] int64_t forward_calls() const { return forward_calls_; }
   void set_forward_calls(int64_t calls) { forward_calls_ = calls; }
   [[nodiscard]] const Plan& plan() const { return plan_; }
@@ -165,11 +185,13 @@ class Runtime {
   uint64_t seed_;
   int64_t forward_calls_ = 0;  // feeds the dropout masks: a fresh mask every training forward
   int64_t optimizer_steps_ = 0;
+  int64_t first_sample_ = 0;
   std::vector<ParamView> params_;
   std::vector<Binding> bindings_;  // per layer
   std::vector<std::vector<std::pair<std::byte*, size_t>>> poison_after_step_;  // per step
   bool time_layers_ = false;
   std::vector<LayerTime> layer_times_;  // one per layer while timing is on
+  StepHook after_backward_step_;
 };
 
 }  // namespace footprint

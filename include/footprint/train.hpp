@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "footprint/communicator.hpp"
 #include "footprint/data.hpp"
 #include "footprint/data_source.hpp"
 #include "footprint/error.hpp"
@@ -43,12 +44,26 @@ struct TrainOptions {
   // Called with a message for each sample found unreadable (named once), from the training
   // thread; training goes on without it.
   std::function<void(const std::string&)> on_skip;
+  // Data-parallel training: the job's ranks (world_communicator()), each running train() with
+  // the same options, data and seed on a runtime planned with PlanOptions::ranks = size() and
+  // batch = rank_batch(global_batch, size()). Every rank reads only its share of each global
+  // batch; the gradients are summed over the ranks while the backward pass runs, so every rank
+  // applies the same update; loss and accuracy are the global figures, on every rank.
+  // nullptr: this process alone.
+  Communicator* communicator = nullptr;
+  // Samples per step over all ranks; 0: the plan's batch times the ranks.
+  int global_batch = 0;
   // Asked before every step and before each epoch's evaluation: true ends the run there, after
   // the step in progress has been applied, so the runtime holds a consistent state to save
   // (save_checkpoint). Meant for a flag set by a signal handler: it runs on the training thread
   // and must be cheap. Empty: never stop early.
   std::function<bool()> should_stop{};
 };
+
+// The batch each rank's plan needs when `ranks` processes share `global_batch` samples a step:
+// ceil(global_batch / ranks) (shares differ by at most one sample). PlanError when
+// global_batch < ranks (a rank would never have a sample).
+[[nodiscard]] int rank_batch(int global_batch, int ranks);
 
 // The step a run with these options ends at, given the steps in one epoch of its data.
 [[nodiscard]] int64_t train_end_step(const TrainOptions& options, int64_t steps_per_epoch);
@@ -65,6 +80,13 @@ struct TrainProgress {
   double data_wait_seconds = 0.0;  // over the epoch so far: time steps waited for their batch
   double step_seconds = 0.0;       // over the epoch so far: time in steps, waits included
   int64_t skipped = 0;             // samples skipped as unreadable, over the run so far
+  // Data-parallel runs, over the epoch so far: time this rank's steps waited for the sums over
+  // the ranks after its backward pass (slower ranks' compute shows here too), and time spent
+  // between backward steps starting and testing them. The rest of step_seconds, less the data
+  // wait, is compute.
+  double sum_wait_seconds = 0.0;
+  double sum_progress_seconds = 0.0;
+  int ranks = 1;
 };
 
 struct EvalResult {
@@ -104,7 +126,9 @@ int64_t train(Runtime& runtime, const Dataset& train_data, const Dataset* test_d
 
 // Writes a checkpoint (atomically): the runtime's parameters and optimizer state, and where the
 // run stands (options.seed, steps_done, the runtime's forward count and batch), which is all
-// resume_training needs to continue it exactly.
+// resume_training needs to continue it exactly. A data-parallel run saves its global batch
+// (options.global_batch, or the plan's batch times the ranks); call it on rank 0 only (every
+// rank holds the same weights), so one file is written.
 // labels (class names, normalisation) travel with it, as with save_model.
 void save_checkpoint(const std::string& path, const Runtime& runtime, const TrainOptions& options,
                      int64_t steps_done, const ModelLabels& labels = {});
@@ -122,7 +146,8 @@ void save_checkpoint(const std::string& path, const Runtime& runtime, const Trai
 struct ResumedTraining {
   Net net{Shape{}};          // the checkpoint's net (parse_net of its text)
   // The caller's plan options (threads, reuse, tiles, memory budget, ...) with what changes the
-  // arithmetic taken from the checkpoint: mode train, its optimizer and its batch.
+  // arithmetic taken from the checkpoint: mode train, its optimizer and its batch (with a
+  // communicator of N ranks in the goal: ranks = N, batch = rank_batch(saved batch, N)).
   PlanOptions plan_options;
   // The caller's goal (epochs, steps, should_stop) with the checkpoint's optimizer settings,
   // seed and steps done (start_step).

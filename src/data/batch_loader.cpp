@@ -51,12 +51,24 @@ BatchLoader::~BatchLoader() {
   for (std::thread& t : workers_) t.join();
 }
 
-void BatchLoader::start(std::span<const int64_t> order, int64_t first_batch, uint64_t augment) {
+void BatchLoader::start(std::span<const int64_t> order, int64_t first_batch, uint64_t augment,
+                        std::span<const int64_t> batch_ends) {
   stop();
   std::lock_guard lock(mutex_);
   order_ = order;
+  batch_ends_ = batch_ends;
   const int64_t n = order.empty() ? size_ : static_cast<int64_t>(order.size());
   batches_ = (n + batch_ - 1) / batch_;
+  if (!batch_ends.empty()) {
+    batches_ = static_cast<int64_t>(batch_ends.size());
+    for (int64_t b = 0; b < batches_; ++b) {
+      const int64_t begin = b == 0 ? 0 : batch_ends[static_cast<size_t>(b - 1)];
+      FP_CHECK(begin <= batch_ends[static_cast<size_t>(b)] &&
+                   batch_ends[static_cast<size_t>(b)] - begin <= batch_ && batch_ends.back() <= n,
+               "batch %lld ends at %lld after %lld (batch %d, %lld samples)", (long long)b,
+               (long long)batch_ends[static_cast<size_t>(b)], (long long)begin, batch_, (long long)n);
+    }
+  }
   next_claim_ = consumed_ = first_batch;
   augment_ = augment;
   for (Slot& slot : slots_) slot = Slot{};
@@ -77,8 +89,12 @@ void BatchLoader::stop() {
 int BatchLoader::fill(int64_t batch, float* input, void* target, int32_t* labels,
                       std::vector<float>& scratch) {
   const int64_t total = order_.empty() ? size_ : static_cast<int64_t>(order_.size());
-  const int64_t begin = batch * batch_;
-  const int64_t end = std::min<int64_t>(begin + batch_, total);
+  int64_t begin = batch * batch_;
+  int64_t end = std::min<int64_t>(begin + batch_, total);
+  if (!batch_ends_.empty()) {
+    begin = batch == 0 ? 0 : batch_ends_[static_cast<size_t>(batch - 1)];
+    end = batch_ends_[static_cast<size_t>(batch)];
+  }
   const int64_t sample_elems = input_shape_.n_elems();
   const bool float_targets = source_.float_targets();
   std::string error;

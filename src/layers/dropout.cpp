@@ -40,12 +40,14 @@ class Dropout final : public Layer {
     }
     uint8_t* mask = reinterpret_cast<uint8_t*>(a.saved[0]);
     const float scale = 1.0f / (1.0f - p_);
+    // Values are numbered over the global batch (data-parallel ranks hold slices of it).
+    const uint64_t first = static_cast<uint64_t>(a.first_sample * a.out_shape.n_elems());
     // Split by whole mask bytes so no two threads write one byte.
     a.pool->parallel_for((n + 7) / 8, [&](int64_t begin, int64_t end, int) {
       for (int64_t byte = begin; byte < end; ++byte) {
         uint8_t bits = 0;
         for (int64_t i = byte * 8; i < std::min(n, byte * 8 + 8); ++i) {
-          const bool keep = unit_float(mix64(a.seed ^ (static_cast<uint64_t>(i) * 0x9e37u))) >= p_;
+          const bool keep = unit_float(mix64(a.seed ^ ((first + static_cast<uint64_t>(i)) * 0x9e37u))) >= p_;
           bits |= static_cast<uint8_t>(keep) << (i % 8);
           a.dst[i] = keep ? a.src[0][i] * scale : 0.0f;
         }

@@ -143,6 +143,8 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
       {"input and target", bytes(Category::io)},
   };
   if (bytes(Category::data) > 0) e.components.push_back({"data read ahead", bytes(Category::data)});
+  if (bytes(Category::allreduce) > 0)
+    e.components.push_back({"all-reduce scratch (ranks' parts)", bytes(Category::allreduce)});
   return e;
 }
 

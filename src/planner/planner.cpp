@@ -23,6 +23,7 @@
 
 #include "core/check.hpp"
 #include "footprint/error.hpp"
+#include "footprint/communicator.hpp"
 #include "footprint/plan.hpp"
 #include "layers/layer.hpp"
 #include "planner/channel_groups.hpp"
@@ -83,6 +84,13 @@ class Planner {
     }
     if (opt_.threads < 1 || opt_.threads > 256) {
       throw PlanError("threads " + std::to_string(opt_.threads) + ": must be between 1 and 256");
+    }
+    if (opt_.ranks < 1 || opt_.ranks > 65536) {
+      throw PlanError("ranks " + std::to_string(opt_.ranks) + ": must be between 1 and 65536");
+    }
+    if (opt_.gradient_bucket_bytes < 1) {
+      throw PlanError("gradient bucket of " + std::to_string(opt_.gradient_bucket_bytes) +
+                      " bytes: must be at least 1 byte");
     }
     if (opt_.prefetch_batches < 0 || opt_.prefetch_batches > 64) {
       throw PlanError("prefetch " + std::to_string(opt_.prefetch_batches) +
@@ -659,16 +667,134 @@ class Planner {
   }
 
   void place() {
-    for (Buffer& b : plan_.buffers) {
-      if (!b.persistent) continue;
+    for (int index : persistent_order()) {
+      Buffer& b = plan_.buffers[index];
       b.first_step = 0;
       b.last_step = last_step();
       b.offset_bytes = plan_.persistent_bytes;
       plan_.persistent_bytes += b.size_bytes;
     }
+    if (opt_.ranks > 1 && train_) {
+      cut_gradient_buckets();
+      add_sum_scratch();
+    }
     plan_.arena_bytes = opt_.reuse ? place_greedy_by_size(plan_.buffers)
                                    : place_without_reuse(plan_.buffers);
     plan_.total_bytes = plan_.arena_bytes + plan_.persistent_bytes;
+  }
+
+  // The persistent block's order. One process: the buffers' own order. Data parallel: the weight
+  // gradients first, in the order the backward pass finishes them, so that each bucket of them
+  // is one contiguous range summed in place; then the non-trained state averaged over the ranks
+  // (also one range); then the rest.
+  [[nodiscard]] std::vector<int> persistent_order() const {
+    std::vector<int> order;
+    std::vector<bool> taken(plan_.buffers.size(), false);
+    auto take = [&](int b) {
+      if (b == kNoBuffer || taken[static_cast<size_t>(b)]) return;
+      taken[static_cast<size_t>(b)] = true;
+      order.push_back(b);
+    };
+    if (opt_.ranks > 1 && train_) {
+      for (int i : layers_in_backward_order())
+        for (int g : plan_.layers[i].param_grads) take(g);
+      for (int i = 0; i < net_.n_layers(); ++i)
+        for (size_t p = 0; p < params_[i].size(); ++p)
+          if (!params_[i][p].trainable) take(plan_.layers[i].params[p]);
+    }
+    for (size_t b = 0; b < plan_.buffers.size(); ++b)
+      if (plan_.buffers[b].persistent) take(static_cast<int>(b));
+    return order;
+  }
+
+  // Layers with a backward step, in the order their backward steps run.
+  [[nodiscard]] std::vector<int> layers_in_backward_order() const {
+    std::vector<int> layers;
+    for (int i = 0; i < net_.n_layers(); ++i)
+      if (plan_.layers[i].backward_step >= 0) layers.push_back(i);
+    std::sort(layers.begin(), layers.end(), [&](int a, int b) {
+      return plan_.layers[a].backward_step < plan_.layers[b].backward_step;
+    });
+    return layers;
+  }
+
+  // Buckets of whole layers' gradients, each closed once it holds gradient_bucket_bytes: a
+  // layer's gradients are all written by its one backward step, so a bucket is ready after the
+  // backward step of its last layer. Then the range of non-trained state.
+  void cut_gradient_buckets() {
+    GradientBucket open;
+    auto close = [&] {
+      if (open.buffers.empty()) return;
+      const Buffer& last = plan_.buffers[static_cast<size_t>(open.buffers.back())];
+      open.size_bytes = last.offset_bytes + last.size_bytes - open.offset_bytes;
+      plan_.gradient_buckets.push_back(std::move(open));
+      open = GradientBucket{};
+    };
+    for (int i : layers_in_backward_order()) {
+      const LayerBuffers& lb = plan_.layers[i];
+      bool any = false;
+      for (int g : lb.param_grads) {
+        if (g == kNoBuffer) continue;
+        const int64_t offset = plan_.buffers[static_cast<size_t>(g)].offset_bytes;
+        if (open.buffers.empty()) {
+          open.offset_bytes = offset;
+          open.first_layer = i;
+        } else {
+          const Buffer& before = plan_.buffers[static_cast<size_t>(open.buffers.back())];
+          FP_CHECK(offset == before.offset_bytes + before.size_bytes,
+                   "gradient %d is not next to the one before it", g);
+        }
+        open.buffers.push_back(g);
+        any = true;
+      }
+      if (!any) continue;
+      open.last_layer = i;
+      open.ready_step = lb.backward_step;
+      const Buffer& last = plan_.buffers[static_cast<size_t>(open.buffers.back())];
+      if (last.offset_bytes + last.size_bytes - open.offset_bytes >= opt_.gradient_bucket_bytes) close();
+    }
+    close();
+    int64_t begin = -1, end = -1;
+    for (int i = 0; i < net_.n_layers(); ++i) {
+      for (size_t p = 0; p < params_[i].size(); ++p) {
+        if (params_[i][p].trainable) continue;
+        const Buffer& b = plan_.buffers[static_cast<size_t>(plan_.layers[i].params[p])];
+        if (begin < 0) begin = b.offset_bytes;
+        FP_CHECK(end < 0 || b.offset_bytes == end, "state %s is not next to the state before it",
+                 b.name.c_str());
+        end = b.offset_bytes + b.size_bytes;
+      }
+    }
+    if (begin >= 0) {
+      plan_.synced_state_offset_bytes = begin;
+      plan_.synced_state_bytes = end - begin;
+    }
+  }
+
+  // What the sums over the ranks receive into (Communicator::prepare_sum): one buffer per bucket
+  // and one for the averaged state, each the largest of the ranks' chunks, so every bucket can be
+  // in flight at once while backward still runs. At the end of the persistent block: they come
+  // after the buckets are cut, which needs the gradients' offsets.
+  void add_sum_scratch() {
+    auto scratch = [&](const std::string& name, int64_t bytes) {
+      const int b = add_buffer({.name = name, .category = Category::allreduce,
+                                .size_bytes = sum_scratch_size(bytes / 4, opt_.ranks) * 4,
+                                .first_step = 0, .last_step = last_step(), .persistent = true});
+      Buffer& buffer = plan_.buffers[static_cast<size_t>(b)];
+      buffer.offset_bytes = plan_.persistent_bytes;
+      plan_.persistent_bytes += buffer.size_bytes;
+      return b;
+    };
+    for (size_t k = 0; k < plan_.gradient_buckets.size(); ++k) {
+      GradientBucket& bucket = plan_.gradient_buckets[k];
+      bucket.scratch_buffer = scratch("all-reduce bucket " + std::to_string(k) + " (" +
+                                          net_.node(bucket.first_layer).spec.name + " .. " +
+                                          net_.node(bucket.last_layer).spec.name + ")",
+                                      bucket.size_bytes);
+    }
+    if (plan_.synced_state_bytes > 0)
+      plan_.synced_state_scratch_buffer = scratch("all-reduce running statistics",
+                                                  plan_.synced_state_bytes);
   }
 
   void summarise() {
@@ -763,6 +889,7 @@ const char* category_name(Category category) {
     case Category::workspace: return "workspace";
     case Category::io: return "io";
     case Category::data: return "data";
+    case Category::allreduce: return "allreduce";
   }
   return "?";
 }

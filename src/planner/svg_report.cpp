@@ -14,7 +14,8 @@ namespace footprint {
 namespace {
 
 constexpr std::array<const char*, kNumCategories> kColors = {
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#9c755f", "#bab0ac"};
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#9c755f", "#bab0ac",
+    "#ff9da7"};
 
 std::string escape(const std::string& text) {
   std::string out;

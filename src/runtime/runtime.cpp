@@ -40,6 +40,9 @@ Runtime::Runtime(const Net& net, const Plan& plan, uint64_t seed)
   // All ones bits are a NaN in float32: a buffer read before it is written (invariant 2 broken)
   // turns results into NaN instead of silently reading whatever was there.
   if (arena_) std::memset(arena_, 0xff, static_cast<size_t>(plan.arena_bytes));
+  // Zeros in the alignment gaps between gradients: a data-parallel plan sums them with the
+  // gradients around them (whole buckets), and zeros stay zeros.
+  if (persistent_) std::memset(persistent_, 0, static_cast<size_t>(plan.persistent_bytes));
   pool_ = std::make_unique<ThreadPool>(plan.options.threads);
   gemm_blas_warm_up(*pool_);
   // Parameters: drawn in layer order from one stream, so the same seed gives the same net.
@@ -204,6 +207,7 @@ void Runtime::run_forward_step(int binding, int batch, bool training, bool recom
   a.seed = mix64(seed_ ^ mix64(static_cast<uint64_t>(layer) * 1000003u +
                                static_cast<uint64_t>(forward_calls_)));
   a.recompute = recompute;
+  a.first_sample = first_sample_;
   const Layer& l = *net_.node(layer).layer;
   if (!time_layers_) {
     l.forward(a);
@@ -361,12 +365,15 @@ double Runtime::loss(int batch) const {
                                ptr(plan_.target_buffer), nullptr);
 }
 
-double Runtime::loss_and_backward(int batch) {
+double Runtime::loss_and_backward(int batch, float gradient_scale) {
   FP_CHECK(plan_.options.mode == Mode::train, "backward on an inference plan");
   FP_CHECK(plan_.options.taps.empty(), "a plan with feature taps runs backward_from_taps");
-  const double value =
-      loss_forward_backward(net_.loss_kind(), batch, net_.output_shape().n_elems(), output(),
-                            ptr(plan_.target_buffer), as_floats(ptr(plan_.output_grad_buffer)));
+  float* output_grad = as_floats(ptr(plan_.output_grad_buffer));
+  const int64_t outputs = net_.output_shape().n_elems();
+  const double value = loss_forward_backward(net_.loss_kind(), batch, outputs, output(),
+                                             ptr(plan_.target_buffer), output_grad);
+  if (gradient_scale != 1.0f)
+    for (int64_t i = 0; i < int64_t{batch} * outputs; ++i) output_grad[i] *= gradient_scale;
   run_backward(batch);
   return value;
 }
@@ -383,7 +390,31 @@ void Runtime::run_backward(int batch) {
       run_forward_step(binding_of(step), batch, /*training=*/true, step.recompute);
     }
     poison_ended(s);
+    if (after_backward_step_) after_backward_step_(static_cast<int>(s));
   }
+}
+
+std::span<float> Runtime::gradient_bucket(int k) const {
+  const GradientBucket& bucket = plan_.gradient_buckets.at(static_cast<size_t>(k));
+  return {as_floats(persistent_ + bucket.offset_bytes), static_cast<size_t>(bucket.size_bytes / 4)};
+}
+
+std::span<float> Runtime::synced_state() const {
+  if (plan_.synced_state_bytes == 0) return {};
+  return {as_floats(persistent_ + plan_.synced_state_offset_bytes),
+          static_cast<size_t>(plan_.synced_state_bytes / 4)};
+}
+
+std::span<float> Runtime::gradient_bucket_scratch(int k) const {
+  const Buffer& b = plan_.buffers.at(
+      static_cast<size_t>(plan_.gradient_buckets.at(static_cast<size_t>(k)).scratch_buffer));
+  return {as_floats(persistent_ + b.offset_bytes), static_cast<size_t>(b.size_bytes / 4)};
+}
+
+std::span<float> Runtime::synced_state_scratch() const {
+  if (plan_.synced_state_scratch_buffer == kNoBuffer) return {};
+  const Buffer& b = plan_.buffers.at(static_cast<size_t>(plan_.synced_state_scratch_buffer));
+  return {as_floats(persistent_ + b.offset_bytes), static_cast<size_t>(b.size_bytes / 4)};
 }
 
 const float* Runtime::tap_value(int tap) const {
