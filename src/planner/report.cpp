@@ -46,8 +46,10 @@ std::string plan_table(const Net& net, const Plan& plan) {
          " as float32)\n\nBytes by category (every buffer counted once):\n";
   for (int c = 0; c < kNumCategories; ++c) {
     const int64_t bytes = plan.category_bytes[c];
-    // Only data-parallel plans have all-reduce scratch: others keep their report as it was.
-    if (static_cast<Category>(c) == Category::allreduce && bytes == 0) continue;
+    // Only data-parallel plans have all-reduce scratch and only streamed data a read-ahead
+    // ring: other plans keep their report as it was.
+    const Category category = static_cast<Category>(c);
+    if ((category == Category::allreduce || category == Category::data) && bytes == 0) continue;
     out += "  " + pad(category_name(static_cast<Category>(c)), 18) +
            pad(format_bytes(bytes), 11, true) + pad(format_count(bytes), 16, true) + " B\n";
   }
