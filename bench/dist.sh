@@ -24,6 +24,7 @@ results=bench/results/dist.jsonl
 mkdir -p bench/results
 stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+export OMPI_MCA_btl_vader_single_copy_mechanism=${OMPI_MCA_btl_vader_single_copy_mechanism:-none}  # containers without ptrace rights
 common=(train "$net" --data fashion-mnist --batch "$batch" --epochs "$epochs" --lr 0.01)
 
 # One process, two threads.
