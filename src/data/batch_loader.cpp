@@ -8,19 +8,11 @@
 #include <cstring>
 
 #include "core/check.hpp"
+#include "core/stopwatch.hpp"
 #include "core/rng.hpp"
 #include "footprint/error.hpp"
 
 namespace footprint {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-}  // namespace
 
 BatchLoader::BatchLoader(const DataSource& source, Runtime& runtime, int workers)
     : source_(source), runtime_(runtime), input_shape_(runtime.net().input_shape()),

@@ -5,18 +5,10 @@
 #include <cstring>
 
 #include "core/check.hpp"
+#include "core/stopwatch.hpp"
 #include "footprint/error.hpp"
 
 namespace footprint {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-}  // namespace
 
 GradientSync::GradientSync(Runtime& runtime, Communicator& comm) : runtime_(runtime), comm_(comm) {
   const Plan& plan = runtime.plan();

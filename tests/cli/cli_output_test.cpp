@@ -17,29 +17,17 @@
 #include <thread>
 #include <vector>
 
+#include "testing/cli_runner.hpp"
 #include "testing/nets.hpp"
 
 namespace {
 
+using Result = footprint::testing::CommandResult;
+using footprint::testing::run_cli;
+using footprint::testing::shell;
+
 namespace fs = std::filesystem;
 using footprint::testing::net_path;
-
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result shell(const std::string& command) {
-  Result result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> chunk{};
-  while (size_t n = fread(chunk.data(), 1, chunk.size(), pipe)) result.output.append(chunk.data(), n);
-  const int status = pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-Result run(const std::string& args) { return shell(std::string(FOOTPRINT_CLI) + " " + args); }
 
 std::string temp_path(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("footprint_output_" + std::to_string(getpid()));
@@ -60,7 +48,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 TEST(CliOutput, WithoutATerminalProgressIsALineWithStepLossAndSpeedEndingAtSteps) {
   // stderr is a pipe here, as under CI or nohup.
-  const Result r = run("train " + net_path("lenet") + " --data synthetic --batch 4 --steps 3 --threads 1");
+  const Result r = run_cli("train " + net_path("lenet") + " --data synthetic --batch 4 --steps 3 --threads 1");
   ASSERT_EQ(r.status, 0) << r.output;
   const std::regex progress(R"(step (\d+)/3  epoch 1/1  loss [0-9.]+  acc [0-9.]+%  [0-9]+ samples/s)");
   std::vector<int> steps;
@@ -129,7 +117,7 @@ TEST(CliOutput, HelpShowsTheDefaultOfEveryOptionThatHasOne) {
                  {"--max-pixels", "100M"}, {"--threads", threads}}},
   };
   for (const auto& [sub, defaults] : expected) {
-    const Result r = run(sub + " --help");
+    const Result r = run_cli(sub + " --help");
     ASSERT_EQ(r.status, 0) << sub;
     // Each option's entry: its line and the description lines under it.
     std::map<std::string, std::string> entries;
@@ -184,7 +172,7 @@ TEST(CliOutput, LongLayerNamesKeepThePlanAndProfileColumns) {
   std::ofstream(net) << "input 1 16 16\nconv 4 k=3 pad=1 name=" << long_name << "\nrelu name=" << longer
                      << "\nglobalavgpool name=g\nfc 10 name=fc\nloss softmax_xent\n";
 
-  const Result plan = run("plan " + net + " --threads 1");
+  const Result plan = run_cli("plan " + net + " --threads 1");
   ASSERT_EQ(plan.status, 0) << plan.output;
   std::vector<std::string> table;
   for (const std::string& line : lines_of(plan.output)) {
@@ -199,7 +187,7 @@ TEST(CliOutput, LongLayerNamesKeepThePlanAndProfileColumns) {
   const std::string cut = "..." + longer.substr(longer.size() - 44);
   EXPECT_NE(plan.output.find(" " + cut + " "), std::string::npos) << plan.output;
 
-  const Result profile = run("train " + net + " --data synthetic --batch 2 --steps 1 --threads 1 --profile");
+  const Result profile = run_cli("train " + net + " --data synthetic --batch 2 --steps 1 --threads 1 --profile");
   ASSERT_EQ(profile.status, 0) << profile.output;
   std::vector<std::string> rows;
   bool in_table = false;
@@ -219,8 +207,8 @@ TEST(CliOutput, LongLayerNamesKeepThePlanAndProfileColumns) {
 }
 
 TEST(CliOutput, PlanTablePeakLiveIsJsonPeakLiveBytes) {
-  const Result table = run("plan " + net_path("six-block-512") + " --threads 2");
-  const Result json = run("plan " + net_path("six-block-512") + " --threads 2 --json");
+  const Result table = run_cli("plan " + net_path("six-block-512") + " --threads 2");
+  const Result json = run_cli("plan " + net_path("six-block-512") + " --threads 2 --json");
   ASSERT_EQ(table.status, 0);
   ASSERT_EQ(json.status, 0);
   std::smatch m;

@@ -18,37 +18,24 @@
 #include <string>
 #include <thread>
 
+#include "testing/cli_runner.hpp"
 #include "testing/nets.hpp"
 #include "testing/png_writer.hpp"
 #include "testing/sanitizers.hpp"
 
 namespace {
 
+using Result = footprint::testing::CommandResult;
+using footprint::testing::run_cli;
+using footprint::testing::shell;
+
 namespace fs = std::filesystem;
 using footprint::testing::net_path;
-
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs a shell command line, stdout and stderr together.
-Result shell(const std::string& command) {
-  Result result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> chunk{};
-  while (size_t n = fread(chunk.data(), 1, chunk.size(), pipe)) result.output.append(chunk.data(), n);
-  const int status = pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-Result run(const std::string& args) { return shell(std::string(FOOTPRINT_CLI) + " " + args); }
 
 // A command the CLI printed ("footprint plan ..."), run with the binary under test.
 Result run_printed(const std::string& command) {
   EXPECT_EQ(command.rfind("footprint ", 0), 0u) << command;
-  return run(command.substr(std::string("footprint ").size()));
+  return run_cli(command.substr(std::string("footprint ").size()));
 }
 
 std::string temp_path(const std::string& name) {
@@ -120,13 +107,13 @@ TEST(CliSafety, AnOutputPathThatCannotBeWrittenIsRefusedBeforeAnyWork) {
       {style + " --out " + missing + ".png", "--out " + missing + ".png"},
   };
   for (const auto& [args, flag_and_path] : cases) {
-    const Result r = run(args);
+    const Result r = run_cli(args);
     EXPECT_EQ(r.status, 2) << args;
     // One line, and nothing before it: no data loaded, no step run.
     EXPECT_EQ(r.output, "error: " + flag_and_path + ": directory '" + dir +
                             "' does not exist; create it first\n") << args;
   }
-  const Result is_dir = run("train " + net + " --data synthetic --steps 1 --save " + temp_path(""));
+  const Result is_dir = run_cli("train " + net + " --data synthetic --steps 1 --save " + temp_path(""));
   EXPECT_EQ(is_dir.status, 2);
   EXPECT_NE(is_dir.output.find("is a directory; give a file name"), std::string::npos) << is_dir.output;
   EXPECT_EQ(count_lines(is_dir.output), 1) << is_dir.output;
@@ -134,7 +121,7 @@ TEST(CliSafety, AnOutputPathThatCannotBeWrittenIsRefusedBeforeAnyWork) {
     const std::string locked = temp_path("locked");
     fs::create_directories(locked);
     fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec);
-    const Result r = run("train " + net + " --data synthetic --steps 1 --save " + locked + "/m.fpm");
+    const Result r = run_cli("train " + net + " --data synthetic --steps 1 --save " + locked + "/m.fpm");
     fs::permissions(locked, fs::perms::owner_all);
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.output.find("' is not writable"), std::string::npos) << r.output;
@@ -171,7 +158,7 @@ TEST(CliSafety, SigintDuringTrainingLeavesACheckpointThatResumesBitIdentically) 
   ASSERT_EQ(resumed.status, 0) << resumed.output;
   const std::string whole = temp_path("sigint_whole.fpm");
   const Result uninterrupted =
-      run("train " + net + common + " --steps " + std::to_string(end) + " --save " + whole);
+      run_cli("train " + net + common + " --steps " + std::to_string(end) + " --save " + whole);
   ASSERT_EQ(uninterrupted.status, 0) << uninterrupted.output;
   const std::string a = read_all(whole), b = read_all(checkpoint);
   EXPECT_FALSE(a.empty());
@@ -190,31 +177,31 @@ TEST(CliSafety, SigtermWithoutSaveLeavesTheRunBesideTheNet) {
   EXPECT_EQ(training.wait_status(), 130) << read_all(log);
   EXPECT_NE(read_all(log).find("interrupted (SIGTERM) after step"), std::string::npos) << read_all(log);
   ASSERT_TRUE(fs::exists(expected)) << read_all(log);
-  const Result eval = run("eval " + expected + " --data synthetic --batch 8");
+  const Result eval = run_cli("eval " + expected + " --data synthetic --batch 8");
   EXPECT_EQ(eval.status, 0) << eval.output;
 }
 
 TEST(CliSafety, ResumeNamesTheFlagsTheCheckpointFixesAndRefusesContradictions) {
   const std::string net = small_net(), checkpoint = temp_path("fixed.fpm");
-  ASSERT_EQ(run("train " + net + " --data synthetic --batch 16 --optimizer adam --lr 0.002 "
+  ASSERT_EQ(run_cli("train " + net + " --data synthetic --batch 16 --optimizer adam --lr 0.002 "
                 "--steps 6 --threads 1 --save " + checkpoint).status, 0);
   const std::string resume = "train --resume " + checkpoint + " --data synthetic --threads 1";
-  const Result warned = run(resume + " --steps 8 --lr 0.5 --batch 3 --seed 9");
+  const Result warned = run_cli(resume + " --steps 8 --lr 0.5 --batch 3 --seed 9");
   EXPECT_EQ(warned.status, 0) << warned.output;
   EXPECT_NE(warned.output.find("warning: --resume ignores --batch, --lr, --seed: the checkpoint "
                                "fixes them (batch 16, optimizer adam, lr 0.002"),
             std::string::npos) << warned.output;
-  const Result quiet = run(resume + " --steps 8");
+  const Result quiet = run_cli(resume + " --steps 8");
   EXPECT_EQ(quiet.status, 0) << quiet.output;
   EXPECT_EQ(quiet.output.find("warning"), std::string::npos) << quiet.output;
 
-  const Result loss = run(resume + " --loss mse");
+  const Result loss = run_cli(resume + " --loss mse");
   EXPECT_EQ(loss.status, 2);
   EXPECT_NE(loss.output.find("error: --loss: the checkpoint " + checkpoint + " fixes the net"),
             std::string::npos) << loss.output;
   // --steps counts the whole run: 4 ends before the checkpoint's 6 (now 8: the runs above saved
   // nothing, having no --save).
-  const Result early = run(resume + " --steps 4");
+  const Result early = run_cli(resume + " --steps 4");
   EXPECT_EQ(early.status, 2);
   EXPECT_NE(early.output.find("error: --steps 4: the run ends at step 4, and the checkpoint " +
                               checkpoint + " has done 6 already"),
@@ -245,7 +232,7 @@ TEST(CliSafety, NumbersAreCheckedOneWayInEverySubcommand) {
       {"train " + net + " --memory-limit 0", "--memory-limit 0: expected a size such as 512M"},
   };
   for (const auto& [args, rule] : cases) {
-    const Result r = run(args);
+    const Result r = run_cli(args);
     EXPECT_EQ(r.status, 2) << args;
     EXPECT_EQ(r.output.rfind("error: " + rule, 0), 0u) << args << "\n" << r.output;
     EXPECT_EQ(count_lines(r.output), 1) << args << "\n" << r.output;
@@ -262,7 +249,7 @@ std::string advice_command(const std::string& output) {
 }
 
 TEST(CliSafety, AMemoryRefusalNamesACommandThatRuns) {
-  const Result r = run("train " + net_path("six-block-512") +
+  const Result r = run_cli("train " + net_path("six-block-512") +
                        " --data synthetic --batch 4 --steps 1 --threads 2 --memory-limit 50M");
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(count_lines(r.output), 1) << r.output;
@@ -274,9 +261,9 @@ TEST(CliSafety, AMemoryRefusalNamesACommandThatRuns) {
 
   // Resumed: the command names the checkpoint, which plan reads.
   const std::string checkpoint = temp_path("refused.fpm");
-  ASSERT_EQ(run("train " + small_net() + " --data synthetic --batch 16 --optimizer adam --steps 2 "
+  ASSERT_EQ(run_cli("train " + small_net() + " --data synthetic --batch 16 --optimizer adam --steps 2 "
                 "--threads 1 --save " + checkpoint).status, 0);
-  const Result resumed = run("train --resume " + checkpoint + " --data synthetic --steps 4 --threads 1 "
+  const Result resumed = run_cli("train --resume " + checkpoint + " --data synthetic --steps 4 --threads 1 "
                              "--memory-limit 100K");
   EXPECT_EQ(resumed.status, 2);
   const std::string resumed_command = advice_command(resumed.output);
@@ -292,7 +279,7 @@ TEST(CliSafety, AMemoryRefusalNamesACommandThatRuns) {
   std::ofstream(huge) << "input 3 30000 30000\nconv 64 k=3 pad=1\nrelu\nglobalavgpool\n";
   std::vector<unsigned char> rgb(4 * 4 * 3, 7);
   ASSERT_TRUE(stbi_write_png(image.c_str(), 4, 4, 3, rgb.data(), 4 * 3));
-  const Result too_big = run("run " + huge + " --input " + image + " --output " + temp_path("y.npy") +
+  const Result too_big = run_cli("run " + huge + " --input " + image + " --output " + temp_path("y.npy") +
                              " --threads 1");
   EXPECT_EQ(too_big.status, 2) << too_big.output;
   EXPECT_NE(too_big.output.find("error: plan needs"), std::string::npos) << too_big.output;

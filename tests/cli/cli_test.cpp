@@ -14,29 +14,17 @@
 
 #include "footprint/npy.hpp"
 #include "footprint/version.hpp"
+#include "testing/cli_runner.hpp"
 #include "testing/nets.hpp"
 
 #include "testing/png_writer.hpp"
 
 namespace {
 
+using Result = footprint::testing::CommandResult;
+using footprint::testing::run_cli;
+
 using footprint::testing::net_path;
-
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  const std::string command = std::string(FOOTPRINT_CLI) + " " + args + " 2>&1";
-  Result result;
-  FILE* pipe = popen(command.c_str(), "r");
-  std::array<char, 4096> chunk{};
-  while (size_t n = fread(chunk.data(), 1, chunk.size(), pipe)) result.output.append(chunk.data(), n);
-  const int status = pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
 
 std::string temp_path(const std::string& name) {
   const auto dir = std::filesystem::temp_directory_path() /
@@ -48,7 +36,7 @@ std::string temp_path(const std::string& name) {
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 TEST(Cli, PlanSixBlockShowsTheParametersAndPeak) {
-  const Result r = run("plan " + net_path("six-block-512") + " --mode train --batch 1");
+  const Result r = run_cli("plan " + net_path("six-block-512") + " --mode train --batch 1");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("Parameters: 344,398"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Peak live: "), std::string::npos);
@@ -56,7 +44,7 @@ TEST(Cli, PlanSixBlockShowsTheParametersAndPeak) {
 }
 
 TEST(Cli, PlanJsonHasTheDocumentedFields) {
-  const Result r = run("plan " + net_path("lenet") + " --json --batch 4 --optimizer adam");
+  const Result r = run_cli("plan " + net_path("lenet") + " --json --batch 4 --optimizer adam");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto doc = nlohmann::json::parse(r.output);
   for (const char* key : {"peak_bytes", "params", "categories", "layers"}) EXPECT_TRUE(doc.contains(key)) << key;
@@ -70,13 +58,13 @@ TEST(Cli, PlanJsonHasTheDocumentedFields) {
 TEST(Cli, BadNetFileExitsWithStatus2AndOneLine) {
   const std::string path = temp_path("bad.net");
   write(path, "input 3 8 8\nconv 6 k=0\n");
-  const Result r = run("plan " + path);
+  const Result r = run_cli("plan " + path);
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.output, "error: " + path + ":2: conv: k=0: kernel size must be at least 1\n");
 }
 
 TEST(Cli, VersionIsTheProjectVersion) {
-  const Result r = run("--version");
+  const Result r = run_cli("--version");
   ASSERT_EQ(r.status, 0) << r.output;
   // project(VERSION) in CMakeLists.txt, the binary, the library and the header agree.
   EXPECT_EQ(r.output, "footprint " FOOTPRINT_PROJECT_VERSION "\n");
@@ -88,19 +76,19 @@ TEST(Cli, VersionIsTheProjectVersion) {
 }
 
 TEST(Cli, MissingFilesAndBadFlagsExitWithStatus2) {
-  EXPECT_EQ(run("plan /nonexistent.net").status, 2);
-  EXPECT_EQ(run("plan " + net_path("lenet") + " --batch 0").status, 2);
-  EXPECT_EQ(run("plan " + net_path("lenet") + " --optimizer sgdd").status, 2);
-  EXPECT_EQ(run("train " + net_path("lenet") + " --data nowhere").status, 2);
-  EXPECT_EQ(run("train " + net_path("lenet") + " --data mnist:/nonexistent").status, 2);
-  EXPECT_EQ(run("eval /nonexistent.fpm").status, 2);
-  EXPECT_EQ(run("frobnicate").status, 2);
-  EXPECT_EQ(run("").status, 2);
+  EXPECT_EQ(run_cli("plan /nonexistent.net").status, 2);
+  EXPECT_EQ(run_cli("plan " + net_path("lenet") + " --batch 0").status, 2);
+  EXPECT_EQ(run_cli("plan " + net_path("lenet") + " --optimizer sgdd").status, 2);
+  EXPECT_EQ(run_cli("train " + net_path("lenet") + " --data nowhere").status, 2);
+  EXPECT_EQ(run_cli("train " + net_path("lenet") + " --data mnist:/nonexistent").status, 2);
+  EXPECT_EQ(run_cli("eval /nonexistent.fpm").status, 2);
+  EXPECT_EQ(run_cli("frobnicate").status, 2);
+  EXPECT_EQ(run_cli("").status, 2);
 }
 
 TEST(Cli, HelpOnEverySubcommand) {
   for (const char* sub : {"", "plan", "train", "eval"}) {
-    const Result r = run(std::string(sub) + " --help");
+    const Result r = run_cli(std::string(sub) + " --help");
     EXPECT_EQ(r.status, 0) << sub;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << sub;
   }
@@ -108,7 +96,7 @@ TEST(Cli, HelpOnEverySubcommand) {
 
 TEST(Cli, TrainSyntheticReportsTrackedPeakEqualToPlan) {
   const std::string report = temp_path("report.json"), model = temp_path("model.fpm");
-  const Result r = run("train " + net_path("six-block-512") +
+  const Result r = run_cli("train " + net_path("six-block-512") +
                        " --data synthetic --batch 1 --steps 3 --threads 2 --report " + report +
                        " --save " + model);
   ASSERT_EQ(r.status, 0) << r.output;
@@ -118,14 +106,14 @@ TEST(Cli, TrainSyntheticReportsTrackedPeakEqualToPlan) {
   EXPECT_EQ(doc["planned_bytes"], doc["tracked_peak_bytes"]);
   EXPECT_GT(doc["peak_rss_bytes"].get<int64_t>(), 0);
   EXPECT_EQ(doc["steps"], 3);
-  const Result eval = run("eval " + model + " --data synthetic --batch 2");
+  const Result eval = run_cli("eval " + model + " --data synthetic --batch 2");
   EXPECT_EQ(eval.status, 0) << eval.output;
   EXPECT_NE(eval.output.find("accuracy"), std::string::npos);
 }
 
 TEST(Cli, ProfileTimesEveryLayer) {
   const std::string report = temp_path("profile.json");
-  const Result r = run("train " + net_path("six-block-512") +
+  const Result r = run_cli("train " + net_path("six-block-512") +
                        " --data synthetic --batch 1 --steps 2 --threads 2 --profile --report " +
                        report);
   ASSERT_EQ(r.status, 0) << r.output;
@@ -145,7 +133,7 @@ TEST(Cli, ProfileTimesEveryLayer) {
 }
 
 TEST(Cli, PlanOverTheMemoryLimitIsRefusedBeforeAllocating) {
-  const Result r = run("train " + net_path("six-block-512") +
+  const Result r = run_cli("train " + net_path("six-block-512") +
                        " --data synthetic --batch 4 --steps 1 --memory-limit 50M");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("error: plan needs"), std::string::npos) << r.output;
@@ -169,10 +157,10 @@ TEST(Cli, ResumedTrainingIsBitIdentical) {
                     resumed = temp_path("resumed.fpm");
   // 1024 synthetic samples in batches of 256: 4 steps an epoch, so the resumed part crosses one.
   const std::string common = " --data synthetic --batch 256 --optimizer adam --threads 2";
-  ASSERT_EQ(run("train " + net + common + " --steps 10 --save " + whole).status, 0);
-  ASSERT_EQ(run("train " + net + common + " --steps 6 --checkpoint-every 2 --save " + half).status, 0);
+  ASSERT_EQ(run_cli("train " + net + common + " --steps 10 --save " + whole).status, 0);
+  ASSERT_EQ(run_cli("train " + net + common + " --steps 6 --checkpoint-every 2 --save " + half).status, 0);
   // --steps counts the whole run: the resumed run ends at step 10 as the uninterrupted one does.
-  const Result r = run("train --resume " + half + " --data synthetic --steps 10 --threads 2 --save " + resumed);
+  const Result r = run_cli("train --resume " + half + " --data synthetic --steps 10 --threads 2 --save " + resumed);
   ASSERT_EQ(r.status, 0) << r.output;
   const std::string a = read_all(whole), b = read_all(resumed);
   EXPECT_FALSE(a.empty());
@@ -194,7 +182,7 @@ TEST(Cli, KilledDuringCheckpointsLeavesALoadableFile) {
     usleep(37000 * (attempt + 1));  // somewhere inside a later save
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
-    const Result eval = run("eval " + model + " --data synthetic --batch 2");
+    const Result eval = run_cli("eval " + model + " --data synthetic --batch 2");
     EXPECT_EQ(eval.status, 0) << eval.output;
   }
 }
@@ -202,12 +190,12 @@ TEST(Cli, KilledDuringCheckpointsLeavesALoadableFile) {
 TEST(Cli, DivergingRunStopsNamingStepAndLayerAndKeepsTheLastCheckpoint) {
   const std::string net_path = temp_path("relu.net"), model = temp_path("diverged.fpm");
   write(net_path, "input 1 28 28\nconv 8 k=3 name=c1\nrelu\nconv 8 k=3 name=c2\nrelu\nfc 10\nloss mse\n");
-  const Result r = run("train " + net_path + " --data synthetic --batch 4 --steps 20 --lr 1e30 "
+  const Result r = run_cli("train " + net_path + " --data synthetic --batch 4 --steps 20 --lr 1e30 "
                        "--threads 1 --checkpoint-every 1 --save " + model);
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("error: step 2: the loss is not finite; first non-finite values: the "
                           "output of 'c2' (layer 2)"), std::string::npos) << r.output;
-  const Result eval = run("eval " + model + " --data synthetic --batch 4");
+  const Result eval = run_cli("eval " + model + " --data synthetic --batch 4");
   EXPECT_EQ(eval.status, 0) << eval.output;  // step 1's checkpoint is intact
 }
 
@@ -217,17 +205,17 @@ TEST(Cli, RunTakesAPngImage) {
   std::vector<unsigned char> rgb(12 * 10 * 3);
   for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<unsigned char>(i * 5);
   ASSERT_TRUE(stbi_write_png(png.c_str(), 12, 10, 3, rgb.data(), 12 * 3));  // resized to 8x8
-  const Result r = run("run " + net + " --input " + png + " --output " + out);
+  const Result r = run_cli("run " + net + " --input " + png + " --output " + out);
   ASSERT_EQ(r.status, 0) << r.output;
   const footprint::NpyArray y = footprint::read_npy(out);
   EXPECT_EQ(y.shape, (std::vector<int64_t>{1, 4}));  // C x 1 x 1 outputs are written as [N, C]
-  const Result bad = run("run " + net + " --input " + temp_path("missing.png") + " --output " + out);
+  const Result bad = run_cli("run " + net + " --input " + temp_path("missing.png") + " --output " + out);
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.output.find("missing.png"), std::string::npos) << bad.output;
 }
 
 TEST(Cli, TrainWithoutLossIsRefused) {
-  const Result r = run("train " + net_path("vgg19-style") + " --data synthetic --steps 1");
+  const Result r = run_cli("train " + net_path("vgg19-style") + " --data synthetic --steps 1");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("training needs a loss"), std::string::npos) << r.output;
 }

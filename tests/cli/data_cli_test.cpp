@@ -1,40 +1,24 @@
 // `footprint train --data folder:DIR` as a user runs it: a folder with a truncated JPEG, a text
 // file named .png and an empty class trains to the end, naming what it skipped; the class names
 // and normalisation saved with the model come back in `run` and `eval`.
+#include "testing/cli_runner.hpp"
 #include "testing/png_writer.hpp"
 
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
 
+using Result = footprint::testing::CommandResult;
+using footprint::testing::run_cli;
+
 namespace fs = std::filesystem;
-
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result run_cli(const std::string& args) {
-  const std::string command = std::string(FOOTPRINT_CLI) + " " + args + " 2>&1";
-  Result r;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buffer{};
-  for (size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) r.output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 fs::path fresh_dir(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("footprint_data_cli_" + name + "_" + std::to_string(::getpid()));
@@ -43,16 +27,11 @@ fs::path fresh_dir(const std::string& name) {
   return dir;
 }
 
-void write_png(const fs::path& path, int w, int h, int c, uint8_t base) {
-  std::vector<uint8_t> pixels(static_cast<size_t>(w * h * c));
-  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(base + i * 13 % 97);
-  ASSERT_TRUE(stbi_write_png(path.c_str(), w, h, c, pixels.data(), w * c));
-}
+using footprint::testing::write_pattern_jpeg;
+using footprint::testing::write_pattern_png;
 
 void write_jpeg(const fs::path& path, int w, int h, uint8_t base, bool truncated) {
-  std::vector<uint8_t> pixels(static_cast<size_t>(w * h * 3));
-  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(base + i * 7 % 61);
-  ASSERT_TRUE(stbi_write_jpg(path.c_str(), w, h, 3, pixels.data(), 90));
+  write_pattern_jpeg(path, w, h, base);
   if (truncated) fs::resize_file(path, fs::file_size(path) / 2);
 }
 
@@ -64,9 +43,9 @@ fs::path make_folder(const std::string& name) {
     for (const char* c : {"bird", "cat", "dog", "empty"}) fs::create_directories(dir / part / c);
     const int n = std::string(part) == "train" ? 6 : 2;
     for (int i = 0; i < n; ++i) {
-      write_png(dir / part / "bird" / ("b" + std::to_string(i) + ".png"), 20 + i, 16, 3, static_cast<uint8_t>(10 + i));
+      write_pattern_png(dir / part / "bird" / ("b" + std::to_string(i) + ".png"), 20 + i, 16, 3, static_cast<uint8_t>(10 + i));
       write_jpeg(dir / part / "cat" / ("c" + std::to_string(i) + ".jpg"), 30, 24 + i, static_cast<uint8_t>(30 + i), false);
-      write_png(dir / part / "dog" / ("d" + std::to_string(i) + ".png"), 12, 12, 1, static_cast<uint8_t>(90 + i));
+      write_pattern_png(dir / part / "dog" / ("d" + std::to_string(i) + ".png"), 12, 12, 1, static_cast<uint8_t>(90 + i));
     }
   }
   write_jpeg(dir / "train" / "cat" / "broken.jpg", 64, 48, 50, /*truncated=*/true);

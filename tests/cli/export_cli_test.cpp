@@ -17,29 +17,17 @@
 #include "footprint/data.hpp"
 #include "footprint/footprint.hpp"
 #include "footprint/npy.hpp"
+#include "testing/cli_runner.hpp"
 #include "testing/nets.hpp"
 
 namespace {
 
+using Result = footprint::testing::CommandResult;
+using footprint::testing::run_cli;
+
 using namespace footprint;
 using footprint::testing::net_path;
 namespace fs = std::filesystem;
-
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  const std::string command = std::string(FOOTPRINT_CLI) + " " + args + " 2>&1";
-  Result result;
-  FILE* pipe = popen(command.c_str(), "r");
-  std::array<char, 4096> chunk{};
-  while (size_t n = fread(chunk.data(), 1, chunk.size(), pipe)) result.output.append(chunk.data(), n);
-  const int status = pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
 
 std::string temp_path(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("footprint_export_cli_" + std::to_string(getpid()));
@@ -51,7 +39,7 @@ std::string temp_path(const std::string& name) {
 std::string saved_lenet() {
   static const std::string path = [] {
     const std::string p = temp_path("lenet.fpm");
-    const Result r = run("train " + net_path("lenet") + " --data synthetic --steps 5 --batch 4 --optimizer adam "
+    const Result r = run_cli("train " + net_path("lenet") + " --data synthetic --steps 5 --batch 4 --optimizer adam "
                          "--lr 0.01 --threads 2 --save " + p);
     EXPECT_EQ(r.status, 0) << r.output;
     return p;
@@ -71,7 +59,7 @@ std::string random_input(const std::string& name, const std::vector<int64_t>& di
 
 TEST(ExportCli, RunsASavedModelAsTheLibraryRestoresItAndSaysItWritesLogits) {
   const std::string model = saved_lenet(), x = random_input("x.npy", {5, 1, 28, 28}, 3), y = temp_path("y.npy");
-  const Result r = run("run " + model + " --input " + x + " --output " + y + " --threads 2");
+  const Result r = run_cli("run " + model + " --input " + x + " --output " + y + " --threads 2");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("output: logits (the net was trained with softmax_xent"), std::string::npos) << r.output;
   const NpyArray got = read_npy(y);
@@ -91,8 +79,8 @@ TEST(ExportCli, RunsASavedModelAsTheLibraryRestoresItAndSaysItWritesLogits) {
 TEST(ExportCli, SoftmaxGivesProbabilitiesOverTheClasses) {
   const std::string model = saved_lenet(), x = random_input("xs.npy", {4, 1, 28, 28}, 4);
   const std::string logits = temp_path("logits.npy"), probs = temp_path("probs.npy");
-  ASSERT_EQ(run("run " + model + " --input " + x + " --output " + logits).status, 0);
-  const Result r = run("run " + model + " --input " + x + " --output " + probs + " --softmax");
+  ASSERT_EQ(run_cli("run " + model + " --input " + x + " --output " + logits).status, 0);
+  const Result r = run_cli("run " + model + " --input " + x + " --output " + probs + " --softmax");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("output: probabilities (softmax over the 10 classes, --softmax)"), std::string::npos)
       << r.output;
@@ -110,7 +98,7 @@ TEST(ExportCli, SoftmaxGivesProbabilitiesOverTheClasses) {
   const std::string net = temp_path("ends_in_softmax.net");
   std::ofstream(net) << "input 3 1 1\nfc 4\nsoftmax name=probs\n";
   const std::string x3 = random_input("x3.npy", {2, 3}, 5);
-  const Result again = run("run " + net + " --input " + x3 + " --output " + temp_path("p.npy") + " --softmax");
+  const Result again = run_cli("run " + net + " --input " + x3 + " --output " + temp_path("p.npy") + " --softmax");
   ASSERT_EQ(again.status, 0) << again.output;
   EXPECT_NE(again.output.find("output: probabilities (the net ends in softmax 'probs'; --softmax added none)"),
             std::string::npos)
@@ -124,17 +112,17 @@ TEST(ExportCli, ExportedModelsRunAsTheirSources) {
   };
   // A saved model, a net with seeded weights (--seed as run takes it), and an ONNX model.
   const std::string from_net = temp_path("lenet_net.onnx");
-  ASSERT_EQ(run("export " + net_path("lenet") + " " + from_net + " --seed 9").status, 0);
+  ASSERT_EQ(run_cli("export " + net_path("lenet") + " " + from_net + " --seed 9").status, 0);
   for (const Source& s : {Source{saved_lenet(), ""}, Source{net_path("lenet"), " --seed 9"}, Source{from_net, ""}}) {
     SCOPED_TRACE(s.path);
     const std::string onnx = temp_path("exported.onnx"), y_source = temp_path("ys.npy"), y_onnx = temp_path("yo.npy");
-    const Result e = run("export " + s.path + " " + onnx + s.extra);
+    const Result e = run_cli("export " + s.path + " " + onnx + s.extra);
     ASSERT_EQ(e.status, 0) << e.output;
     EXPECT_NE(e.output.find(onnx + ": ONNX opset 13, "), std::string::npos) << e.output;
     EXPECT_NE(e.output.find(" layers, 61,706 parameters"), std::string::npos) << e.output;
     EXPECT_FALSE(fs::exists(onnx + ".tmp"));
-    ASSERT_EQ(run("run " + s.path + " --input " + x + " --output " + y_source + s.extra).status, 0);
-    ASSERT_EQ(run("run " + onnx + " --input " + x + " --output " + y_onnx).status, 0);
+    ASSERT_EQ(run_cli("run " + s.path + " --input " + x + " --output " + y_source + s.extra).status, 0);
+    ASSERT_EQ(run_cli("run " + onnx + " --input " + x + " --output " + y_onnx).status, 0);
     EXPECT_EQ(read_npy(y_source).data, read_npy(y_onnx).data);
   }
 }
@@ -145,10 +133,10 @@ TEST(ExportCli, ExportedModelsRunAsTheirSources) {
 TEST(ExportCli, ALeNetTrainedOnFashionMnistIsReproducedFromItsOnnxFile) {
   if (!fs::exists(kFashionMnistDir)) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   const std::string fpm = temp_path("fashion.fpm"), onnx = temp_path("fashion.onnx"), x = temp_path("fashion_x.npy");
-  const Result t = run("train " + net_path("lenet") +
+  const Result t = run_cli("train " + net_path("lenet") +
                        " --steps 400 --batch 32 --optimizer momentum --lr 0.02 --threads 2 --save " + fpm);
   ASSERT_EQ(t.status, 0) << t.output;
-  ASSERT_EQ(run("export " + fpm + " " + onnx).status, 0);
+  ASSERT_EQ(run_cli("export " + fpm + " " + onnx).status, 0);
   const DataSplit data = load_mnist_dir(kFashionMnistDir);
   const int64_t n = 500;
   std::vector<int64_t> indices(n);
@@ -158,8 +146,8 @@ TEST(ExportCli, ALeNetTrainedOnFashionMnistIsReproducedFromItsOnnxFile) {
   fill_batch(data.test, indices, LossKind::softmax_xent, 10, images.data(), labels.data());
   write_npy(x, {n, 1, 28, 28}, images.data());
   const std::string y_fpm = temp_path("fashion_fpm.npy"), y_onnx = temp_path("fashion_onnx.npy");
-  ASSERT_EQ(run("run " + fpm + " --input " + x + " --output " + y_fpm).status, 0);
-  ASSERT_EQ(run("run " + onnx + " --input " + x + " --output " + y_onnx).status, 0);
+  ASSERT_EQ(run_cli("run " + fpm + " --input " + x + " --output " + y_fpm).status, 0);
+  ASSERT_EQ(run_cli("run " + onnx + " --input " + x + " --output " + y_onnx).status, 0);
   const NpyArray a = read_npy(y_fpm), b = read_npy(y_onnx);
   EXPECT_EQ(a.data, b.data);
   int correct = 0;
@@ -172,7 +160,7 @@ TEST(ExportCli, ALeNetTrainedOnFashionMnistIsReproducedFromItsOnnxFile) {
 
 TEST(ExportCli, RefusalsAreOneLineWithStatus2) {
   const std::string out = temp_path("refused.onnx");
-  Result r = run("export /nonexistent.fpm " + out);
+  Result r = run_cli("export /nonexistent.fpm " + out);
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("error: /nonexistent.fpm: cannot open"), std::string::npos) << r.output;
   // A saved model cut short, and one with a flipped byte.
@@ -182,19 +170,19 @@ TEST(ExportCli, RefusalsAreOneLineWithStatus2) {
   std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
   bytes[bytes.size() / 2] ^= 0x40;
   std::ofstream(corrupt, std::ios::binary) << bytes;
-  r = run("export " + truncated + " " + out);
+  r = run_cli("export " + truncated + " " + out);
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("truncated"), std::string::npos) << r.output;
-  r = run("run " + corrupt + " --input " + random_input("xr.npy", {1, 28, 28}, 1) + " --output " + temp_path("yr.npy"));
+  r = run_cli("run " + corrupt + " --input " + random_input("xr.npy", {1, 28, 28}, 1) + " --output " + temp_path("yr.npy"));
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("checksum mismatch"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(out));
   // Nowhere to write.
-  r = run("export " + saved_lenet() + " /nonexistent-dir/model.onnx");
+  r = run_cli("export " + saved_lenet() + " /nonexistent-dir/model.onnx");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("error: exporting ONNX model /nonexistent-dir/model.onnx"), std::string::npos) << r.output;
   // An input of another shape, naming both.
-  r = run("run " + saved_lenet() + " --input " + random_input("xw.npy", {2, 3, 28, 28}, 2) + " --output " +
+  r = run_cli("run " + saved_lenet() + " --input " + random_input("xw.npy", {2, 3, 28, 28}, 2) + " --output " +
           temp_path("yw.npy"));
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("shape (2, 3, 28, 28) does not fit " + saved_lenet() + ", which takes (N, 1, 28, 28)"),
@@ -204,7 +192,7 @@ TEST(ExportCli, RefusalsAreOneLineWithStatus2) {
 }
 
 TEST(ExportCli, HelpListsWhatEachLayerBecomes) {
-  const Result r = run("export --help");
+  const Result r = run_cli("export --help");
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.output.find("fc            Gemm (transB=1), after a Flatten"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("layernorm     ReduceMean, Sub, Pow"), std::string::npos) << r.output;

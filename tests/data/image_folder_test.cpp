@@ -22,17 +22,8 @@ fs::path fresh_dir(const std::string& name) {
   return dir;
 }
 
-void write_png(const fs::path& path, int w, int h, int c, uint8_t base) {
-  std::vector<uint8_t> pixels(static_cast<size_t>(w * h * c));
-  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(base + i * 13 % 97);
-  ASSERT_TRUE(stbi_write_png(path.c_str(), w, h, c, pixels.data(), w * c));
-}
-
-void write_jpeg(const fs::path& path, int w, int h, uint8_t base) {
-  std::vector<uint8_t> pixels(static_cast<size_t>(w * h * 3));
-  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(base + i * 7 % 61);
-  ASSERT_TRUE(stbi_write_jpg(path.c_str(), w, h, 3, pixels.data(), 90));
-}
+using testing::write_pattern_jpeg;
+using testing::write_pattern_png;
 
 std::vector<char> file_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -49,19 +40,19 @@ void write_bytes(const fs::path& path, const std::vector<char>& bytes) {
 fs::path make_folder(const std::string& name) {
   const fs::path dir = fresh_dir(name);
   for (const char* c : {"bird", "cat", "dog", "empty"}) fs::create_directories(dir / c);
-  write_png(dir / "bird" / "b1.png", 20, 16, 3, 10);
-  write_png(dir / "bird" / "b2.png", 31, 17, 1, 60);
-  write_png(dir / "bird" / "b3.PNG", 16, 16, 3, 90);
-  write_jpeg(dir / "cat" / "c1.jpg", 40, 30, 30);
-  write_jpeg(dir / "cat" / "c2.jpeg", 64, 48, 50);
+  write_pattern_png(dir / "bird" / "b1.png", 20, 16, 3, 10);
+  write_pattern_png(dir / "bird" / "b2.png", 31, 17, 1, 60);
+  write_pattern_png(dir / "bird" / "b3.PNG", 16, 16, 3, 90);
+  write_pattern_jpeg(dir / "cat" / "c1.jpg", 40, 30, 30);
+  write_pattern_jpeg(dir / "cat" / "c2.jpeg", 64, 48, 50);
   std::vector<char> jpeg = file_bytes(dir / "cat" / "c2.jpeg");
   jpeg.resize(jpeg.size() / 2);
   write_bytes(dir / "cat" / "c2.jpeg", jpeg);
   std::ofstream(dir / "cat" / "fake.png") << "this is not an image\n";
   fs::create_directories(dir / "dog" / "more");
-  write_png(dir / "dog" / "d1.png", 16, 24, 3, 5);
-  write_png(dir / "dog" / "more" / "d2.png", 18, 18, 3, 15);
-  write_png(dir / "dog" / "d3.png", 50, 20, 3, 25);
+  write_pattern_png(dir / "dog" / "d1.png", 16, 24, 3, 5);
+  write_pattern_png(dir / "dog" / "more" / "d2.png", 18, 18, 3, 15);
+  write_pattern_png(dir / "dog" / "d3.png", 50, 20, 3, 25);
   std::ofstream(dir / "dog" / "notes.txt") << "labels\n";
   std::ofstream(dir / "dog" / ".hidden.png") << "editor droppings\n";
   return dir;
@@ -121,9 +112,9 @@ TEST(ImageFolder, RefusesWhatCannotBeAFolderOfClasses) {
   } catch (const IoError& e) {
     EXPECT_NE(std::string(e.what()).find("no images found"), std::string::npos) << e.what();
   }
-  write_png(dir / "a" / "x.png", 8, 8, 3, 0);
+  write_pattern_png(dir / "a" / "x.png", 8, 8, 3, 0);
   fs::create_directories(dir / "zebra");
-  write_png(dir / "zebra" / "z.png", 8, 8, 3, 0);
+  write_pattern_png(dir / "zebra" / "z.png", 8, 8, 3, 0);
   try {
     (void)image_folder(dir.string(), {.classes = {"a", "b"}});
     FAIL() << "a class the model lacks was accepted";
@@ -139,7 +130,7 @@ TEST(ImageFolder, RefusesWhatCannotBeAFolderOfClasses) {
 
 TEST(ImageFolder, JpegHeadersAfterLongSegmentsAreFound) {
   const fs::path dir = fresh_dir("header");
-  write_jpeg(dir / "plain.jpg", 37, 23, 0);
+  write_pattern_jpeg(dir / "plain.jpg", 37, 23, 0);
   std::vector<char> jpeg = file_bytes(dir / "plain.jpg");
   // An APP1 segment of 60000 bytes (a big EXIF block) between SOI and the rest.
   std::vector<char> app1 = {char(0xff), char(0xe1), char(60000 >> 8), char(60000 & 0xff)};
