@@ -142,6 +142,17 @@ void add_data_flags(CLI::App& cmd, DataFlags& f) {
   cmd.add_option("--max-pixels", f.max_pixels, "Images with more pixels are skipped")->capture_default_str();
 }
 
+void use_saved_normalisation(DataFlags& f, const ModelLabels& labels) {
+  if (!labels.has_normalisation || !f.mean.empty() || !f.std.empty()) return;
+  f.mean.assign(labels.normalisation.mean.begin(), labels.normalisation.mean.end());
+  f.std.assign(labels.normalisation.std.begin(), labels.normalisation.std.end());
+}
+
+int prefetch_batches(const DataFlags& f) {
+  if (f.prefetch >= 0) return f.prefetch;
+  return starts_with(f.spec, "folder:") || starts_with(f.spec, "npy:") ? 2 : 0;
+}
+
 int64_t TrainingData::held_bytes() const {
   int64_t bytes = in_memory->train.bytes() + in_memory->test.bytes();
   for (const auto* source : {train.get(), test.get()}) {
@@ -187,8 +198,7 @@ TrainingData open_training_data(const DataFlags& f, const Net& net, int64_t synt
     data.train = dataset_source(data.in_memory->train);
     if (data.in_memory->test.size > 0) data.test = dataset_source(data.in_memory->test);
   }
-  const bool streamed = data.in_memory->train.size == 0;
-  data.prefetch = f.prefetch >= 0 ? f.prefetch : streamed ? 2 : 0;
+  data.prefetch = prefetch_batches(f);
   if (data.train) data.train->check_fits(net.input_shape(), net.output_shape().n_elems());
   return data;
 }

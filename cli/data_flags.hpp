@@ -25,6 +25,14 @@ struct DataFlags {
 };
 void add_data_flags(CLI::App& cmd, DataFlags& flags);
 
+// A model trained on images reads them as it was trained: its saved normalisation, unless
+// --mean or --std were given.
+void use_saved_normalisation(DataFlags& flags, const ModelLabels& labels);
+
+// Batches to read ahead: --prefetch when given, else 2 for data read from disk (folder:, npy:)
+// and 0 for data held in memory. Known before the data is opened, so the plan can count it.
+[[nodiscard]] int prefetch_batches(const DataFlags& flags);
+
 // What --data opened, ready for the trainer.
 struct TrainingData {
   std::string spec;

@@ -24,14 +24,8 @@ void add_eval_command(CLI::App& app) {
     const Net net = parse_net(saved.net_text, f->model_path);
     // Images are read as the model was trained: its classes, its normalisation (unless given).
     DataFlags data_flags = f->data;
-    if (saved.labels.has_normalisation && data_flags.mean.empty() && data_flags.std.empty()) {
-      const ImagePreprocess& n = saved.labels.normalisation;
-      data_flags.mean = {n.mean[0], n.mean[1], n.mean[2]};
-      data_flags.std = {n.std[0], n.std[1], n.std[2]};
-    }
-    const bool streamed = data_flags.spec.starts_with("folder:") || data_flags.spec.starts_with("npy:");
-    const int prefetch = data_flags.prefetch >= 0 ? data_flags.prefetch : streamed ? 2 : 0;
-    data_flags.prefetch = prefetch;
+    use_saved_normalisation(data_flags, saved.labels);
+    const int prefetch = prefetch_batches(data_flags);
     Plan p = plan(net, {.batch = f->batch, .mode = Mode::infer, .threads = f->threads,
                         .prefetch_batches = prefetch});
     const MemoryLimit limit = memory_limit(p.options.threads);

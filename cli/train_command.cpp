@@ -226,8 +226,7 @@ void run_train(TrainFlags& flags, Communicator& comm) {
   }
 
   // Data read from disk is read ahead into the plan's ring; data held in memory needs none.
-  const bool streamed = f->data.spec.starts_with("folder:") || f->data.spec.starts_with("npy:");
-  options.prefetch_batches = f->data.prefetch >= 0 ? f->data.prefetch : streamed ? 2 : 0;
+  options.prefetch_batches = prefetch_batches(f->data);
   Plan p = plan(net, options);
   const MemoryLimit limit = parse_memory_limit("--memory-limit", f->memory_limit, options.threads);
   // The advice names the flags as given: the global batch.
@@ -249,13 +248,8 @@ void run_train(TrainFlags& flags, Communicator& comm) {
   std::vector<std::string> classes;
   if (resumed) {
     classes = resumed->labels.class_names;
-    if (resumed->labels.has_normalisation && data_flags.mean.empty() && data_flags.std.empty()) {
-      const ImagePreprocess& n = resumed->labels.normalisation;
-      data_flags.mean = {n.mean[0], n.mean[1], n.mean[2]};
-      data_flags.std = {n.std[0], n.std[1], n.std[2]};
-    }
+    use_saved_normalisation(data_flags, resumed->labels);
   }
-  data_flags.prefetch = options.prefetch_batches;
   const TrainingData data = open_training_data(data_flags, net, synthetic_size, classes);
   for (const Plan::OutsideLine& line : data.outside_lines(net.input_shape())) p.outside.push_back(line);
   const int64_t data_bytes = data.held_bytes();

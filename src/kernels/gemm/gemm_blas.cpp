@@ -18,7 +18,8 @@ void gemm_blas_init() {
 void gemm_blas_warm_up(ThreadPool& pool) {
   // OpenBLAS keeps a list of buffers for the products running at once, which only grows: once
   // this process has run as many at once as the pool has threads, no later step maps another.
-  static std::atomic<int> warmed{1};
+  // (0 at first: even one thread's first large product maps a buffer.)
+  static std::atomic<int> warmed{0};
   const int threads = pool.size();
   if (threads <= warmed.load()) return;
   // 160^3 multiply-adds: past the small-product kernels (10^6), so OpenBLAS takes a buffer.
