@@ -1,6 +1,7 @@
 // footprint style --content C --style S --model M --out OUT: neural style transfer at any size,
 // tiled exactly when the whole image does not fit --memory-budget. --plan prints the memory
-// plan without running; --fit BYTES the largest output that fits.
+// plan without running; --fit BYTES the largest output that fits. Under mpirun the ranks share
+// the tiles and the optimizer's state (tile-parallel); rank 0 prints and writes the images.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -8,6 +9,7 @@
 
 #include "cli/common.hpp"
 #include "core/units.hpp"
+#include "footprint/communicator.hpp"
 #include "footprint/image.hpp"
 #include "footprint/style.hpp"
 
@@ -24,6 +26,8 @@ struct Flags {
   int save_every = 0;
   bool plan_only = false, json = false;
   int threads = default_threads();
+  int ranks = 0;  // --ranks: 0 = the job's
+  double comm_timeout = 60.0;
   StyleOptions options;
 };
 
@@ -73,21 +77,25 @@ void print_plan(const StyleMemoryPlan& p, bool json) {
                         {"buffer_bytes", p.buffer_bytes},
                         {"tile_runtime_bytes", p.tile_runtime_bytes},
                         {"style_phase_bytes", p.style_phase_bytes}, {"peak_bytes", p.peak_bytes},
+                        {"ranks", p.ranks},
                         {"bytes_per_megapixel",
                          static_cast<double>(p.peak_bytes) / (p.width * p.height / 1e6)}};
     for (const auto& [name, bytes] : p.buffers) j["buffers"].push_back({{"name", name}, {"bytes", bytes}});
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
-  std::printf("style transfer %ldx%ld (style image %ldx%ld)\n", p.width, p.height, p.style_width,
-              p.style_height);
+  std::printf("style transfer %ldx%ld (style image %ldx%ld)%s\n", p.width, p.height, p.style_width,
+              p.style_height,
+              p.ranks > 1 ? (", per rank of " + std::to_string(p.ranks) +
+                             " (the one holding the most)").c_str()
+                          : "");
   for (const auto& [name, bytes] : p.buffers)
-    std::printf("  %-48s %12s\n", name.c_str(), format_bytes(bytes).c_str());
-  std::printf("  %-48s %12s\n", ("feature net for one " + std::to_string(p.crop_w) + "x" +
+    std::printf("  %-56s %12s\n", name.c_str(), format_bytes(bytes).c_str());
+  std::printf("  %-56s %12s\n", ("feature net for one " + std::to_string(p.crop_w) + "x" +
                                  std::to_string(p.crop_h) + " crop (" + std::to_string(p.tiles) +
                                  (p.tiles == 1 ? " tile: untiled)" : " tiles)")).c_str(),
               format_bytes(p.tile_runtime_bytes).c_str());
-  std::printf("  %-48s %12s\n", "while the style image's Grams are taken", format_bytes(p.style_phase_bytes).c_str());
+  std::printf("  %-56s %12s\n", "while the style image's Grams are taken", format_bytes(p.style_phase_bytes).c_str());
   std::printf("peak %s (%.1f MiB per megapixel of output)\n", format_bytes(p.peak_bytes).c_str(),
               static_cast<double>(p.peak_bytes) / (1 << 20) / (p.width * p.height / 1e6));
 }
@@ -101,13 +109,21 @@ std::string snapshot_path(const std::string& out, int scale, int iteration) {
   return path.string();
 }
 
-void run(Flags& f) {
+void run(Flags& f, Communicator& comm) {
   StyleOptions& o = f.options;
+  const bool lead = comm.rank() == 0;  // prints, and writes every file
+  const bool running = !f.plan_only && f.fit.empty();
+  if (running && f.ranks > 0 && f.ranks != comm.size()) {
+    throw Error("--ranks " + std::to_string(f.ranks) + ": only with --plan or --fit; this job has " +
+                std::to_string(comm.size()) + " rank(s) (start more with mpirun -np N)");
+  }
+  o.comm = &comm;
+  o.ranks = f.ranks > 0 ? f.ranks : comm.size();
   // Every path the run writes, before anything is loaded or planned.
-  if (!f.plan_only && f.fit.empty()) {
+  if (running) {
     if (f.out.empty()) throw Error("--out: required unless --plan or --fit");
-    check_writable("--out", f.out);
-    if (f.save_every > 0) check_writable("--save-every", snapshot_path(f.out, 1, f.save_every));
+    if (lead) check_writable("--out", f.out);
+    if (lead && f.save_every > 0) check_writable("--save-every", snapshot_path(f.out, 1, f.save_every));
   }
   o.style_layers = split_names(f.style_layers);
   o.content_layer = f.content_layer;
@@ -135,7 +151,10 @@ void run(Flags& f) {
   // still use, less those, is the default budget.
   const int64_t image_bytes = static_cast<int64_t>(content.pixels.size() + style.pixels.size() +
                                                    (init ? init->pixels.size() : 0)) + 3 * h * w;
-  const int64_t available = limit.bytes > 0 ? std::max<int64_t>(1, limit.bytes - image_bytes) : 0;
+  // Ranks on one machine share its memory: each takes its share.
+  const int local_ranks = std::max(1, local_rank_count());
+  const int64_t available =
+      limit.bytes > 0 ? std::max<int64_t>(1, limit.bytes / local_ranks - image_bytes) : 0;
   o.memory_budget = f.memory_budget == "available"
                         ? available
                         : parse_bytes_flag("--memory-budget", f.memory_budget);
@@ -150,13 +169,16 @@ void run(Flags& f) {
                                           style_aspect, budget);
     if (best == 0) throw PlanError("no output size fits in " + format_bytes(budget));
     const int64_t bw = std::lround(static_cast<double>(best) * w / h);
-    std::printf("largest output that fits %s: %ldx%ld (%.1f megapixels)\n",
-                format_bytes(budget).c_str(), bw, best, bw * best / 1e6);
+    if (lead) {
+      std::printf("largest output that fits %s%s: %ldx%ld (%.1f megapixels)\n",
+                  format_bytes(budget).c_str(), o.ranks > 1 ? " per rank" : "", bw, best,
+                  bw * best / 1e6);
+    }
     return;
   }
   const StyleMemoryPlan p = plan_style(model, o, h, w, sh, sw);
   if (f.plan_only) {
-    print_plan(p, f.json);
+    if (lead) print_plan(p, f.json);
     return;
   }
   if (available > 0 && p.peak_bytes > available) {  // a --memory-budget above what is left
@@ -167,15 +189,22 @@ void run(Flags& f) {
                     "is left: --memory-budget " + bytes_flag_value(available) +
                     ", and tiles to fit), or see what fits with --fit " + bytes_flag_value(available));
   }
-  std::fprintf(stderr, "style transfer %ldx%ld, %d scale(s) x %d iterations, %s, plan peak %s%s\n",
-               w, h, o.scales, o.iterations, f.optimizer.c_str(), format_bytes(p.peak_bytes).c_str(),
-               p.tiles > 1 ? (", " + std::to_string(p.tiles) + " tiles").c_str() : "");
+  if (lead) {
+    std::fprintf(stderr, "style transfer %ldx%ld, %d scale(s) x %d iterations, %s, plan peak %s%s%s\n",
+                 w, h, o.scales, o.iterations, f.optimizer.c_str(),
+                 format_bytes(p.peak_bytes).c_str(), o.ranks > 1 ? " per rank" : "",
+                 p.tiles > 1 ? (", " + std::to_string(p.tiles) + " tiles" +
+                                (o.ranks > 1 ? " shared by " + std::to_string(o.ranks) + " ranks" : ""))
+                                   .c_str()
+                             : "");
+  }
 
   ProgressLine line;
   StyleProgress last{};
   StyleCallbacks callbacks;
   callbacks.progress = [&](const StyleProgress& s) {
     last = s;
+    if (!lead) return;
     char text[256];
     std::snprintf(text, sizeof text,
                   "scale %d/%d %ldx%ld  iter %d/%d  loss %.4e (content %.3e style %.3e tv %.3e)  %.2f s/it",
@@ -185,13 +214,14 @@ void run(Flags& f) {
   };
   callbacks.save_every = f.save_every;
   callbacks.save = [&](const StyleProgress& s, const Image& image) {
-    save_image(snapshot_path(f.out, s.scale + 1, s.iteration), image);
+    if (lead) save_image(snapshot_path(f.out, s.scale + 1, s.iteration), image);
   };
   const InterruptFlag interrupt;
   callbacks.should_stop = [&interrupt] { return interrupt.raised(); };
   const Image result = style_transfer(model, o, content, style, h, w, init ? &*init : nullptr,
                                       random_init, callbacks);
   line.end();
+  if (!lead) return;  // every rank holds the same image; rank 0 writes it
   save_image(f.out, result);
   const bool finished = last.scale + 1 == o.scales && last.iteration == o.iterations;
   if (interrupt.raised() && !finished) {
@@ -280,7 +310,27 @@ void add_style_command(CLI::App& app) {
   cmd->add_flag("--plan", f.plan_only, "Print the memory plan and stop");
   cmd->add_flag("--json", f.json, "With --plan: JSON");
   cmd->add_option("--fit", f.fit, "Print the largest output size (at the output's aspect) that fits BYTES");
-  cmd->callback([flags] { run(*flags); });
+  cmd->add_option("--ranks", f.ranks,
+                  "With --plan or --fit: plan one rank's share when N ranks run it (mpirun -np N)")
+      ->check(at_least(1))
+      ->default_str("this job's ranks");
+  cmd->add_option("--comm-timeout", f.comm_timeout,
+                  "Seconds a rank waits for the others before ending the job")
+      ->check(greater_than_zero())
+      ->capture_default_str();
+  cmd->callback([flags] {
+    Communicator& comm = world_communicator(std::chrono::milliseconds(
+        static_cast<int64_t>(flags->comm_timeout * 1000.0)));
+    if (comm.size() == 1) return run(*flags, comm);
+    // One rank's error ends the job (the others would wait for it until the timeout).
+    try {
+      run(*flags, comm);
+    } catch (const ExitStatus&) {
+      throw;
+    } catch (const std::exception& e) {
+      comm.abort(e.what());
+    }
+  });
 }
 
 }  // namespace footprint::cli

@@ -98,5 +98,7 @@ class Communicator {
 // The number of processes an MPI launcher started this process among (its environment), or 0
 // when no launcher started it.
 [[nodiscard]] int launcher_world_size();
+// How many of them the launcher started on this machine (they share its memory), or 0.
+[[nodiscard]] int local_rank_count();
 
 }  // namespace footprint

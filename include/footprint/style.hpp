@@ -16,6 +16,8 @@
 
 namespace footprint {
 
+class Communicator;
+
 enum class StyleOptimizer { lbfgs, adam };
 
 // How pixels become the model's input, and back.
@@ -44,7 +46,13 @@ struct StyleOptions {
   int threads = 1;
   uint64_t seed = 1;     // random init, and weights for a model without them
   int64_t conv_tile_bytes = kAutoConvTile;
-  int64_t memory_budget = 0;  // bytes for the whole run; 0: no limit (untiled)
+  int64_t memory_budget = 0;  // bytes for the whole run; 0: no limit (untiled); per rank
+  // Tile-parallel: the ranks of `comm` share the tiles (each a band of tile rows) and the
+  // optimizer's state (each a contiguous part of the image), and every rank ends with the
+  // single process's image (up to float rounding). nullptr: one process. plan_style plans for
+  // `ranks` (style_transfer sets it from comm) and reports the rank that holds the most.
+  Communicator* comm = nullptr;
+  int ranks = 1;
 };
 
 // Where the bytes of a style run at one size go.
@@ -59,6 +67,7 @@ struct StyleMemoryPlan {
   int64_t tile_runtime_bytes = 0;        // the feature net's arena and weights for one crop
   int64_t style_phase_bytes = 0;         // while the style image's Gram matrices are computed
   int64_t peak_bytes = 0;                // what the run allocates at most (tracked)
+  int ranks = 1;                         // > 1: the plan of the rank that holds the most
 };
 
 class FeatureNet;

@@ -50,6 +50,13 @@ int launcher_world_size() {
   return 0;
 }
 
+int local_rank_count() {
+  if (const int n = env_int("OMPI_COMM_WORLD_LOCAL_SIZE"); n > 0) return n;
+  if (const int n = env_int("MPI_LOCALNRANKS"); n > 0) return n;  // MPICH's Hydra
+  if (const int n = env_int("SLURM_NTASKS_PER_NODE"); n > 0) return n;
+  return launcher_world_size() > 0 ? 1 : 0;
+}
+
 Communicator& world_communicator(std::chrono::milliseconds timeout) {
   static const std::unique_ptr<Communicator> world = make_world();
   world->set_timeout(timeout);

@@ -110,7 +110,7 @@ void LbfgsImageOptimizer::direction(const float* grad) {
   std::memcpy(q, grad, sizeof(float) * n_);
   for (int k = 0; k < count_; ++k) {  // newest to oldest
     const int i = (newest_ - k + history_) % history_;
-    alpha_[k] = rho_[i] * dot_pair(/*s=*/true, i, q);
+    alpha_[k] = rho_[i] * reduce_sum(dot_pair(/*s=*/true, i, q));
     axpy_pair(-alpha_[k], /*s=*/false, i, q);
   }
   // Initial Hessian scaled by the newest pair's curvature, s.y / y.y.
@@ -122,11 +122,12 @@ void LbfgsImageOptimizer::direction(const float* grad) {
   } else {
     yy = dot(y_[i].data(), y_[i].data(), n_);
   }
+  yy = reduce_sum(yy);
   const double gamma = 1.0 / (rho_[i] * yy);
   for (int64_t e = 0; e < n_; ++e) q[e] = static_cast<float>(gamma * q[e]);
   for (int k = count_ - 1; k >= 0; --k) {  // oldest to newest
     const int j = (newest_ - k + history_) % history_;
-    const double beta = rho_[j] * dot_pair(/*s=*/false, j, q);
+    const double beta = rho_[j] * reduce_sum(dot_pair(/*s=*/false, j, q));
     axpy_pair(alpha_[k] - beta, /*s=*/true, j, q);
   }
   for (int64_t e = 0; e < n_; ++e) q[e] = -q[e];
@@ -139,6 +140,7 @@ double LbfgsImageOptimizer::step(float* x, float* grad, double loss,
   auto steepest = [&] {
     double largest = 0.0;
     for (int64_t e = 0; e < n_; ++e) largest = std::max(largest, double{std::abs(grad[e])});
+    largest = reduce_max(largest);
     const double scale = largest > 0.0 ? first_step_ / largest : 0.0;
     for (int64_t e = 0; e < n_; ++e) d_[e] = static_cast<float>(-scale * grad[e]);
   };
@@ -147,11 +149,11 @@ double LbfgsImageOptimizer::step(float* x, float* grad, double loss,
   } else {
     direction(grad);
   }
-  double slope = dot(grad, d_.data(), n_);
+  double slope = reduce_sum(dot(grad, d_.data(), n_));
   if (!(slope < 0.0)) {
     count_ = 0;
     steepest();
-    slope = dot(grad, d_.data(), n_);
+    slope = reduce_sum(dot(grad, d_.data(), n_));
   }
   if (!(slope < 0.0)) return loss;  // zero gradient: nothing to do
 
@@ -204,6 +206,11 @@ double LbfgsImageOptimizer::step(float* x, float* grad, double loss,
       ss += sb * sb;
     }
   }
+  double pair[3] = {ys, yy, ss};
+  reduce_sum(pair);
+  ys = pair[0];
+  yy = pair[1];
+  ss = pair[2];
   if (ys > 1e-10 * std::sqrt(yy * ss) && ys > 0.0) {
     rho_[slot] = 1.0 / ys;
     newest_ = slot;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "core/tracked_buffer.hpp"
@@ -17,9 +18,19 @@ class ThreadPool;
 // loss(x, grad): the objective at x, its gradient written to grad.
 using ImageObjective = std::function<double(const float* x, float* grad)>;
 
+// When the image is split over ranks, each optimizer holds one rank's part of it (its state
+// sharded by rows) and combines its figures over the whole image through these: sums of
+// partial dot products, and the largest gradient. Every rank must get the same result, bit for
+// bit, so every rank takes the same branches. Empty: the part is the whole image.
+struct PartReduction {
+  std::function<void(std::span<double>)> sum;
+  std::function<double(double)> max;
+};
+
 class ImageOptimizer {
  public:
   virtual ~ImageOptimizer() = default;
+  void set_reduction(PartReduction reduction) { reduction_ = std::move(reduction); }
   // One iteration from x (updated in place); grad holds the gradient at x on entry and at the
   // new x on return. Returns the loss at the new x.
   virtual double step(float* x, float* grad, double loss, const ImageObjective& objective) = 0;
@@ -27,7 +38,19 @@ class ImageOptimizer {
   [[nodiscard]] int64_t evaluations() const { return evaluations_; }
 
  protected:
+  void reduce_sum(std::span<double> values) const {
+    if (reduction_.sum) reduction_.sum(values);
+  }
+  [[nodiscard]] double reduce_sum(double value) const {
+    reduce_sum(std::span<double>(&value, 1));
+    return value;
+  }
+  [[nodiscard]] double reduce_max(double value) const {
+    return reduction_.max ? reduction_.max(value) : value;
+  }
+
   int64_t evaluations_ = 0;
+  PartReduction reduction_;
 };
 
 class AdamImageOptimizer final : public ImageOptimizer {

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "core/check.hpp"
+#include "dist/rank_sums.hpp"
 #include "footprint/error.hpp"
 #include "footprint/runtime.hpp"
 #include "runtime/runtime_internal.hpp"
@@ -35,10 +36,40 @@ std::vector<Shape> StyleObjective::full_shapes(const FeatureNet& features, int64
   return shapes;
 }
 
+namespace {
+
+// The tiles of rank `rank` of `ranks` among split_image(height, width, crop_h, crop_w).
+TileRange tiles_of_rank(const std::vector<Tile>& tiles, const FeatureNet& features, int64_t width,
+                        int64_t crop_w, int ranks, int rank) {
+  if (ranks <= 1) return {.begin = 0, .end = tiles.size()};
+  const size_t per_row = split_axis(width, std::min(crop_w, width), features.reach_w()).size();
+  return rank_tiles(tiles.size(), per_row, ranks, rank);
+}
+
+// The whole image's feature rows [first, end) of a tap that the tiles of `range` own.
+std::pair<int64_t, int64_t> owned_feature_rows(const std::vector<Tile>& tiles, TileRange range,
+                                               const FeatureTap& tap, int64_t height,
+                                               int64_t width, const Shape& full) {
+  if (range.begin == range.end) return {0, 0};
+  int64_t first = full.h, end = 0;
+  for (size_t k = range.begin; k < range.end; ++k) {
+    const FeatureRect r = owned_rect(tiles[k], tap, height, width, full.h, full.w);
+    const int64_t gy = tiles[k].y.crop_begin / tap.jump_h;
+    first = std::min(first, gy + r.y0);
+    end = std::max(end, gy + r.y1);
+  }
+  return {first, end};
+}
+
+}  // namespace
+
 std::vector<std::pair<std::string, int64_t>> StyleObjective::target_bytes(
-    const FeatureNet& features, int64_t height, int64_t width, bool compact_content) {
+    const FeatureNet& features, int64_t height, int64_t width, bool compact_content,
+    int64_t crop_h, int64_t crop_w, int ranks) {
   std::vector<std::pair<std::string, int64_t>> bytes;
   const std::vector<Shape> shapes = full_shapes(features, height, width);
+  std::vector<Tile> tiles;
+  if (ranks > 1) tiles = split_image(height, width, crop_h, crop_w, features);
   for (size_t t = 0; t < shapes.size(); ++t) {
     const FeatureTap& tap = features.taps()[t];
     const int64_t cc = shapes[t].c * shapes[t].c;
@@ -47,19 +78,35 @@ std::vector<std::pair<std::string, int64_t>> StyleObjective::target_bytes(
                        2 * tracked_bytes<float>(cc) + tracked_bytes<double>(cc)});
     }
     if (tap.content) {
-      bytes.push_back({tap.name + " content features" + (compact_content ? " (bfloat16)" : ""),
-                       compact_content ? tracked_bytes<uint16_t>(shapes[t].n_elems())
-                                       : tracked_bytes<float>(shapes[t].n_elems())});
+      int64_t rows = shapes[t].h;
+      if (ranks > 1) {
+        rows = 0;
+        for (int r = 0; r < ranks; ++r) {
+          const auto [first, end] = owned_feature_rows(
+              tiles, tiles_of_rank(tiles, features, width, crop_w, ranks, r), tap, height, width,
+              shapes[t]);
+          rows = std::max(rows, end - first);
+        }
+      }
+      const int64_t n = shapes[t].c * rows * shapes[t].w;
+      bytes.push_back({tap.name + " content features" + (compact_content ? " (bfloat16)" : "") +
+                           (ranks > 1 ? " of the rows this rank owns" : ""),
+                       compact_content ? tracked_bytes<uint16_t>(n) : tracked_bytes<float>(n)});
     }
   }
   return bytes;
 }
 
 StyleObjective::StyleObjective(const FeatureNet& features, FeatureRuntimeOptions options,
-                               int64_t height, int64_t width, int64_t crop_h, int64_t crop_w)
+                               int64_t height, int64_t width, int64_t crop_h, int64_t crop_w,
+                               RankSums* sums)
     : features_(features), options_(options), height_(height), width_(width),
       crop_h_(std::min(crop_h, height)), crop_w_(std::min(crop_w, width)),
-      tiles_(split_image(height, width, crop_h, crop_w, features)) {
+      tiles_(split_image(height, width, crop_h, crop_w, features)),
+      sums_(sums && sums->comm().size() > 1 ? sums : nullptr),
+      mine_(sums_ ? tiles_of_rank(tiles_, features, width, crop_w_, sums_->comm().size(),
+                                  sums_->comm().rank())
+                  : TileRange{.begin = 0, .end = tiles_.size()}) {
   const std::vector<Shape> shapes = full_shapes(features, height, width);
   for (size_t t = 0; t < shapes.size(); ++t) {
     const FeatureTap& tap = features.taps()[t];
@@ -72,12 +119,18 @@ StyleObjective::StyleObjective(const FeatureNet& features, FeatureRuntimeOptions
       s.scratch = TrackedBuffer<float>(cc);
       std::fill_n(s.target.data(), cc, 0.0f);
     }
+    if (tap.content) {
+      const auto [first, end] = owned_feature_rows(tiles_, mine_, tap, height, width, shapes[t]);
+      s.first_row = first;
+      s.rows = end - first;
+    }
+    const int64_t content_n = shapes[t].c * s.rows * shapes[t].w;
     if (tap.content && options_.compact_content) {
-      s.content_half = TrackedBuffer<uint16_t>(shapes[t].n_elems());
-      std::fill_n(s.content_half.data(), shapes[t].n_elems(), uint16_t{0});
+      s.content_half = TrackedBuffer<uint16_t>(content_n);
+      std::fill_n(s.content_half.data(), content_n, uint16_t{0});
     } else if (tap.content) {
-      s.content = TrackedBuffer<float>(shapes[t].n_elems());
-      std::fill_n(s.content.data(), shapes[t].n_elems(), 0.0f);
+      s.content = TrackedBuffer<float>(content_n);
+      std::fill_n(s.content.data(), content_n, 0.0f);
     }
     taps_.push_back(std::move(s));
   }
@@ -150,12 +203,18 @@ void StyleObjective::set_style(const float* image, int64_t h, int64_t w, int64_t
   for (size_t t = 0; t < taps_.size(); ++t)
     if (features_.taps()[t].style) std::fill_n(taps_[t].sum.data(), taps_[t].sum.size(), 0.0);
   runtime_for(crop_h, crop_w);
-  for (const Tile& tile : split_image(h, w, crop_h, crop_w, features_)) {
-    forward_tile(image, h, w, tile);
-    accumulate_grams(tile, h, w, full);
+  const std::vector<Tile> tiles = split_image(h, w, crop_h, crop_w, features_);
+  const TileRange mine =
+      sums_ ? tiles_of_rank(tiles, features_, w, std::min(crop_w, w), sums_->comm().size(),
+                            sums_->comm().rank())
+            : TileRange{.begin = 0, .end = tiles.size()};
+  for (size_t k = mine.begin; k < mine.end; ++k) {
+    forward_tile(image, h, w, tiles[k]);
+    accumulate_grams(tiles[k], h, w, full);
   }
   for (size_t t = 0; t < taps_.size(); ++t) {
     if (!features_.taps()[t].style) continue;
+    if (sums_) sums_->sum(std::span<double>(taps_[t].sum.data(), taps_[t].sum.size()));
     const double positions = static_cast<double>(full[t].h * full[t].w);
     for (int64_t i = 0; i < taps_[t].target.size(); ++i)
       taps_[t].target[i] = static_cast<float>(taps_[t].sum[i] / positions);
@@ -178,7 +237,7 @@ void StyleObjective::for_each_owned_content_row(const Tile& tile, size_t t, Fn&&
   const int64_t gy = tile.y.crop_begin / tap.jump_h, gx = tile.x.crop_begin / tap.jump_w;
   for (int64_t c = 0; c < local.c; ++c) {
     for (int64_t y = r.y0; y < r.y1; ++y) {
-      const int64_t row = (c * full.h + gy + y) * full.w + gx;
+      const int64_t row = (c * taps_[t].rows + gy + y - taps_[t].first_row) * full.w + gx;
       const ContentRow target =
           options_.compact_content ? ContentRow{.half = taps_[t].content_half.data() + row}
                                    : ContentRow{.f = taps_[t].content.data() + row};
@@ -199,7 +258,8 @@ void StyleObjective::ContentRow::set(int64_t i, float value) const {
 
 void StyleObjective::set_content(const float* image) {
   runtime_for(crop_h_, crop_w_);
-  for (const Tile& tile : tiles_) {
+  for (size_t k = mine_.begin; k < mine_.end; ++k) {
+    const Tile& tile = tiles_[k];
     forward_tile(image, height_, width_, tile);
     for (size_t t = 0; t < taps_.size(); ++t) {
       if (!features_.taps()[t].content) continue;
@@ -255,7 +315,8 @@ double StyleObjective::evaluate(const float* x, float* grad, const StyleWeights&
 
   // Pass 1: Gram matrices and the content loss over every tile's owned positions.
   std::vector<double> content_sum(taps_.size(), 0.0);
-  for (const Tile& tile : tiles_) {
+  for (size_t k = mine_.begin; k < mine_.end; ++k) {
+    const Tile& tile = tiles_[k];
     forward_tile(x, height_, width_, tile);
     accumulate_grams(tile, height_, width_, full);
     for (size_t t = 0; t < taps_.size(); ++t) {
@@ -269,6 +330,13 @@ double StyleObjective::evaluate(const float* x, float* grad, const StyleWeights&
         }
       });
     }
+  }
+
+  if (sums_) {  // every rank's share of the sums, so every rank holds the whole objective
+    sums_->sum(std::span<double>(content_sum));
+    for (size_t t = 0; t < taps_.size(); ++t)
+      if (features_.taps()[t].style)
+        sums_->sum(std::span<double>(taps_[t].sum.data(), taps_[t].sum.size()));
   }
 
   // The global losses; each style layer's gradient matrix (G - A) / (L C^2 M), times its weight.
@@ -292,9 +360,9 @@ double StyleObjective::evaluate(const float* x, float* grad, const StyleWeights&
   // Pass 2, last tile first: it is still in the runtime from pass 1.
   const int64_t pixels = features_.channels() * height_ * width_;
   std::fill_n(grad, pixels, 0.0f);
-  for (size_t k = tiles_.size(); k-- > 0;) {
+  for (size_t k = mine_.end; k-- > mine_.begin;) {
     const Tile& tile = tiles_[k];
-    if (k + 1 != tiles_.size()) forward_tile(x, height_, width_, tile);
+    if (k + 1 != mine_.end) forward_tile(x, height_, width_, tile);
     rt.backward_from_taps(1, [&](int t, const float* f, float* d) {
       const FeatureTap& tap = features_.taps()[t];
       const Shape local = runtime_->net->value_shape(tap.value);
@@ -327,6 +395,8 @@ double StyleObjective::evaluate(const float* x, float* grad, const StyleWeights&
       }
     }
   }
+
+  if (sums_) sums_->sum(std::span<float>(grad, static_cast<size_t>(pixels)));
 
   if (weights.tv != 0.0) {
     const double scale = weights.tv / static_cast<double>(pixels);

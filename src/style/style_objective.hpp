@@ -6,8 +6,11 @@
 //     not recomputed: untiled, an evaluation is one forward and one backward), write the
 //     feature gradients of the owned positions, back-propagate and add the crop's pixel
 //     gradient into the image gradient.
-// Each tile's work is a function of (image, tile, global Grams) only, so tiles could run in
-// separate processes.
+// Each tile's work is a function of (image, tile, global Grams) only, so tiles run in separate
+// processes when a job shares them (RankSums): each rank takes a band of tile rows, the Gram
+// sums and content losses are summed over the ranks between the passes, and the pixel gradient
+// after pass 2, so every rank ends with the whole objective and gradient. A rank keeps the
+// content target only for the feature rows its tiles own.
 //
 // Losses (M: feature positions of the whole image, C: channels, L: style layers):
 //   content  ||F - P||^2 / (C M)
@@ -31,6 +34,7 @@
 namespace footprint {
 
 class Runtime;
+class RankSums;
 
 struct StyleWeights {
   double content = 1.0;
@@ -61,8 +65,9 @@ class StyleObjective {
  public:
   // For an image of height x width split into crops of crop_h x crop_w (equal to the image:
   // untiled). Allocates the style and content targets; the runtime is made on first use.
+  // sums: the job sharing the tiles (nullptr or one rank: this process takes them all).
   StyleObjective(const FeatureNet& features, FeatureRuntimeOptions options, int64_t height,
-                 int64_t width, int64_t crop_h, int64_t crop_w);
+                 int64_t width, int64_t crop_h, int64_t crop_w, RankSums* sums = nullptr);
   ~StyleObjective();
   StyleObjective(const StyleObjective&) = delete;
   StyleObjective& operator=(const StyleObjective&) = delete;
@@ -78,9 +83,11 @@ class StyleObjective {
   // Drops the tile runtime (its arena) until the next evaluation.
   void release_runtime();
 
-  // Bytes the objective itself holds beyond its runtime (targets, accumulators), by name.
+  // Bytes the objective itself holds beyond its runtime (targets, accumulators), by name; with
+  // ranks > 1, on the rank holding the most (its content rows depend on the crops).
   [[nodiscard]] static std::vector<std::pair<std::string, int64_t>> target_bytes(
-      const FeatureNet& features, int64_t height, int64_t width, bool compact_content);
+      const FeatureNet& features, int64_t height, int64_t width, bool compact_content,
+      int64_t crop_h = 0, int64_t crop_w = 0, int ranks = 1);
 
  private:
   struct TileRuntime;
@@ -89,8 +96,9 @@ class StyleObjective {
     TrackedBuffer<float> target;      // style: A (C x C)
     TrackedBuffer<double> sum;        // style: sum of F F^T over tiles
     TrackedBuffer<float> scratch;     // style: one tile's F F^T, then (G - A) scaled
-    TrackedBuffer<float> content;     // content: P, the content image's features [C, h, w]
+    TrackedBuffer<float> content;     // content: P, the content image's features [C, rows, w]
     TrackedBuffer<uint16_t> content_half;  // the same in bfloat16 (compact_content)
+    int64_t first_row = 0, rows = 0;  // content: the feature rows held, those this rank's tiles own
   };
   // One row of a content target, float or bfloat16.
   struct ContentRow {
@@ -117,6 +125,8 @@ class StyleObjective {
   int64_t height_, width_;
   int64_t crop_h_, crop_w_;
   std::vector<Tile> tiles_;
+  RankSums* sums_;
+  TileRange mine_;  // the tiles this rank works on
   std::vector<TapState> taps_;
   std::unique_ptr<TileRuntime> runtime_;
   StyleLossParts parts_;

@@ -6,6 +6,9 @@
 //   3. the style image as floats and a runtime for its crops -> Gram targets; both freed
 //   4. the gradient (first holding the content image while its features are taken), the
 //      runtime for this scale's crops, the optimizer's state
+// With several ranks, the staging of their sums comes first and stays for the run; each rank
+// holds the whole image and gradient (its tiles read any rows) but only its part of the
+// optimizer's state, and gathers the others' parts of the image before each evaluation.
 #include "footprint/style.hpp"
 
 #include <algorithm>
@@ -15,6 +18,8 @@
 
 #include "core/rng.hpp"
 #include "core/tracked_buffer.hpp"
+#include "dist/rank_sums.hpp"
+#include "footprint/communicator.hpp"
 #include "footprint/error.hpp"
 #include "footprint/plan.hpp"
 #include "style/feature_net.hpp"
@@ -173,34 +178,90 @@ StyleMemoryPlan plan_style(const StyleModel& model, const StyleOptions& options,
                            int64_t width, int64_t style_height, int64_t style_width) {
   const FeatureNet features(model.net, options.style_layers, options.content_layer);
   const FeatureRuntimeOptions rt = runtime_options(model, options);
+  const int ranks = std::max(1, options.ranks);
   StyleMemoryPlan p{.height = height, .width = width, .style_height = style_height,
-                    .style_width = style_width};
-  const int64_t image = tracked_bytes<float>(kChannels * height * width);
-  p.buffers.push_back({"image being optimised", image});
-  p.buffers.push_back({"its gradient", image});
-  const std::string dtype = options.compact_state ? ", bfloat16" : "";
-  p.buffers.push_back({options.optimizer == StyleOptimizer::adam
-                           ? "Adam moments (2 images" + dtype + ")"
-                           : "L-BFGS history (" + std::to_string(options.lbfgs_history) +
-                                 " pairs" + dtype + ") and direction",
-                       optimizer_bytes(options, kChannels * height * width)});
+                    .style_width = style_width, .ranks = ranks};
+  const int64_t n = kChannels * height * width;
+  const int64_t image = tracked_bytes<float>(n);
+  const int64_t staging = RankSums::staging_bytes(ranks);
   int64_t targets = 0;
-  for (const auto& entry : StyleObjective::target_bytes(features, height, width, options.compact_state)) {
-    p.buffers.push_back(entry);
-    targets += entry.second;
-  }
-  for (const auto& entry : p.buffers) p.buffer_bytes += entry.second;
+  // The run's buffers at a crop size: with ranks, those of the rank holding the most (the
+  // largest part of the optimizer's state, the most content rows).
+  auto set_buffers = [&](int64_t crop_h, int64_t crop_w) {
+    p.buffers.clear();
+    p.buffers.push_back({"image being optimised", image});
+    p.buffers.push_back({"its gradient", image});
+    const std::string dtype = options.compact_state ? ", bfloat16" : "";
+    const std::string part = ranks > 1 ? ", this rank's part" : "";
+    p.buffers.push_back({options.optimizer == StyleOptimizer::adam
+                             ? "Adam moments (2 images" + dtype + part + ")"
+                             : "L-BFGS history (" + std::to_string(options.lbfgs_history) +
+                                   " pairs" + dtype + part + ") and direction",
+                         optimizer_bytes(options, ranks > 1 ? sum_scratch_size(n, ranks) : n)});
+    targets = 0;
+    for (const auto& entry : StyleObjective::target_bytes(features, height, width,
+                                                          options.compact_state, crop_h, crop_w,
+                                                          ranks)) {
+      p.buffers.push_back(entry);
+      targets += entry.second;
+    }
+    if (ranks > 1) p.buffers.push_back({"sums over the ranks (staging)", staging});
+    p.buffer_bytes = 0;
+    for (const auto& entry : p.buffers) p.buffer_bytes += entry.second;
+  };
+  set_buffers(height, width);  // an upper bound of any crop's, for choosing the crop
   const int64_t style_floats = tracked_bytes<float>(kChannels * style_height * style_width);
-  const int64_t style_fixed = image + targets + style_floats;
-  const Crops crops = choose_crops(features, rt, options, p.buffer_bytes, style_fixed, height,
-                                   width, style_height, style_width);
+  Crops crops = choose_crops(features, rt, options, p.buffer_bytes,
+                             image + targets + staging + style_floats, height, width,
+                             style_height, style_width);
+  if (ranks > 1) {
+    // At least one row of tiles per rank, and of the crops that give that the one whose
+    // busiest rank computes the fewest rows: ceil(rows / ranks) crops of crop_h each (a crop
+    // just under the image's height would give two tiles, one owning almost everything).
+    const AxisReach& reach = features.reach_h();
+    auto rows = [&](int64_t crop) {
+      try {
+        return static_cast<int64_t>(split_axis(height, crop, reach).size());
+      } catch (const PlanError&) {
+        return int64_t{0};  // too small to own anything, as is every smaller crop
+      }
+    };
+    int64_t crop_h = 0, fewest = 0, most_rows = 0;
+    for (int64_t crop = crops.main.crop_h; crop > 0;) {
+      const int64_t r = rows(crop);
+      if (r == 0) break;
+      most_rows = std::max(most_rows, r);
+      const int64_t busiest = (r + ranks - 1) / ranks * crop;
+      if (r >= ranks && (crop_h == 0 || busiest < fewest)) {
+        crop_h = crop;
+        fewest = busiest;
+      }
+      const int64_t smaller = valid_crop(height, crop - 1, reach);
+      if (smaller >= crop) break;
+      crop = smaller;
+    }
+    if (crop_h == 0) {
+      throw PlanError("style transfer at " + std::to_string(width) + "x" +
+                      std::to_string(height) + " cannot give " + std::to_string(ranks) +
+                      " ranks a row of tiles each: the model's receptive field allows at most " +
+                      std::to_string(std::max<int64_t>(1, most_rows)) +
+                      " rows at this height; use fewer ranks or a taller image");
+    }
+    if (crop_h != crops.main.crop_h) {
+      crops.main.crop_h = crop_h;
+      crops.main.runtime_bytes =
+          plan(features.at_size(crop_h, crops.main.crop_w), feature_plan_options(features, rt))
+              .total_bytes;
+    }
+  }
   p.crop_h = crops.main.crop_h;
   p.crop_w = crops.main.crop_w;
+  set_buffers(p.crop_h, p.crop_w);
   p.style_crop_h = crops.style.crop_h;
   p.style_crop_w = crops.style.crop_w;
   p.tiles = static_cast<int>(split_image(height, width, p.crop_h, p.crop_w, features).size());
   p.tile_runtime_bytes = crops.main.runtime_bytes;
-  p.style_phase_bytes = style_fixed + crops.style.runtime_bytes;
+  p.style_phase_bytes = image + targets + staging + style_floats + crops.style.runtime_bytes;
   p.peak_bytes = std::max(p.buffer_bytes + p.tile_runtime_bytes, p.style_phase_bytes);
   return p;
 }
@@ -239,13 +300,24 @@ Image style_transfer(const StyleModel& model, const StyleOptions& options, const
                              .tv = options.tv_weight};
   const double style_aspect = static_cast<double>(style.width) / static_cast<double>(style.height);
   const std::vector<ScaleSize> sizes = scale_sizes(options, height, width, style_aspect);
+  Communicator* const comm =
+      options.comm && options.comm->size() > 1 ? options.comm : nullptr;
+  StyleOptions planned = options;
+  planned.ranks = comm ? comm->size() : 1;
+  const std::unique_ptr<RankSums> sums = comm ? std::make_unique<RankSums>(*comm) : nullptr;
+  // Any rank asked to stop stops every rank, after the same iteration.
+  auto stop_requested = [&] {
+    double stop = callbacks.should_stop && callbacks.should_stop() ? 1.0 : 0.0;
+    if (sums) stop = sums->sum(stop);
+    return stop > 0.0;
+  };
 
   TrackedBuffer<float> x;
   int64_t prev_h = 0, prev_w = 0;
   for (int s = 0; s < options.scales; ++s) {
     const auto [h, w, sh, sw] = sizes[s];
     const int64_t n = kChannels * h * w;
-    const StyleMemoryPlan p = plan_style(model, options, h, w, sh, sw);
+    const StyleMemoryPlan p = plan_style(model, planned, h, w, sh, sw);
 
     // 1. The image at this scale.
     TrackedBuffer<float> next(n);
@@ -265,7 +337,7 @@ Image style_transfer(const StyleModel& model, const StyleOptions& options, const
     prev_w = w;
 
     // 2-3. Targets, then the style image's Gram matrices.
-    StyleObjective objective(features, rt, h, w, p.crop_h, p.crop_w);
+    StyleObjective objective(features, rt, h, w, p.crop_h, p.crop_w, sums.get());
     {
       TrackedBuffer<float> style_input(kChannels * sh * sw);
       to_input(style, sh, sw, options.preprocess, style_input.data());
@@ -278,26 +350,36 @@ Image style_transfer(const StyleModel& model, const StyleOptions& options, const
     TrackedBuffer<float> grad(n);
     to_input(content, h, w, options.preprocess, grad.data());
     objective.set_content(grad.data());
-    const ImageObjective evaluate = [&](const float* at, float* g) {
-      return objective.evaluate(at, g, weights);
+    // The optimizer moves this rank's part of the image, [begin, end); the objective gathers
+    // every part before evaluating, and leaves the whole gradient on every rank.
+    const int64_t begin = comm ? sum_chunk_begin(n, comm->size(), comm->rank()) : 0;
+    const int64_t end = comm ? sum_chunk_begin(n, comm->size(), comm->rank() + 1) : n;
+    const ImageObjective evaluate = [&](const float*, float*) {
+      if (sums) sums->gather_parts(std::span<float>(x.data(), static_cast<size_t>(n)));
+      return objective.evaluate(x.data(), grad.data(), weights);
     };
     std::unique_ptr<ImageOptimizer> optimizer;
     if (options.optimizer == StyleOptimizer::adam) {
-      optimizer = std::make_unique<AdamImageOptimizer>(n, options.lr > 0 ? options.lr : 0.02,
-                                                       options.compact_state);
+      optimizer = std::make_unique<AdamImageOptimizer>(
+          end - begin, options.lr > 0 ? options.lr : 0.02, options.compact_state);
     } else {
-      optimizer = std::make_unique<LbfgsImageOptimizer>(
-          n, options.lbfgs_history, options.lr > 0 ? options.lr : 1.0, options.compact_state);
+      optimizer = std::make_unique<LbfgsImageOptimizer>(end - begin, options.lbfgs_history,
+                                                        options.lr > 0 ? options.lr : 1.0,
+                                                        options.compact_state);
+    }
+    if (sums) {
+      optimizer->set_reduction({.sum = [&](std::span<double> v) { sums->sum(v); },
+                                .max = [&](double v) { return sums->max(v); }});
     }
     double loss = evaluate(x.data(), grad.data());
     StyleProgress progress{.scale = s, .scales = options.scales, .height = h, .width = w,
                            .iterations = options.iterations, .tiles = objective.tiles()};
     for (int it = 1; it <= options.iterations; ++it) {
-      if (callbacks.should_stop && callbacks.should_stop()) {
+      if (stop_requested()) {
         return to_image(x.data(), h, w, options.preprocess);
       }
       const auto start = std::chrono::steady_clock::now();
-      loss = optimizer->step(x.data(), grad.data(), loss, evaluate);
+      loss = optimizer->step(x.data() + begin, grad.data() + begin, loss, evaluate);
       const StyleLossParts& parts = objective.parts();
       progress.iteration = it;
       progress.evaluations = optimizer->evaluations() + 1;

@@ -69,6 +69,13 @@ std::vector<Tile> split_image(int64_t height, int64_t width, int64_t crop_h, int
   return tiles;
 }
 
+TileRange rank_tiles(size_t tiles, size_t per_row, int ranks, int rank) {
+  const size_t rows = per_row == 0 ? 0 : tiles / per_row;
+  const auto n = static_cast<size_t>(std::max(1, ranks));
+  const auto r = static_cast<size_t>(rank);
+  return {.begin = rows * r / n * per_row, .end = rows * (r + 1) / n * per_row};
+}
+
 FeatureRect owned_rect(const Tile& tile, const FeatureTap& tap, int64_t height, int64_t width,
                        int64_t full_h, int64_t full_w) {
   // Owned bands start at multiples of align (a multiple of every jump); the band that reaches

@@ -36,6 +36,15 @@ struct Tile {
 [[nodiscard]] std::vector<Tile> split_image(int64_t height, int64_t width, int64_t crop_h,
                                             int64_t crop_w, const FeatureNet& features);
 
+// The tiles one rank of `ranks` works on when a job shares them: whole rows of tiles (tiles are
+// row-major, per_row to a row) dealt out in contiguous bands, so each rank's owned positions
+// are one band of the image. Indices [begin, end) into split_image's tiles; empty for a rank
+// beyond the number of rows.
+struct TileRange {
+  size_t begin = 0, end = 0;
+};
+[[nodiscard]] TileRange rank_tiles(size_t tiles, size_t per_row, int ranks, int rank);
+
 // A tap's owned feature positions inside the crop, as a rectangle in crop-local coordinates.
 struct FeatureRect {
   int64_t y0 = 0, y1 = 0, x0 = 0, x1 = 0;

@@ -18,8 +18,10 @@
 #include <vector>
 
 #include "footprint/data.hpp"
+#include "footprint/image.hpp"
 #include "footprint/model_io.hpp"
 #include "testing/nets.hpp"
+#include "testing/png_writer.hpp"
 
 namespace footprint {
 namespace {
@@ -213,6 +215,45 @@ TEST_F(Dist, TheCliTrainsOnTwoRanksAndResumes) {
   ASSERT_FALSE(a.empty());
   EXPECT_TRUE(a == b) << "resumed at step 12, the run ends elsewhere than the uninterrupted one";
   EXPECT_FALSE(a == model_weights(path("part.fpm")));
+}
+
+// Tile-parallel style transfer as a user runs it: two ranks share the tiles and the L-BFGS
+// state and rank 0 writes the single process's image (within one level per pixel); --plan
+// --ranks 2 is the plan each of them holds.
+TEST_F(Dist, TwoRanksStyleTheSingleProcesssImage) {
+  // VGG's five blocks and receptive field, narrow (seconds, not minutes).
+  std::ofstream(path("vgg.net")) << "input 3 64 64\n"
+      "conv 4 k=3 pad=1 name=conv1_1\nrelu name=relu1_1\nmaxpool k=2\n"
+      "conv 6 k=3 pad=1 name=conv2_1\nrelu name=relu2_1\nmaxpool k=2\n"
+      "conv 8 k=3 pad=1 name=conv3_1\nrelu name=relu3_1\nmaxpool k=2\n"
+      "conv 8 k=3 pad=1 name=conv4_1\nrelu name=relu4_1\nconv 8 k=3 pad=1 name=conv4_2\n"
+      "relu name=relu4_2\nmaxpool k=2\nconv 8 k=3 pad=1 name=conv5_1\nrelu name=relu5_1\n";
+  testing::write_pattern_png(path("content.png"), 96, 416, 3, 40);
+  testing::write_pattern_png(path("style.png"), 64, 64, 3, 200);
+  const std::string style = kCli + " style --content " + path("content.png") + " --style " +
+                            path("style.png") + " --model " + path("vgg.net") +
+                            " --iterations 3 --style-weight 100 --threads 1";
+  const Ran one = run(style + " --out " + path("one.png"));
+  ASSERT_EQ(one.status, 0) << one.output;
+  const Ran two = run(mpirun(2) + style + " --out " + path("two.png"));
+  ASSERT_EQ(two.status, 0) << two.output;
+  EXPECT_NE(two.output.find("shared by 2 ranks"), std::string::npos) << two.output;
+  const Image a = load_image(path("one.png"), 3, 1 << 24), b = load_image(path("two.png"), 3, 1 << 24);
+  const Image content = load_image(path("content.png"), 3, 1 << 24);
+  ASSERT_EQ(a.pixels.size(), b.pixels.size());
+  int diff = 0, moved = 0;
+  for (size_t i = 0; i < a.pixels.size(); ++i) {
+    diff = std::max(diff, std::abs(a.pixels[i] - b.pixels[i]));
+    moved = std::max(moved, std::abs(a.pixels[i] - content.pixels[i]));
+  }
+  EXPECT_LE(diff, 1);
+  EXPECT_GT(moved, 10) << "the image did not move: the comparison would be empty";
+
+  const Ran plan = run(style + " --plan --json --ranks 2");
+  ASSERT_EQ(plan.status, 0) << plan.output;
+  const nlohmann::json p = nlohmann::json::parse(plan.output);
+  EXPECT_EQ(p["ranks"], 2);
+  EXPECT_GE(p["tiles"].get<int>(), 2);
 }
 
 }  // namespace
