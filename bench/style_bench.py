@@ -55,7 +55,7 @@ def footprint_run(args, size, iterations, budget, tmp, extra=()):
     write_png(content, w, h, 1)
     write_png(style, w, h, 2)
     cmd = [args.footprint, "style", "--content", content, "--style", style,
-           "--model", os.path.join(ROOT, "..", "shared", "nets", "vgg19-style.net"),
+           "--model", os.path.join(ROOT, "nets", "vgg19-style.net"),
            "--out", os.path.join(tmp, "out.png"), "--size", size, "--iterations", str(iterations),
            "--optimizer", "adam", "--threads", str(args.threads)]
     if budget:

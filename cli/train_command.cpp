@@ -110,6 +110,7 @@ struct TrainFlags {
   std::string resume;
   int64_t checkpoint_every = 0;
   double comm_timeout = 60.0;  // seconds a rank waits for the others
+  bool sync_bn = false;
   // Options a checkpoint fixes, and those that would change its net: --resume checks which
   // were given.
   std::vector<std::pair<std::string, CLI::Option*>> fixed_by_checkpoint, net_changing;
@@ -150,6 +151,7 @@ std::string resume_command(const std::string& checkpoint, const TrainFlags& f,
   command += " --threads " + std::to_string(o.threads);
   if (o.conv_tile_bytes != kAutoConvTile) command += " --tile-bytes " + f.plan.tile_bytes;
   if (!o.direct_conv) command += " --no-direct-conv";
+  if (o.sync_batch_norm) command += " --sync-bn";
   if (o.memory_budget > 0) command += " --memory-budget " + f.plan.memory_budget;
   // Without --save the run would end unsaved: the checkpoint it resumes takes the result.
   command += " --save " + shell_quote(f.save.empty() ? checkpoint : f.save);
@@ -175,6 +177,7 @@ void run_train(TrainFlags& flags, Communicator& comm) {
 
   PlanOptions options = to_plan_options(f->plan);
   options.mode = Mode::train;
+  options.sync_batch_norm = f->sync_bn;
   TrainOptions train_options{.epochs = f->epochs, .steps = f->steps, .seed = f->seed};
   train_options.optimizer = {.lr = f->lr, .momentum = f->momentum, .nesterov = f->nesterov,
                              .weight_decay = f->weight_decay};
@@ -325,7 +328,7 @@ void run_train(TrainFlags& flags, Communicator& comm) {
                            .normalisation = data.normalise};
   // The time figures of the epochs done, and of the one in progress (a run may end mid-epoch).
   double data_wait_seconds = 0.0, step_seconds = 0.0, sum_wait_seconds = 0.0,
-         sum_progress_seconds = 0.0;
+         sum_progress_seconds = 0.0, compute_seconds = 0.0;
   TrainProgress current{};
   TrainProgressLine progress;
   nlohmann::json epoch_log = nlohmann::json::array();
@@ -348,6 +351,7 @@ void run_train(TrainFlags& flags, Communicator& comm) {
         step_seconds += r.last.step_seconds;
         sum_wait_seconds += r.last.sum_wait_seconds;
         sum_progress_seconds += r.last.sum_progress_seconds;
+        compute_seconds += r.last.compute_seconds;
         current = TrainProgress{};
         nlohmann::json entry = {{"epoch", r.epoch + 1}, {"seconds", r.seconds},
                                 {"train_loss", r.last.loss}, {"train_accuracy", r.last.accuracy}};
@@ -369,6 +373,7 @@ void run_train(TrainFlags& flags, Communicator& comm) {
   step_seconds += current.step_seconds;
   sum_wait_seconds += current.sum_wait_seconds;
   sum_progress_seconds += current.sum_progress_seconds;
+  compute_seconds += current.compute_seconds;
   // The ranks stop together, whichever of them the signal reached: a run that ended before its
   // end step was asked to stop.
   if (interrupt.raised() || (ranks > 1 && steps < end_step)) {
@@ -428,16 +433,16 @@ void run_train(TrainFlags& flags, Communicator& comm) {
     std::printf("  waiting for data: %.3f s of %.3f s in steps (%.1f%%)\n", data_wait_seconds,
                 step_seconds, 100.0 * wait_share);
   }
-  // A data-parallel step: compute (this rank's forward and backward, the loader's wait
-  // aside), then the wait for the sums over the ranks after the backward pass (which also holds
-  // slower ranks' compute); the time spent moving the sums on between backward steps is inside
-  // compute, and shown on its own.
-  const double compute_seconds =
-      std::max(0.0, step_seconds - data_wait_seconds - sum_wait_seconds);
+  // A data-parallel step: compute (this rank's forward, backward and update, timed; moving the
+  // sums on between backward steps is inside it, and shown on its own), the wait for the sums
+  // over the ranks (which also holds slower ranks' compute), and idle: the rest, the data wait
+  // and handing batches and figures around.
+  const double idle_seconds = std::max(0.0, step_seconds - compute_seconds - sum_wait_seconds);
   if (ranks > 1) {
     std::printf("  %d ranks; step time on rank 0: compute %.3f s (of which moving sums on %.3f s), "
-                "all-reduce wait %.3f s, data wait %.3f s\n",
-                ranks, compute_seconds, sum_progress_seconds, sum_wait_seconds, data_wait_seconds);
+                "all-reduce wait %.3f s, idle %.3f s (of which data wait %.3f s)\n",
+                ranks, compute_seconds, sum_progress_seconds, sum_wait_seconds, idle_seconds,
+                data_wait_seconds);
   }
   if (skipped > 0) std::printf("  skipped %lld unreadable samples (named above)\n", static_cast<long long>(skipped));
   if (f->profile) print_layer_times(net, runtime.layer_times());
@@ -463,6 +468,8 @@ void run_train(TrainFlags& flags, Communicator& comm) {
                              {"compute_seconds", compute_seconds},
                              {"allreduce_wait_seconds", sum_wait_seconds},
                              {"allreduce_progress_seconds", sum_progress_seconds},
+                             {"idle_seconds", idle_seconds},
+                             {"sync_batch_norm", options.sync_batch_norm},
                              {"tracked_equals_plan_on_every_rank", every_rank_planned},
                              {"epochs", epoch_log}};
     if (test_accuracy >= 0) report["test_accuracy"] = test_accuracy;
@@ -523,6 +530,10 @@ void add_train_command(CLI::App& app) {
                   "and its settings, batch, seed and data position come from it (use the same "
                   "--threads for identical results)");
   cmd->add_option("--report", f->report, "Write the memory and speed figures as JSON here");
+  cmd->add_flag("--sync-bn", f->sync_bn,
+                 "Under mpirun: batch norm normalises with the statistics of the whole global "
+                 "batch, summed over the ranks in every step (without: each rank's share, as "
+                 "PyTorch's DDP)");
   cmd->add_option("--comm-timeout", f->comm_timeout,
                   "Under mpirun: seconds a rank waits for the others before it ends the job "
                   "(a rank died or hangs)")

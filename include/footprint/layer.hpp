@@ -58,6 +58,9 @@ struct PlanContext {
   bool input_grads = true;  // train mode: backward computes the gradient of an input
   bool direct_conv = true;  // PlanOptions::direct_conv
   bool winograd_conv = false;  // PlanOptions::winograd_conv
+  // Data-parallel training with PlanOptions::sync_batch_norm: batch statistics over the global
+  // batch (StepArgs::rank_sums), not each rank's share.
+  bool sync_batch_norm = false;
 };
 
 struct LayerNeeds {
@@ -88,6 +91,21 @@ struct LayerNeeds {
   // An element-wise layer whose backward is d_src = d_dst * f'(dst): it may run on any run of
   // elements, and d_src may be dst itself (activations with the derivative from the output).
   bool elementwise_from_output = false;
+  // Doubles the layer sums over the data-parallel ranks in one call (StepArgs::rank_sums), at
+  // most; 0: none. The plan holds a buffer of the largest (category allreduce).
+  int64_t rank_sum_doubles = 0;
+};
+
+// Sums over the ranks of a data-parallel step, for a layer whose step needs the whole global
+// batch (batch norm with synchronised statistics). The layer writes its share into values(),
+// then sum(n) adds the first n over the ranks in place: every rank gets the same bits. Called on
+// the thread running the step, between its parallel loops; every rank runs the same steps, so
+// the calls match. Allocates nothing.
+class RankStepSums {
+ public:
+  virtual ~RankStepSums() = default;
+  [[nodiscard]] virtual std::span<double> values() = 0;  // LayerNeeds::rank_sum_doubles at least
+  virtual void sum(int64_t n) = 0;
 };
 
 // Pointers and sizes for one forward or backward step. Tensors are NCHW float32, batch first.
@@ -125,6 +143,8 @@ struct StepArgs {
   // give the same outputs and leave no other trace (batch norm leaves its running statistics).
   bool recompute = false;
   ThreadPool* pool = nullptr;
+  // Set in data-parallel training when the layer declared rank_sum_doubles; nullptr otherwise.
+  RankStepSums* rank_sums = nullptr;
 };
 
 // How an output position depends on input positions along one axis, for exact tiling (style

@@ -95,6 +95,10 @@ struct PlanOptions {
   // gradients, averaged over the ranks every step. 1: one process, no layout asked for.
   int ranks = 1;
   int64_t gradient_bucket_bytes = int64_t{1} << 20;
+  // With ranks > 1: batch norm normalises with the statistics of the whole global batch, summed
+  // over the ranks inside its forward and backward steps (as PyTorch's SyncBatchNorm), so the
+  // ranks train what one process would; false: each rank's own share, as DDP does by default.
+  bool sync_batch_norm = false;
 };
 
 enum class StepKind { forward, loss, backward, update };
@@ -219,6 +223,11 @@ struct Plan {
   int64_t synced_state_offset_bytes = 0;
   int64_t synced_state_bytes = 0;
   int synced_state_scratch_buffer = kNoBuffer;
+  // Layers that sum over the ranks within a step (LayerNeeds::rank_sum_doubles, e.g. batch norm
+  // with options.sync_batch_norm): their values (doubles) and the ring's scratch, persistent,
+  // category allreduce.
+  int rank_sums_buffer = kNoBuffer;
+  int rank_sums_scratch_buffer = kNoBuffer;
 
   int64_t arena_bytes = 0;
   int64_t persistent_bytes = 0;

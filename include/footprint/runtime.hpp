@@ -44,6 +44,7 @@ struct ParamView {
 
 class ThreadPool;
 struct StepArgs;
+class RankStepSums;
 
 class Runtime {
  public:
@@ -114,6 +115,12 @@ class Runtime {
   // Their scratch buffers (category allreduce), where the other ranks' parts arrive.
   [[nodiscard]] std::span<float> gradient_bucket_scratch(int k) const;
   [[nodiscard]] std::span<float> synced_state_scratch() const;
+  // The plan's buffers for sums within steps (Plan::rank_sums_buffer, e.g. synchronised batch
+  // norm; empty without) and their scratch, and who sums them: layers that declared
+  // LayerNeeds::rank_sum_doubles get `sums` in StepArgs::rank_sums. nullptr: none.
+  [[nodiscard]] std::span<double> rank_sums() const;
+  [[nodiscard]] std::span<double> rank_sums_scratch() const;
+  void set_rank_step_sums(RankStepSums* sums) { rank_step_sums_ = sums; }
 
   // Every parameter tensor in layer order (weights, then non-trained state such as running stats).
   [[nodiscard]] const std::vector<ParamView>& parameters() const { return params_; }
@@ -192,6 +199,7 @@ class Runtime {
   bool time_layers_ = false;
   std::vector<LayerTime> layer_times_;  // one per layer while timing is on
   StepHook after_backward_step_;
+  RankStepSums* rank_step_sums_ = nullptr;
 };
 
 }  // namespace footprint

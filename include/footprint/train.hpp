@@ -81,11 +81,14 @@ struct TrainProgress {
   double step_seconds = 0.0;       // over the epoch so far: time in steps, waits included
   int64_t skipped = 0;             // samples skipped as unreadable, over the run so far
   // Data-parallel runs, over the epoch so far: time this rank's steps waited for the sums over
-  // the ranks after its backward pass (slower ranks' compute shows here too), and time spent
-  // between backward steps starting and testing them. The rest of step_seconds, less the data
-  // wait, is compute.
+  // the ranks (after its backward pass, and inside steps that sum, such as synchronised batch
+  // norm; slower ranks' compute shows here too), time spent between backward steps starting and
+  // testing them (inside compute), and compute itself: forward, backward and update, timed, less
+  // the waits inside them. What step_seconds holds besides compute and the sums' wait is idle:
+  // the data wait, and handing batches and figures around.
   double sum_wait_seconds = 0.0;
   double sum_progress_seconds = 0.0;
+  double compute_seconds = 0.0;
   int ranks = 1;
 };
 

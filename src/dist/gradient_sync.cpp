@@ -1,6 +1,7 @@
 // The gradient buckets' sums during the backward pass (gradient_sync.hpp).
 #include "dist/gradient_sync.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -25,10 +26,26 @@ GradientSync::GradientSync(Runtime& runtime, Communicator& comm) : runtime_(runt
   if (!runtime.synced_state().empty())
     state_sum_ = comm.prepare_sum(runtime.synced_state(), runtime.synced_state_scratch());
   figures_sum_ = comm.prepare_sum(std::span<double>(figures_), std::span<double>(figures_scratch_));
+  if (!runtime.rank_sums().empty()) {
+    step_sum_ = comm.prepare_sum(runtime.rank_sums(), runtime.rank_sums_scratch());
+    runtime.set_rank_step_sums(this);
+  }
   runtime.set_after_backward_step([this](int step) { after_step(step); });
 }
 
-GradientSync::~GradientSync() { runtime_.set_after_backward_step({}); }
+GradientSync::~GradientSync() {
+  runtime_.set_after_backward_step({});
+  runtime_.set_rank_step_sums(nullptr);
+}
+
+void GradientSync::sum(int64_t n) {
+  const auto start = Clock::now();
+  const std::span<double> v = runtime_.rank_sums();
+  std::fill(v.begin() + n, v.end(), 0.0);
+  comm_.start(step_sum_);
+  comm_.wait(step_sum_);
+  step_sums_seconds_ += seconds_since(start);
+}
 
 void GradientSync::begin_step() {
   started_ = done_ = 0;

@@ -11,14 +11,16 @@
 #include <vector>
 
 #include "footprint/communicator.hpp"
+#include "footprint/layer.hpp"
 #include "footprint/runtime.hpp"
 
 namespace footprint {
 
-class GradientSync {
+class GradientSync final : private RankStepSums {
  public:
-  // Prepares one sum per bucket (and one for the averaged state and one for the figures) and
-  // sets the runtime's after-backward hook; the destructor removes it. The runtime's plan must
+  // Prepares one sum per bucket (and one for the averaged state, one for the figures and, with
+  // synchronised batch norm, one for the layers' sums within steps) and sets the runtime's
+  // hooks; the destructor removes them. The runtime's plan must
   // be made for comm.size() ranks.
   GradientSync(Runtime& runtime, Communicator& comm);
   ~GradientSync();
@@ -44,10 +46,15 @@ class GradientSync {
   // moving), and time the hook spent starting and testing sums between backward steps.
   [[nodiscard]] double wait_seconds() const { return wait_seconds_; }
   [[nodiscard]] double progress_seconds() const { return progress_seconds_; }
+  // Time the layers' sums within steps (synchronised batch norm) waited for the other ranks.
+  [[nodiscard]] double step_sums_seconds() const { return step_sums_seconds_; }
 
  private:
   void after_step(int step);
   void start_state();
+  // RankStepSums: the plan's rank-sums buffer, summed whole (zeros past n).
+  std::span<double> values() override { return runtime_.rank_sums(); }
+  void sum(int64_t n) override;
 
   Runtime& runtime_;
   Communicator& comm_;
@@ -57,10 +64,11 @@ class GradientSync {
   std::array<double, 4> figures_{};
   std::array<double, 4> figures_scratch_{};  // at least ceil(4 / ranks) for the ring
   Communicator::SumHandle figures_sum_ = -1;
+  Communicator::SumHandle step_sum_ = -1;  // the rank-sums buffer
   size_t started_ = 0;  // buckets started this step
   size_t done_ = 0;     // buckets known complete this step (a prefix: they finish in order)
   bool state_started_ = false;
-  double wait_seconds_ = 0.0, progress_seconds_ = 0.0;
+  double wait_seconds_ = 0.0, progress_seconds_ = 0.0, step_sums_seconds_ = 0.0;
 };
 
 }  // namespace footprint

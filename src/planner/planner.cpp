@@ -130,7 +130,9 @@ class Planner {
                       .input_grads = std::any_of(inputs.begin(), inputs.end(),
                                                  [&](int v) { return needs_grad_[v]; }),
                       .direct_conv = opt_.direct_conv,
-                      .winograd_conv = opt_.winograd_conv};
+                      .winograd_conv = opt_.winograd_conv,
+                      .sync_batch_norm = opt_.sync_batch_norm && opt_.ranks > 1 &&
+                                         opt_.mode == Mode::train};
       needs_.push_back(net_.node(i).layer->describe(ctx));
       if (opt_.save_all) needs_.back().saves_input = needs_.back().saves_output = true;
     }
@@ -795,6 +797,24 @@ class Planner {
     if (plan_.synced_state_bytes > 0)
       plan_.synced_state_scratch_buffer = scratch("all-reduce running statistics",
                                                   plan_.synced_state_bytes);
+    int64_t doubles = 0;
+    for (const LayerNeeds& n : needs_) doubles = std::max(doubles, n.rank_sum_doubles);
+    if (doubles > 0) {
+      auto persistent = [&](const std::string& name, int64_t bytes) {
+        const int b = add_buffer({.name = name, .category = Category::allreduce,
+                                  .size_bytes = bytes, .first_step = 0,
+                                  .last_step = last_step(), .persistent = true});
+        Buffer& buffer = plan_.buffers[static_cast<size_t>(b)];
+        buffer.offset_bytes = plan_.persistent_bytes;
+        plan_.persistent_bytes += buffer.size_bytes;
+        return b;
+      };
+      plan_.rank_sums_buffer = persistent("synchronised batch statistics",
+                                          doubles * int64_t{sizeof(double)});
+      plan_.rank_sums_scratch_buffer =
+          persistent("all-reduce synchronised batch statistics",
+                     sum_scratch_size(doubles, opt_.ranks) * int64_t{sizeof(double)});
+    }
   }
 
   void summarise() {

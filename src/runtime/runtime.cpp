@@ -196,6 +196,7 @@ StepArgs Runtime::step_args(int binding, int batch, bool training, bool backward
   a.tile = lb.tile;
   a.algorithm = lb.algorithm;
   a.pool = pool_.get();
+  a.rank_sums = rank_step_sums_;
   return a;
 }
 
@@ -415,6 +416,20 @@ std::span<float> Runtime::synced_state_scratch() const {
   if (plan_.synced_state_scratch_buffer == kNoBuffer) return {};
   const Buffer& b = plan_.buffers.at(static_cast<size_t>(plan_.synced_state_scratch_buffer));
   return {as_floats(persistent_ + b.offset_bytes), static_cast<size_t>(b.size_bytes / 4)};
+}
+
+std::span<double> Runtime::rank_sums() const {
+  if (plan_.rank_sums_buffer == kNoBuffer) return {};
+  const Buffer& b = plan_.buffers.at(static_cast<size_t>(plan_.rank_sums_buffer));
+  return {reinterpret_cast<double*>(persistent_ + b.offset_bytes),
+          static_cast<size_t>(b.data_bytes / 8)};
+}
+
+std::span<double> Runtime::rank_sums_scratch() const {
+  if (plan_.rank_sums_scratch_buffer == kNoBuffer) return {};
+  const Buffer& b = plan_.buffers.at(static_cast<size_t>(plan_.rank_sums_scratch_buffer));
+  return {reinterpret_cast<double*>(persistent_ + b.offset_bytes),
+          static_cast<size_t>(b.data_bytes / 8)};
 }
 
 const float* Runtime::tap_value(int tap) const {

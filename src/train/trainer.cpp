@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/rng.hpp"
+#include "core/stopwatch.hpp"
 #include "dist/gradient_sync.hpp"
 #include "dist/rank_share.hpp"
 #include "footprint/batch_loader.hpp"
@@ -22,7 +23,6 @@
 namespace footprint {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 int argmax(const float* row, int64_t n) {
   return static_cast<int>(std::max_element(row, row + n) - row);
@@ -190,6 +190,7 @@ int64_t train(Runtime& runtime, const DataSource& train_data, const DataSource* 
                            .steps_in_epoch = steps_per_epoch, .ranks = ranks};
     const double sync_wait_before = sync ? sync->wait_seconds() : 0.0;
     const double sync_progress_before = sync ? sync->progress_seconds() : 0.0;
+    const double sync_step_sums_before = sync ? sync->step_sums_seconds() : 0.0;
     double loss_sum = 0.0;
     int64_t correct = 0, seen = 0;
     for (int64_t s = first_batch; s < steps_per_epoch && step < end_step; ++s) {
@@ -221,15 +222,33 @@ int64_t train(Runtime& runtime, const DataSource& train_data, const DataSource* 
         // asking; when ranks skipped unreadable samples, the figures' sum tells, and the
         // gradients are scaled again by m / (what was read).
         const int64_t planned = std::min<int64_t>(global_batch, size - s * global_batch);
+        // Synchronised batch norm sums over every rank inside the steps, so every rank must
+        // run them: a last batch with fewer samples than ranks is dropped (on every rank
+        // alike), and a rank that could read none of its share cannot go on.
+        const bool steps_sum = runtime.plan().rank_sums_buffer != kNoBuffer;
+        if (steps_sum && planned < ranks) {
+          ++step;
+          continue;
+        }
+        if (steps_sum && n == 0) {
+          throw IoError("rank " + std::to_string(comm->rank()) + " could read none of its " +
+                          std::to_string(rank_slice_size(planned, ranks, comm->rank())) +
+                          " samples of step " + std::to_string(step + 1) +
+                          ", and synchronised batch norm needs every rank in every step");
+        }
         sync->begin_step();
         runtime.set_first_sample(rank_slice_begin(planned, ranks, comm->rank()));
         GradientSync::Figures local{.samples = static_cast<double>(n),
                                     .stop = options.should_stop && options.should_stop() ? 1.0 : 0.0};
+        const double step_sums_before = sync->step_sums_seconds();
+        const auto compute_start = Clock::now();
         if (n > 0) {
           runtime.forward(n, /*training=*/true);
           local.correct = static_cast<double>(count_correct(runtime, loaded.labels));
           local.loss_sum = runtime.loss_and_backward(
                                n, static_cast<float>(n) / static_cast<float>(planned)) * n;
+          progress.compute_seconds += seconds_since(compute_start) -
+                                      (sync->step_sums_seconds() - step_sums_before);
         } else {
           // Counted as a forward all the same: every rank keeps the same count, which seeds
           // the dropout masks and goes into checkpoints.
@@ -247,9 +266,12 @@ int64_t train(Runtime& runtime, const DataSource& train_data, const DataSource* 
           loss_sum += global.loss_sum;
           correct += static_cast<int64_t>(global.correct);
           seen += static_cast<int64_t>(global.samples);
+          const auto update_start = Clock::now();
           runtime.update(options.optimizer);
+          progress.compute_seconds += seconds_since(update_start);
         }
-        progress.sum_wait_seconds = sync->wait_seconds() - sync_wait_before;
+        progress.sum_wait_seconds = sync->wait_seconds() - sync_wait_before +
+                                    sync->step_sums_seconds() - sync_step_sums_before;
         progress.sum_progress_seconds = sync->progress_seconds() - sync_progress_before;
       }
       ++step;

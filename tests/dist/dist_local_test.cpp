@@ -143,7 +143,8 @@ struct RunResult {
 
 // `ranks` threads train `net` together for `steps` (one process: ranks 0).
 std::vector<RunResult> run_ranks(const std::string& net_name, int ranks, int global_batch,
-                                 int64_t data_size, int64_t steps, int prefetch = 0) {
+                                 int64_t data_size, int64_t steps, int prefetch = 0,
+                                 bool sync_bn = false) {
   const Net net = load_net_file(testing::net_path(net_name));
   const Dataset data = synthetic_dataset(net.input_shape(), 10, data_size, 9);
   std::vector<RunResult> results(static_cast<size_t>(std::max(ranks, 1)));
@@ -152,7 +153,7 @@ std::vector<RunResult> run_ranks(const std::string& net_name, int ranks, int glo
     const int n = std::max(ranks, 1);
     const Plan p = plan(net, {.batch = rank_batch(global_batch, n), .optimizer = OptimizerKind::momentum,
                               .threads = 1, .prefetch_batches = prefetch, .ranks = n,
-                              .gradient_bucket_bytes = 16 << 10});
+                              .gradient_bucket_bytes = 16 << 10, .sync_batch_norm = sync_bn});
     Runtime runtime(net, p, 3);
     RunResult& out = results[static_cast<size_t>(r)];
     out.planned = p.total_bytes;
@@ -198,6 +199,20 @@ TEST(DataParallel, RanksAsThreadsMatchOneProcess) {
     EXPECT_NE(one[0].weights, run_ranks("lenet", 0, c.batch, c.size, c.steps + 1)[0].weights)
         << "one more step changes nothing: the comparison would be empty";
   }
+}
+
+// Synchronised batch norm: the ranks normalise with the global batch's statistics, so they train
+// what one process does (float sums in another order); per-rank batch norm (the default, as DDP)
+// trains something else, which shows the comparison can fail.
+TEST(DataParallel, SynchronisedBatchNormTrainsWhatOneProcessDoes) {
+  const std::vector<RunResult> one = run_ranks("fashion-cnn", 0, 32, 96, 3);
+  const std::vector<RunResult> synced = run_ranks("fashion-cnn", 2, 32, 96, 3, 0, true);
+  const std::vector<RunResult> per_rank = run_ranks("fashion-cnn", 2, 32, 96, 3, 0, false);
+  EXPECT_EQ(synced[0].weights, synced[1].weights) << "the ranks disagree";
+  EXPECT_LT(relative_difference(synced[0].weights, one[0].weights), 1e-5);
+  EXPECT_GT(relative_difference(per_rank[0].weights, one[0].weights), 1e-4);
+  const std::vector<RunResult> three = run_ranks("fashion-cnn", 3, 32, 96, 3, 0, true);
+  EXPECT_LT(relative_difference(three[0].weights, one[0].weights), 1e-5);
 }
 
 // Dropout draws per sample of the global batch, so its masks do not change with the ranks; the

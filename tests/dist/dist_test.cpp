@@ -204,6 +204,10 @@ TEST_F(Dist, TheCliTrainsOnTwoRanksAndResumes) {
   EXPECT_GT(report["compute_seconds"].get<double>(), 0.0);
   EXPECT_GE(report["allreduce_wait_seconds"].get<double>(), 0.0);
   EXPECT_LE(report["allreduce_wait_seconds"].get<double>(), report["step_seconds"].get<double>());
+  EXPECT_GE(report["idle_seconds"].get<double>(), 0.0);
+  EXPECT_NEAR(report["compute_seconds"].get<double>() + report["allreduce_wait_seconds"].get<double>() +
+                  report["idle_seconds"].get<double>(),
+              report["step_seconds"].get<double>(), 1e-6);
 
   const Ran first = run(mpirun(2) + train + " --steps 12 --save " + path("part.fpm"));
   ASSERT_EQ(first.status, 0) << first.output;
@@ -215,6 +219,24 @@ TEST_F(Dist, TheCliTrainsOnTwoRanksAndResumes) {
   ASSERT_FALSE(a.empty());
   EXPECT_TRUE(a == b) << "resumed at step 12, the run ends elsewhere than the uninterrupted one";
   EXPECT_FALSE(a == model_weights(path("part.fpm")));
+}
+
+// --sync-bn as a user runs it: two ranks train a net with batch norm to one process's weights.
+TEST_F(Dist, SyncBnOnTwoRanksTrainsWhatOneProcessDoes) {
+  const std::string train = kCli + " train " + testing::net_path("fashion-cnn") +
+                            " --data synthetic --batch 32 --steps 4 --lr 0.05 --threads 1";
+  const Ran one = run(train + " --save " + path("one.fpm"));
+  ASSERT_EQ(one.status, 0) << one.output;
+  const Ran two = run(mpirun(2) + train + " --sync-bn --save " + path("two.fpm") + " --report " +
+                      path("report.json"));
+  ASSERT_EQ(two.status, 0) << two.output;
+  const std::vector<float> a = model_weights(path("one.fpm")), b = model_weights(path("two.fpm"));
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_LT(relative_difference(a, b), 1e-5);
+  std::ifstream report_file(path("report.json"));
+  const nlohmann::json report = nlohmann::json::parse(report_file);
+  EXPECT_EQ(report["sync_batch_norm"], true);
+  EXPECT_EQ(report["tracked_equals_plan_on_every_rank"], true);
 }
 
 // Tile-parallel style transfer as a user runs it: two ranks share the tiles and the L-BFGS
