@@ -457,4 +457,17 @@ std::string fit_command(const std::string& path, const PlanOptions& options,
   return command + " --fit " + bytes_flag_value(budget_bytes);
 }
 
+void run_in_job(double timeout_seconds, const std::function<void(Communicator&)>& run) {
+  Communicator& comm = world_communicator(
+      std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000.0)));
+  if (comm.size() == 1) return run(comm);
+  try {
+    run(comm);
+  } catch (const ExitStatus&) {
+    throw;
+  } catch (const std::exception& e) {
+    comm.abort(e.what());
+  }
+}
+
 }  // namespace footprint::cli

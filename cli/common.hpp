@@ -3,11 +3,13 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "footprint/communicator.hpp"
 #include "footprint/footprint.hpp"
 #include "footprint/onnx.hpp"
 
@@ -114,6 +116,12 @@ inline constexpr int kInterruptedStatus = 130;  // as shells report a process en
 struct ExitStatus {
   int code = 0;
 };
+
+// Runs a subcommand in the job this process was started in (world_communicator, waiting
+// timeout_seconds for the other ranks): with several ranks, one rank's error ends the job with
+// its message (the others would wait for it until the timeout), while an ExitStatus (an
+// interrupted run, on every rank alike) passes on.
+void run_in_job(double timeout_seconds, const std::function<void(Communicator&)>& run);
 
 // --size WxH: overrides the input's height and width.
 CLI::Option* add_size_flag(CLI::App& cmd, std::string& size);

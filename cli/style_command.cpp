@@ -319,17 +319,7 @@ void add_style_command(CLI::App& app) {
       ->check(greater_than_zero())
       ->capture_default_str();
   cmd->callback([flags] {
-    Communicator& comm = world_communicator(std::chrono::milliseconds(
-        static_cast<int64_t>(flags->comm_timeout * 1000.0)));
-    if (comm.size() == 1) return run(*flags, comm);
-    // One rank's error ends the job (the others would wait for it until the timeout).
-    try {
-      run(*flags, comm);
-    } catch (const ExitStatus&) {
-      throw;
-    } catch (const std::exception& e) {
-      comm.abort(e.what());
-    }
+    run_in_job(flags->comm_timeout, [flags](Communicator& comm) { run(*flags, comm); });
   });
 }
 

@@ -550,20 +550,7 @@ void add_train_command(CLI::App& app) {
                             {"--nesterov", nesterov},
                             {"--weight-decay", weight_decay},
                             {"--seed", seed}};
-  cmd->callback([f] {
-    Communicator& comm = world_communicator(std::chrono::milliseconds(
-        static_cast<int64_t>(f->comm_timeout * 1000.0)));
-    if (comm.size() == 1) return run_train(*f, comm);
-    // One rank's error ends the job (the others would wait for it until the timeout); an
-    // interrupted run ends on every rank with the same status.
-    try {
-      run_train(*f, comm);
-    } catch (const ExitStatus&) {
-      throw;
-    } catch (const std::exception& e) {
-      comm.abort(e.what());
-    }
-  });
+  cmd->callback([f] { run_in_job(f->comm_timeout, [f](Communicator& comm) { run_train(*f, comm); }); });
 }
 
 }  // namespace footprint::cli

@@ -121,26 +121,32 @@ class BatchNorm final : public Layer {
         if (a.d_params[0]) a.d_params[0][c] = static_cast<float>(sum_dy_xhat);
         if (a.d_params[1]) a.d_params[1][c] = static_cast<float>(sum_dy);
         if (!a.d_src[0]) continue;
-        const float k = gamma[c] * inv_std;
-        const float mean_dy = static_cast<float>(sum_dy / count);
-        const float mean_dy_xhat = static_cast<float>(sum_dy_xhat / count);
-        for (int64_t n = 0; n < a.batch; ++n) {
-          const float* x = a.src[0] + n * a.src_stride[0] + c * plane;
-          const float* dy = a.d_dst + n * a.dst_stride + c * plane;
-          float* dx = a.d_src[0] + n * a.src_stride[0] + c * plane;
-          if (a.d_src_accumulate[0]) {  // two loops, so each vectorises
-            for (int64_t i = 0; i < plane; ++i)
-              dx[i] += k * (dy[i] - mean_dy - (x[i] - mean) * inv_std * mean_dy_xhat);
-          } else {
-            for (int64_t i = 0; i < plane; ++i)
-              dx[i] = k * (dy[i] - mean_dy - (x[i] - mean) * inv_std * mean_dy_xhat);
-          }
-        }
+        input_gradient(a, c, gamma[c] * inv_std, mean, inv_std, static_cast<float>(sum_dy / count),
+                       static_cast<float>(sum_dy_xhat / count));
       }
     });
   }
 
  private:
+  // Channel c's input gradient for every sample, dx = k (dy - mean(dy) - x_hat mean(dy x_hat)),
+  // written, or added when another reader of the input wrote its gradient first.
+  static void input_gradient(const StepArgs& a, int64_t c, float k, float mean, float inv_std,
+                             float mean_dy, float mean_dy_xhat) {
+    const int64_t plane = a.in_shape[0].h * a.in_shape[0].w;
+    for (int64_t n = 0; n < a.batch; ++n) {
+      const float* x = a.src[0] + n * a.src_stride[0] + c * plane;
+      const float* dy = a.d_dst + n * a.dst_stride + c * plane;
+      float* dx = a.d_src[0] + n * a.src_stride[0] + c * plane;
+      if (a.d_src_accumulate[0]) {  // two loops, so each vectorises
+        for (int64_t i = 0; i < plane; ++i)
+          dx[i] += k * (dy[i] - mean_dy - (x[i] - mean) * inv_std * mean_dy_xhat);
+      } else {
+        for (int64_t i = 0; i < plane; ++i)
+          dx[i] = k * (dy[i] - mean_dy - (x[i] - mean) * inv_std * mean_dy_xhat);
+      }
+    }
+  }
+
   // The statistics of the global batch: this rank's per-channel sums (and its count) added over
   // the ranks, then the squared deviations from the global mean likewise; the same arithmetic
   // as one process's, summed in another order.
@@ -231,21 +237,9 @@ class BatchNorm final : public Layer {
     a.pool->parallel_for(channels, [&](int64_t begin, int64_t end, int) {
       for (int64_t c = begin; c < end; ++c) {
         const float mean = stats[c], inv_std = stats[channels + c];
-        const float k = gamma[c] * inv_std;
-        const float mean_dy = static_cast<float>(v[static_cast<size_t>(c)] / count);
-        const float mean_dy_xhat = static_cast<float>(v[static_cast<size_t>(channels + c)] / count);
-        for (int64_t n = 0; n < a.batch; ++n) {
-          const float* x = a.src[0] + n * a.src_stride[0] + c * plane;
-          const float* dy = a.d_dst + n * a.dst_stride + c * plane;
-          float* dx = a.d_src[0] + n * a.src_stride[0] + c * plane;
-          if (a.d_src_accumulate[0]) {
-            for (int64_t i = 0; i < plane; ++i)
-              dx[i] += k * (dy[i] - mean_dy - (x[i] - mean) * inv_std * mean_dy_xhat);
-          } else {
-            for (int64_t i = 0; i < plane; ++i)
-              dx[i] = k * (dy[i] - mean_dy - (x[i] - mean) * inv_std * mean_dy_xhat);
-          }
-        }
+        input_gradient(a, c, gamma[c] * inv_std, mean, inv_std,
+                       static_cast<float>(v[static_cast<size_t>(c)] / count),
+                       static_cast<float>(v[static_cast<size_t>(channels + c)] / count));
       }
     });
   }

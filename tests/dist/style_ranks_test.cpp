@@ -15,35 +15,14 @@
 #include "footprint/communicator.hpp"
 #include "footprint/error.hpp"
 #include "footprint/style.hpp"
+#include "testing/style_nets.hpp"
 #include "testing/thread_communicator.hpp"
 
 namespace footprint {
 namespace {
 
-// Five VGG blocks (relu1_1 .. relu5_1, conv4_2), narrow: VGG-19's receptive field, few FLOPs.
-Net tiny_vgg() {
-  Net net{Shape{3, 64, 64}};
-  const int widths[] = {4, 6, 8, 8, 8};
-  const int convs[] = {2, 2, 2, 2, 1};
-  for (int b = 0; b < 5; ++b) {
-    for (int i = 0; i < convs[b]; ++i) net << conv(widths[b], {.k = 3, .pad = 1}) << relu();
-    if (b < 4) net << maxpool(2);
-  }
-  return net;
-}
-
-Image pattern(int64_t h, int64_t w, int kind) {
-  Image image{.width = w, .height = h, .channels = 3};
-  image.pixels.resize(static_cast<size_t>(h * w * 3));
-  for (int64_t y = 0; y < h; ++y)
-    for (int64_t x = 0; x < w; ++x)
-      for (int c = 0; c < 3; ++c) {
-        const double v = kind == 0 ? 127 + 120 * std::sin(0.2 * x + c) * std::cos(0.15 * y)
-                                   : ((x / 6 + y / 6 + c) % 2) * 255.0;
-        image.pixels[static_cast<size_t>((y * w + x) * 3 + c)] = static_cast<uint8_t>(v);
-      }
-  return image;
-}
+using testing::pattern;
+using testing::tiny_vgg;
 
 struct RankRun {
   Image out;
