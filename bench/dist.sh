@@ -2,7 +2,7 @@
 # Data-parallel training on one machine: fashion-cnn, one epoch of Fashion-MNIST at global batch
 # 64, as 2 ranks x 1 thread (mpirun -np 2) against 1 rank x 2 threads. Prints seconds per step,
 # samples per second and, for the 2 ranks, how rank 0's step time splits into compute,
-# all-reduce wait and data wait (from --report); appends JSON lines to bench/results/dist.jsonl.
+# all-reduce wait and idle (of which data wait; from --report); appends JSON lines to bench/results/dist.jsonl.
 # Usage: bench/dist.sh [--epochs E] [--batch B] [--net NET]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,7 +50,8 @@ steps = max(1, two["steps"])
 print(f"  rank 0's step: compute {two['compute_seconds'] / steps * 1e3:.2f} ms "
       f"(moving sums on {two['allreduce_progress_seconds'] / steps * 1e3:.2f} ms), "
       f"all-reduce wait {two['allreduce_wait_seconds'] / steps * 1e3:.2f} ms, "
-      f"data wait {two['data_wait_seconds'] / steps * 1e3:.2f} ms")
+      f"idle {two['idle_seconds'] / steps * 1e3:.2f} ms "
+      f"(of which data wait {two['data_wait_seconds'] / steps * 1e3:.2f} ms)")
 print(f"  tracked peak equals the plan on every rank: {two['tracked_equals_plan_on_every_rank']}")
 with open(results, "a") as out:
     for ranks, r in ((1, one), (2, two)):
@@ -60,6 +61,7 @@ with open(results, "a") as out:
                               "samples_per_second": rate(r), "steps": r["steps"],
                               "compute_seconds": r.get("compute_seconds"),
                               "allreduce_wait_seconds": r.get("allreduce_wait_seconds"),
+                              "idle_seconds": r.get("idle_seconds"),
                               "data_wait_seconds": r["data_wait_seconds"],
                               "test_accuracy": r.get("test_accuracy")}) + "\n")
 PY
