@@ -203,7 +203,15 @@ int64_t train(Runtime& runtime, const DataSource& train_data, const DataSource* 
       report_skips(loader, options.on_skip);
       progress.data_wait_seconds += loaded.wait_seconds;
       const int n = loaded.samples;
-      if (!sync) {
+      // This global batch's planned size, known to every rank without asking.
+      const int64_t planned = std::min<int64_t>(global_batch, size - s * global_batch);
+      // Synchronised batch norm sums over every rank inside the steps, so every rank must run
+      // them: a last batch with fewer samples than ranks is dropped, on every rank alike (the
+      // step is counted and reported, nothing is learnt from it).
+      const bool steps_sum = sync && runtime.plan().rank_sums_buffer != kNoBuffer;
+      if (steps_sum && planned < ranks) {
+        // dropped
+      } else if (!sync) {
         if (n > 0) {
           runtime.forward(n, /*training=*/true);
           // Read the output now: once the loss has read it, backward may reuse its bytes.
@@ -216,20 +224,11 @@ int64_t train(Runtime& runtime, const DataSource& train_data, const DataSource* 
           seen += n;
         }
       } else {
-        // Each rank's mean gradient is weighted by its share of the global batch, n / m, on
-        // the gradient the backward pass starts from; the sum over the ranks is then the mean
-        // over the global batch. m is the batch's planned size, known to every rank without
-        // asking; when ranks skipped unreadable samples, the figures' sum tells, and the
-        // gradients are scaled again by m / (what was read).
-        const int64_t planned = std::min<int64_t>(global_batch, size - s * global_batch);
-        // Synchronised batch norm sums over every rank inside the steps, so every rank must
-        // run them: a last batch with fewer samples than ranks is dropped (on every rank
-        // alike), and a rank that could read none of its share cannot go on.
-        const bool steps_sum = runtime.plan().rank_sums_buffer != kNoBuffer;
-        if (steps_sum && planned < ranks) {
-          ++step;
-          continue;
-        }
+        // Each rank's mean gradient is weighted by its share of the global batch, n / m (m:
+        // `planned`), on the gradient the backward pass starts from; the sum over the ranks is
+        // then the mean over the global batch. When ranks skipped unreadable samples, the
+        // figures' sum tells, and the gradients are scaled again by m / (what was read). With
+        // synchronised batch norm a rank that could read none of its share cannot go on.
         if (steps_sum && n == 0) {
           throw IoError("rank " + std::to_string(comm->rank()) + " could read none of its " +
                           std::to_string(rank_slice_size(planned, ranks, comm->rank())) +

@@ -11,10 +11,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <map>
 #include <optional>
 #include <span>
 #include <string>
+
+#include <CLI/CLI.hpp>
 
 #include "footprint/footprint.hpp"
 #include "footprint/communicator.hpp"
@@ -34,36 +35,35 @@ struct Args {
 };
 
 Args parse(int argc, char** argv) {
-  std::map<std::string, std::string> kv;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strncmp(argv[i], "--", 2) != 0) throw Error(std::string("expected --key value, got ") + argv[i]);
-    kv[argv[i] + 2] = argv[i + 1];
-  }
-  if (argc % 2 == 0) throw Error("options come as --key value pairs");
   Args a;
-  for (const auto& [key, value] : kv) {
-    if (key == "net") a.net = value;
-    else if (key == "data") a.data = value;
-    else if (key == "out") a.out = value;
-    else if (key == "save") a.save = value;
-    else if (key == "resume") a.resume = value;
-    else if (key == "batch") a.batch = std::stoi(value);
-    else if (key == "threads") a.threads = std::stoi(value);
-    else if (key == "prefetch") a.prefetch = std::stoi(value);
-    else if (key == "loader-threads") a.loader_threads = std::stoi(value);
-    else if (key == "steps") a.steps = std::stoll(value);
-    else if (key == "synthetic-size") a.synthetic_size = std::stoll(value);
-    else if (key == "checkpoint-every") a.checkpoint_every = std::stoll(value);
-    else if (key == "bucket-bytes") a.bucket_bytes = std::stoll(value);
-    else if (key == "lr") a.lr = std::stof(value);
-    else if (key == "optimizer") a.optimizer = value;
-    else if (key == "seed") a.seed = std::stoull(value);
-    else if (key == "kill-rank") a.kill_rank = std::stoi(value);
-    else if (key == "kill-step") a.kill_step = std::stoll(value);
-    else if (key == "stop-rank") a.stop_rank = std::stoi(value);
-    else if (key == "stop-step") a.stop_step = std::stoll(value);
-    else if (key == "timeout-ms") a.timeout_ms = std::stoll(value);
-    else throw Error("unknown option --" + key);
+  CLI::App app{"dist_driver: data-parallel training for tests/dist/dist_test.cpp"};
+  // A flag given again overrides the earlier one (tests append to a base command line).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--net", a.net);
+  app.add_option("--data", a.data);
+  app.add_option("--out", a.out);
+  app.add_option("--save", a.save);
+  app.add_option("--resume", a.resume);
+  app.add_option("--batch", a.batch);
+  app.add_option("--threads", a.threads);
+  app.add_option("--prefetch", a.prefetch);
+  app.add_option("--loader-threads", a.loader_threads);
+  app.add_option("--steps", a.steps);
+  app.add_option("--synthetic-size", a.synthetic_size);
+  app.add_option("--checkpoint-every", a.checkpoint_every);
+  app.add_option("--bucket-bytes", a.bucket_bytes);
+  app.add_option("--lr", a.lr);
+  app.add_option("--optimizer", a.optimizer);
+  app.add_option("--seed", a.seed);
+  app.add_option("--kill-rank", a.kill_rank);
+  app.add_option("--kill-step", a.kill_step);
+  app.add_option("--stop-rank", a.stop_rank);
+  app.add_option("--stop-step", a.stop_step);
+  app.add_option("--timeout-ms", a.timeout_ms);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    throw Error(e.what());
   }
   if (a.net.empty() && a.resume.empty()) throw Error("give --net NET or --resume FILE");
   return a;
