@@ -778,14 +778,19 @@ class Planner {
   // in flight at once while backward still runs. At the end of the persistent block: they come
   // after the buckets are cut, which needs the gradients' offsets.
   void add_sum_scratch() {
-    auto scratch = [&](const std::string& name, int64_t bytes) {
+    // A buffer of category allreduce, appended to the persistent block.
+    auto persistent = [&](const std::string& name, int64_t bytes) {
       const int b = add_buffer({.name = name, .category = Category::allreduce,
-                                .size_bytes = sum_scratch_size(bytes / 4, opt_.ranks) * 4,
-                                .first_step = 0, .last_step = last_step(), .persistent = true});
+                                .size_bytes = bytes, .first_step = 0,
+                                .last_step = last_step(), .persistent = true});
       Buffer& buffer = plan_.buffers[static_cast<size_t>(b)];
       buffer.offset_bytes = plan_.persistent_bytes;
       plan_.persistent_bytes += buffer.size_bytes;
       return b;
+    };
+    // The scratch a ring sum of `bytes` of floats receives the other ranks' parts into.
+    auto scratch = [&](const std::string& name, int64_t bytes) {
+      return persistent(name, sum_scratch_size(bytes / 4, opt_.ranks) * 4);
     };
     for (size_t k = 0; k < plan_.gradient_buckets.size(); ++k) {
       GradientBucket& bucket = plan_.gradient_buckets[k];
@@ -799,16 +804,7 @@ class Planner {
                                                   plan_.synced_state_bytes);
     int64_t doubles = 0;
     for (const LayerNeeds& n : needs_) doubles = std::max(doubles, n.rank_sum_doubles);
-    if (doubles > 0) {
-      auto persistent = [&](const std::string& name, int64_t bytes) {
-        const int b = add_buffer({.name = name, .category = Category::allreduce,
-                                  .size_bytes = bytes, .first_step = 0,
-                                  .last_step = last_step(), .persistent = true});
-        Buffer& buffer = plan_.buffers[static_cast<size_t>(b)];
-        buffer.offset_bytes = plan_.persistent_bytes;
-        plan_.persistent_bytes += buffer.size_bytes;
-        return b;
-      };
+    if (doubles > 0) {  // layers that sum within their steps (synchronised batch norm)
       plan_.rank_sums_buffer = persistent("synchronised batch statistics",
                                           doubles * int64_t{sizeof(double)});
       plan_.rank_sums_scratch_buffer =

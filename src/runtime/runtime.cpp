@@ -81,6 +81,15 @@ namespace {
 
 float* as_floats(std::byte* p) { return reinterpret_cast<float*>(p); }
 
+// A persistent buffer of the plan as the values it was asked for (empty for kNoBuffer).
+template <typename T>
+std::span<T> persistent_span(const Plan& plan, std::byte* persistent, int buffer) {
+  if (buffer == kNoBuffer) return {};
+  const Buffer& b = plan.buffers.at(static_cast<size_t>(buffer));
+  return {reinterpret_cast<T*>(persistent + b.offset_bytes),
+          static_cast<size_t>(b.data_bytes) / sizeof(T)};
+}
+
 }  // namespace
 
 // Every pointer a step passes to its layer, resolved once: steps then build their StepArgs from
@@ -407,29 +416,20 @@ std::span<float> Runtime::synced_state() const {
 }
 
 std::span<float> Runtime::gradient_bucket_scratch(int k) const {
-  const Buffer& b = plan_.buffers.at(
-      static_cast<size_t>(plan_.gradient_buckets.at(static_cast<size_t>(k)).scratch_buffer));
-  return {as_floats(persistent_ + b.offset_bytes), static_cast<size_t>(b.size_bytes / 4)};
+  return persistent_span<float>(
+      plan_, persistent_, plan_.gradient_buckets.at(static_cast<size_t>(k)).scratch_buffer);
 }
 
 std::span<float> Runtime::synced_state_scratch() const {
-  if (plan_.synced_state_scratch_buffer == kNoBuffer) return {};
-  const Buffer& b = plan_.buffers.at(static_cast<size_t>(plan_.synced_state_scratch_buffer));
-  return {as_floats(persistent_ + b.offset_bytes), static_cast<size_t>(b.size_bytes / 4)};
+  return persistent_span<float>(plan_, persistent_, plan_.synced_state_scratch_buffer);
 }
 
 std::span<double> Runtime::rank_sums() const {
-  if (plan_.rank_sums_buffer == kNoBuffer) return {};
-  const Buffer& b = plan_.buffers.at(static_cast<size_t>(plan_.rank_sums_buffer));
-  return {reinterpret_cast<double*>(persistent_ + b.offset_bytes),
-          static_cast<size_t>(b.data_bytes / 8)};
+  return persistent_span<double>(plan_, persistent_, plan_.rank_sums_buffer);
 }
 
 std::span<double> Runtime::rank_sums_scratch() const {
-  if (plan_.rank_sums_scratch_buffer == kNoBuffer) return {};
-  const Buffer& b = plan_.buffers.at(static_cast<size_t>(plan_.rank_sums_scratch_buffer));
-  return {reinterpret_cast<double*>(persistent_ + b.offset_bytes),
-          static_cast<size_t>(b.data_bytes / 8)};
+  return persistent_span<double>(plan_, persistent_, plan_.rank_sums_scratch_buffer);
 }
 
 const float* Runtime::tap_value(int tap) const {
