@@ -66,6 +66,13 @@ void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode) {
                  "at the least extra compute found; refused, naming the smallest budget, when "
                  "nothing fits; none = no budget")
       ->capture_default_str();
+  cmd.add_option("--saved-dtype", flags.saved_dtype,
+                 "Type of the values kept from forward for backward between the two passes "
+                 "(training): f32, or bf16 for half their bytes (each is rounded to bfloat16 "
+                 "after its forward step and expanded back before its backward readers; not "
+                 "bit-identical to f32, see the README)")
+      ->check(CLI::IsMember({"f32", "bf16"}))
+      ->capture_default_str();
 }
 
 OptimizerKind parse_optimizer(const std::string& name) {
@@ -96,7 +103,8 @@ PlanOptions to_plan_options(const PlanFlags& flags) {
           .winograd_conv = flags.winograd,
           .memory_budget = flags.memory_budget == "none" || flags.memory_budget == "0"
                                ? 0
-                               : parse_bytes_flag("--memory-budget", flags.memory_budget)};
+                               : parse_bytes_flag("--memory-budget", flags.memory_budget),
+          .saved_dtype = flags.saved_dtype == "bf16" ? SavedDtype::bf16 : SavedDtype::f32};
 }
 
 namespace {
@@ -454,6 +462,7 @@ std::string fit_command(const std::string& path, const PlanOptions& options,
   if (options.save_all) command += " --save-all";
   if (!options.join_concat) command += " --no-join-concat";
   if (!options.direct_conv) command += " --no-direct-conv";
+  if (options.saved_dtype != SavedDtype::f32) command += " --saved-dtype bf16";
   return command + " --fit " + bytes_flag_value(budget_bytes);
 }
 

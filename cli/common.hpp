@@ -32,6 +32,7 @@ struct PlanFlags {
   std::string memory_budget = "none";
   bool no_join_concat = false;
   bool winograd = false;
+  std::string saved_dtype = "f32";
 };
 
 void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode);

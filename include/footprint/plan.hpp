@@ -14,6 +14,9 @@ namespace footprint {
 
 enum class Mode { train, infer };
 enum class OptimizerKind { sgd, momentum, adam, adamw };
+// The type values kept from the forward pass for the backward pass are held in between
+// (PlanOptions::saved_dtype).
+enum class SavedDtype { f32, bf16 };
 
 enum class Category {
   weights,           // parameters, and non-trained state saved with them (batchnorm running stats)
@@ -72,6 +75,16 @@ struct PlanOptions {
   // (src/planner/recompute.hpp), choosing what costs the fewest extra FLOPs, or throws
   // PlanError naming the smallest budget it can meet. Train mode only.
   int64_t memory_budget = 0;
+  // bf16: every value a backward step reads is held in bfloat16 from its forward step to the
+  // backward phase, at half the bytes. A compress step right after the step that computes it
+  // writes the bfloat16 copy, and the float32 value's bytes are free once its forward readers
+  // have run; an expand step just before the first backward step that reads it writes it back
+  // to float32 in a buffer of its own, which its backward readers then read. Not exact: those
+  // backward steps see the value rounded to 8 bits of mantissa (relative error up to 2^-9);
+  // the forward pass, the loss and what is not kept are unchanged. Values the caller reads
+  // (outputs, taps) and the channel ranges of joined concats stay float32. Train mode only;
+  // not combined with memory_budget yet.
+  SavedDtype saved_dtype = SavedDtype::f32;
   // false: parameters are constants (no gradients, no optimizer state), and backward computes
   // only activation gradients, e.g. the input gradient of a frozen feature net.
   bool train_params = true;
@@ -101,15 +114,29 @@ struct PlanOptions {
   bool sync_batch_norm = false;
 };
 
-enum class StepKind { forward, loss, backward, update };
+// compress and expand: a value kept in bfloat16 (PlanOptions::saved_dtype) converted to it
+// after its forward step, and back to float32 before its first backward reader.
+enum class StepKind { forward, loss, backward, update, compress, expand };
 
 struct Step {
   StepKind kind;
-  int layer;  // -1 for loss and update
+  int layer;  // -1 for loss and update; compress and expand: the layer that computes the value
   // Which bindings the step runs with: -1, the layer's (Plan::layers); else an index into
-  // Plan::recompute_bindings (a recomputed layer's recompute and backward steps).
+  // Plan::recompute_bindings (a recomputed layer's recompute and backward steps, or the
+  // backward step of a layer that reads expanded or recomputed values).
   int binding = -1;
   bool recompute = false;  // a forward step run again in the backward phase
+  int compact = -1;        // compress and expand: index into Plan::compact_values
+};
+
+// A value held in bfloat16 between the forward and backward phases (PlanOptions::saved_dtype).
+struct CompactValue {
+  int value = 0;             // 1 + the layer that computes it
+  int float_buffer = -1;     // where its forward step wrote it (offset 0, one sample after another)
+  int bf16_buffer = -1;      // category saved: 2 bytes per value
+  int expanded_buffer = -1;  // category activations: float32 again, for its backward readers
+  int64_t sample_values = 0; // values per sample
+  int compress_step = -1, expand_step = -1;
 };
 
 // A range of weight gradients summed over the ranks as one message (PlanOptions::ranks > 1).
@@ -188,6 +215,7 @@ struct LayerReport {
   bool joined_in_place = false;   // a concat whose inputs are written straight into its output
   int64_t forward_flops = 0;      // of its forward step (estimated)
   bool recomputed = false;        // its forward step runs again in the backward phase
+  bool saved_bf16 = false;        // its output is kept for backward in bfloat16
 };
 
 struct Plan {
@@ -202,6 +230,7 @@ struct Plan {
   // Per recomputed layer: the bindings of its recompute step and its backward step (they read
   // the recomputed values); its gradients are the layer's own.
   std::vector<LayerBuffers> recompute_bindings;
+  std::vector<CompactValue> compact_values;  // options.saved_dtype bf16, in forward order
   std::vector<LayerReport> layer_reports;
   int input_buffer = kNoBuffer;
   int target_buffer = kNoBuffer;
@@ -269,6 +298,7 @@ inline constexpr int64_t kOutsideBytesPerThread = int64_t{1} << 20;
 
 const char* mode_name(Mode mode);
 const char* optimizer_name(OptimizerKind kind);
+const char* saved_dtype_name(SavedDtype dtype);  // "f32", "bf16"
 // Number of optimizer state buffers per trainable parameter.
 int optimizer_state_count(OptimizerKind kind);
 

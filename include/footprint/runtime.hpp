@@ -181,6 +181,7 @@ class Runtime {
   void run_forward_step(int binding, int batch, bool training, bool recompute);
   void run_backward_step(int binding, int batch);
   void run_fused_pool_backward(int binding, int batch);
+  void run_compact_step(const Step& step, int batch);  // compress or expand (bf16 saved values)
   [[nodiscard]] std::byte* ptr(int buffer) const;
   [[nodiscard]] float* at(int buffer, int64_t offset_bytes) const;
 

@@ -19,6 +19,7 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
   o.join_concat = false;
   o.fuse_pool_backward = false;
   o.winograd_conv = false;
+  o.saved_dtype = SavedDtype::f32;
   const Plan separate = plan(net, o);
   // A naive framework gives each worker thread its own copy of every layer buffer and of the
   // weight gradients (tiny-dnn does); parameters and optimizer state stay shared.
@@ -102,6 +103,15 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
                "filters and a block of tiles (a cost, where it is larger than the GEMM tile)",
                total);
     }
+  }
+  if (options.saved_dtype == SavedDtype::bf16 && options.mode == Mode::train) {
+    o.saved_dtype = SavedDtype::bf16;
+    const Plan compact = plan(net, o);
+    add_step("saved values in bf16",
+             std::to_string(compact.compact_values.size()) +
+                 " values kept for backward are held in bfloat16 between the passes, expanded "
+                 "to float32 just before their backward readers (not exact: 8 bits of mantissa)",
+             compact.total_bytes);
   }
   const Plan final_plan = plan(net, options);
   if (final_plan.recompute_flops > 0) {

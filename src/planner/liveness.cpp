@@ -14,6 +14,13 @@ class Liveness {
     const bool train = plan_.loss_step >= 0;
     for (int s = 0; s <= end; ++s) {
       const Step& step = plan_.steps[s];
+      if (step.kind == StepKind::compress || step.kind == StepKind::expand) {
+        const CompactValue& c = plan_.compact_values.at(static_cast<size_t>(step.compact));
+        const bool compress = step.kind == StepKind::compress;
+        read(compress ? c.float_buffer : c.bf16_buffer, s);
+        write(compress ? c.bf16_buffer : c.expanded_buffer, s);
+        continue;
+      }
       const LayerBuffers* lb = nullptr;
       if (step.layer >= 0) {
         lb = step.binding < 0 ? &plan_.layers[step.layer]

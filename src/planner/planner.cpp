@@ -68,6 +68,7 @@ class Planner {
     choose_in_place();
     join_concats();
     choose_fusions();
+    choose_compact_values();
     schedule();
     request_values();
     if (train_) request_gradients();
@@ -170,9 +171,16 @@ class Planner {
 
   void schedule() {
     const int n_layers = net_.n_layers();
+    compress_step_.assign(n_layers + 1, -1);
+    expand_step_.assign(n_layers + 1, -1);
     for (int i = 0; i < n_layers; ++i) {
       plan_.layers[i].forward_step = static_cast<int>(plan_.steps.size());
       plan_.steps.push_back({StepKind::forward, i});
+      // The value is complete (nothing overwrites a kept value in place): compress it at once.
+      if (!compact_[i + 1]) continue;
+      compress_step_[i + 1] = static_cast<int>(plan_.steps.size());
+      plan_.steps.push_back({.kind = StepKind::compress, .layer = i,
+                             .compact = compact_index_[i + 1]});
     }
     recompute_step_.assign(n_layers, -1);
     binding_of_.assign(n_layers, -1);
@@ -188,12 +196,14 @@ class Planner {
     for (int i = n_layers - 1; i >= 0; --i) {
       if (!flows_[i + 1]) continue;
       if (recompute_[i]) emit_recompute(i);
+      for (int v : values_read_backward(i))
+        if (compact_[v]) emit_expand(v);
       // A backward step that keeps its inputs may read recomputed ones in their second instance.
       if (keeps_input(i) && (recompute_[i] || readers_[i])) {
         for (int v : net_.node(i).inputs)
           if (recomputed(v)) emit_recompute(v - 1);
       }
-      if (binding_of_[i] < 0 && reads_recomputed_inputs(i)) {
+      if (binding_of_[i] < 0 && (reads_recomputed_inputs(i) || reads_compact_values(i))) {
         binding_of_[i] = static_cast<int>(plan_.recompute_bindings.size());
         plan_.recompute_bindings.emplace_back();
       }
@@ -216,6 +226,49 @@ class Planner {
     plan_.steps.push_back({StepKind::forward, i, binding_of_[i], /*recompute=*/true});
   }
 
+  // The expand step of a compact value, before the first backward step that reads it.
+  void emit_expand(int value) {
+    if (expand_step_[value] >= 0) return;
+    expand_step_[value] = static_cast<int>(plan_.steps.size());
+    plan_.steps.push_back({.kind = StepKind::expand, .layer = value - 1,
+                           .compact = compact_index_[value]});
+  }
+
+  // Values layer i's backward step reads: its output when it keeps it, its inputs when it
+  // keeps them (or, a fused pool, its activation's output).
+  [[nodiscard]] std::vector<int> values_read_backward(int i) const {
+    std::vector<int> values;
+    if (needs_[i].saves_output && !plan_.layers[i].backward_fused) values.push_back(i + 1);
+    if (keeps_input(i))
+      for (int v : net_.node(i).inputs) values.push_back(v);
+    return values;
+  }
+
+  [[nodiscard]] bool reads_compact_values(int i) const {
+    const std::vector<int> values = values_read_backward(i);
+    return std::any_of(values.begin(), values.end(), [&](int v) { return compact_[v]; });
+  }
+
+  // Values kept in bfloat16 (PlanOptions::saved_dtype): every value a backward step reads,
+  // except what the caller reads (the input, outputs, taps) and channel ranges of joined
+  // concats (views into a buffer other values share).
+  void choose_compact_values() {
+    const int n_values = net_.n_values();
+    compact_.assign(n_values, false);
+    compact_index_.assign(n_values, -1);
+    if (!train_ || opt_.saved_dtype != SavedDtype::bf16) return;
+    FP_CHECK(std::none_of(recompute_.begin(), recompute_.end(), [](bool r) { return r; }),
+             "bf16 saved values are not planned with recomputation");
+    for (int v = 1; v < n_values; ++v) {
+      compact_[v] = value_saved_for_backward(v) && !is_output_[v] && !tapped(v) &&
+                    group_of_[v] < 0;
+      if (!compact_[v]) continue;
+      compact_index_[v] = static_cast<int>(plan_.compact_values.size());
+      plan_.compact_values.push_back(
+          {.value = v, .sample_values = net_.value_shape(v).n_elems()});
+    }
+  }
+
   // Whether value v has a second, recomputed instance (its producer is recomputed).
   [[nodiscard]] bool recomputed(int value) const { return value > 0 && recompute_[value - 1]; }
 
@@ -225,8 +278,10 @@ class Planner {
     return needs_[i].saves_input || plan_.layers[i].fused_activation >= 0;
   }
 
-  // The instance of value v that layer i's backward reads: the recomputed one when both are.
+  // The instance of value v that layer i's backward reads: the expanded one of a compact
+  // value; the recomputed one when both are.
   [[nodiscard]] int instance_read_backward(int i, int v) const {
+    if (compact_[v]) return value_buffer1_[v];
     return recomputed(v) && (recompute_[i] || readers_[i]) ? value_buffer1_[v] : value_buffer_[v];
   }
 
@@ -376,8 +431,15 @@ class Planner {
   }
 
   // Last step that reads a value: forward consumers, backward steps that keep it, the loss.
+  // A compact value's backward readers read its expanded instance.
   [[nodiscard]] int value_last_use(int value) const {
     int last = value == 0 ? 0 : plan_.layers[value - 1].forward_step;
+    if (compact_[value]) {
+      last = compress_step_[value];
+      for (const Consumer& c : consumers_[value])
+        last = std::max(last, plan_.layers[c.layer].forward_step);
+      return last;
+    }
     for (const Consumer& c : consumers_[value]) {
       last = std::max(last, plan_.layers[c.layer].forward_step);
       // After the forward pass, recomputed readers (and readers told to) read a recomputed
@@ -409,6 +471,36 @@ class Planner {
     return last;
   }
 
+  // Lifetime of a compact value's expanded instance: from its expand step to its last backward
+  // reader.
+  [[nodiscard]] int expanded_last_use(int value) const {
+    int last = expand_step_[value];
+    for (const Consumer& c : consumers_[value])
+      if (keeps_input(c.layer)) last = std::max(last, plan_.layers[c.layer].backward_step);
+    if (needs_[value - 1].saves_output)
+      last = std::max(last, plan_.layers[value - 1].backward_step);
+    return last;
+  }
+
+  // A compact value's bfloat16 copy (compress step to expand step) and its expanded instance.
+  void request_compact_buffers(int v) {
+    CompactValue& c = plan_.compact_values[static_cast<size_t>(compact_index_[v])];
+    const std::string& name = net_.node(v - 1).spec.name;
+    const int64_t values = opt_.batch * c.sample_values;
+    FP_CHECK(expand_step_[v] > compress_step_[v], "value %d is expanded before it is compressed", v);
+    c.float_buffer = value_buffer_[v];
+    c.compress_step = compress_step_[v];
+    c.expand_step = expand_step_[v];
+    c.bf16_buffer = add_buffer({.name = name + ".out (bf16)", .category = Category::saved,
+                                .size_bytes = values * 2, .owner_layer = v - 1,
+                                .first_step = c.compress_step, .last_step = c.expand_step});
+    value_buffer1_[v] = add_buffer({.name = name + ".out (expanded)",
+                                    .category = Category::activations, .size_bytes = values * 4,
+                                    .owner_layer = v - 1, .first_step = c.expand_step,
+                                    .last_step = expanded_last_use(v)});
+    c.expanded_buffer = value_buffer1_[v];
+  }
+
   void request_values() {
     const int n_layers = net_.n_layers();
     const int64_t batch = opt_.batch;
@@ -437,6 +529,7 @@ class Planner {
                                        .owner_layer = i, .first_step = first,
                                        .last_step = value_last_use(v)});
       }
+      if (compact_[v]) request_compact_buffers(v);
       if (!recompute_[i]) continue;
       // The recomputed instance, in place where the first one was (on a recomputed input).
       const int again = recompute_step_[i];
@@ -652,7 +745,9 @@ class Planner {
     LayerBuffers rb = plan_.layers[i];
     const std::vector<int>& inputs = net_.node(i).inputs;
     for (size_t k = 0; k < inputs.size(); ++k)
-      if (recomputed(inputs[k])) rb.src[k] = value_buffer1_[inputs[k]];
+      if (recomputed(inputs[k]) || (compact_[inputs[k]] && keeps_input(i)))
+        rb.src[k] = value_buffer1_[inputs[k]];
+    if (compact_[i + 1] && needs_[i].saves_output) rb.dst = value_buffer1_[i + 1];
     if (!recompute_[i]) {
       plan_.recompute_bindings[static_cast<size_t>(binding_of_[i])] = std::move(rb);
       return;
@@ -844,7 +939,12 @@ class Planner {
       r.joined_in_place = lb.joined_in_place;
       r.forward_flops = flops;
       r.recomputed = recompute_[i];
+      r.saved_bf16 = compact_[i + 1];
       for (int s : lb.saved) r.saved_bytes += plan_.buffers[s].size_bytes;
+      if (compact_[i + 1]) {
+        const CompactValue& c = plan_.compact_values[static_cast<size_t>(compact_index_[i + 1])];
+        r.saved_bytes += plan_.buffers[static_cast<size_t>(c.bf16_buffer)].size_bytes;
+      }
       if (lb.workspace != kNoBuffer) r.workspace_bytes = plan_.buffers[lb.workspace].size_bytes;
       plan_.params += r.params;
       plan_.layer_reports.push_back(std::move(r));
@@ -868,7 +968,10 @@ class Planner {
   std::vector<int> fused_pool_;                   // per activation layer: its fused pool, or -1
   std::vector<bool> readers_;                     // per layer: backward reads recomputed inputs
   std::vector<int> recompute_step_, binding_of_;  // per recomputed layer (else -1)
-  std::vector<int> value_buffer1_;                // per recomputed value: its second instance
+  std::vector<int> value_buffer1_;                // per recomputed or compact value: its second instance
+  std::vector<bool> compact_;                     // per value: kept in bfloat16
+  std::vector<int> compact_index_;                // per compact value: in plan_.compact_values
+  std::vector<int> compress_step_, expand_step_;  // per compact value (else -1)
   struct View {
     int64_t offset_bytes = 0;
     int64_t stride = 0;  // floats from one sample to the next
@@ -888,6 +991,11 @@ Plan plan_with_recompute(const Net& net, const PlanOptions& options,
 }
 
 Plan plan(const Net& net, const PlanOptions& options) {
+  if (options.memory_budget > 0 && options.mode == Mode::train &&
+      options.saved_dtype != SavedDtype::f32) {
+    throw PlanError("saved values in bf16 with a memory budget: not supported yet; give one "
+                    "or the other");
+  }
   if (options.memory_budget > 0 && options.mode == Mode::train) {
     return plan_within_budget(net, options);
   }
@@ -932,9 +1040,13 @@ int optimizer_state_count(OptimizerKind kind) {
   return 0;
 }
 
+const char* saved_dtype_name(SavedDtype dtype) { return dtype == SavedDtype::bf16 ? "bf16" : "f32"; }
+
 std::string Plan::step_label(int step) const {
   const Step& s = steps.at(step);
   switch (s.kind) {
+    case StepKind::compress: return layer_reports.at(s.layer).name + ".out to bf16";
+    case StepKind::expand: return layer_reports.at(s.layer).name + ".out from bf16";
     case StepKind::forward: return layer_reports.at(s.layer).name + " forward";
     case StepKind::backward: return layer_reports.at(s.layer).name + " backward";
     case StepKind::loss: return "loss";

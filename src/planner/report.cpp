@@ -33,7 +33,8 @@ std::string plan_table(const Net& net, const Plan& plan) {
   for (size_t i = 0; i < plan.layer_reports.size(); ++i) {
     const LayerReport& r = plan.layer_reports[i];
     const std::string activations =
-        (r.recomputed ? "r " : "") + (r.in_place          ? std::string("in place")
+        std::string(r.recomputed ? "r " : "") + (r.saved_bf16 ? "b " : "") +
+        (r.in_place          ? std::string("in place")
                                       : r.joined_in_place ? std::string("joined")
                                                           : format_bytes(r.activation_bytes));
     out += pad(std::to_string(i), 4, true) + "  " + name_cell(r.name, name_w) +
@@ -41,6 +42,9 @@ std::string plan_table(const Net& net, const Plan& plan) {
            pad(r.params ? format_count(r.params) : "-", 10, true) + pad(activations, 13, true) +
            pad(bytes_or_dash(r.saved_bytes), 11, true) +
            pad(bytes_or_dash(r.workspace_bytes), 11, true) + "\n";
+  }
+  if (!plan.compact_values.empty()) {
+    out += "(b: the output is kept for backward in bfloat16, its copy counted as saved)\n";
   }
   out += "\nParameters: " + format_count(plan.params) + " (" + format_bytes(plan.params * 4) +
          " as float32)\n\nBytes by category (every buffer counted once):\n";
@@ -85,7 +89,7 @@ std::string plan_json(const Net& net, const Plan& plan) {
                       {"saved_bytes", r.saved_bytes},
                       {"workspace_bytes", r.workspace_bytes},
                       {"in_place", r.in_place}, {"joined_in_place", r.joined_in_place},
-                      {"recomputed", r.recomputed}});
+                      {"recomputed", r.recomputed}, {"saved_bf16", r.saved_bf16}});
   }
   const PlanOptions& o = plan.options;
   json doc = {
@@ -111,7 +115,8 @@ std::string plan_json(const Net& net, const Plan& plan) {
         {"save_all", o.save_all},
         {"conv_tile_bytes", o.conv_tile_bytes},
         {"join_concat", o.join_concat},
-        {"memory_budget", o.memory_budget}}},
+        {"memory_budget", o.memory_budget},
+        {"saved_dtype", saved_dtype_name(o.saved_dtype)}}},
       {"outside_bytes", plan.outside_bytes()},
       {"forward_flops", plan.forward_flops},
       {"recompute_flops", plan.recompute_flops},

@@ -51,13 +51,18 @@ double tick_step(double bytes, int ticks) {
 }
 
 // A step on the x-axis: its layer's name (its end, when long: the most specific part of a dotted
-// path) and fwd, bwd or re (a forward step run again to recompute), or loss, update.
+// path) and fwd, bwd, re (a forward step run again to recompute), bf16 or f32 (its output
+// compressed to bfloat16, or expanded back), or loss, update.
 std::string axis_label(const Net& net, const Step& step) {
   if (step.kind == StepKind::loss) return "loss";
   if (step.kind == StepKind::update) return "update";
   std::string name = net.node(step.layer).spec.name;
   if (name.size() > 20) name = ".." + name.substr(name.size() - 18);
-  const char* kind = step.kind == StepKind::backward ? " bwd" : step.recompute ? " re" : " fwd";
+  const char* kind = step.kind == StepKind::backward   ? " bwd"
+                     : step.kind == StepKind::compress ? " bf16"
+                     : step.kind == StepKind::expand   ? " f32"
+                     : step.recompute                  ? " re"
+                                                       : " fwd";
   return name + kind;
 }
 

@@ -15,6 +15,7 @@
 #include "core/rng.hpp"
 #include "core/thread_pool.hpp"
 #include "core/tracked_alloc.hpp"
+#include "kernels/eltwise/bf16_convert.hpp"
 #include "kernels/gemm/gemm.hpp"
 #include "kernels/loss/loss.hpp"
 #include "kernels/optim/optimizer_update.hpp"
@@ -326,6 +327,27 @@ void Runtime::run_fused_pool_backward(int binding, int batch) {
   }
 }
 
+// A value kept in bfloat16 (PlanOptions::saved_dtype): written to it after its forward step,
+// back to float32 in its expanded buffer before its first backward reader. Split over the
+// threads in runs of 16384 values.
+void Runtime::run_compact_step(const Step& step, int batch) {
+  const CompactValue& c = plan_.compact_values.at(static_cast<size_t>(step.compact));
+  const int64_t n = int64_t{batch} * c.sample_values;
+  const bool compress = step.kind == StepKind::compress;
+  const float* value = as_floats(ptr(c.float_buffer));
+  auto* half = reinterpret_cast<uint16_t*>(ptr(c.bf16_buffer));
+  float* expanded = as_floats(ptr(c.expanded_buffer));
+  constexpr int64_t kGrain = 1 << 14;
+  pool_->parallel_for((n + kGrain - 1) / kGrain, [&](int64_t begin, int64_t end, int) {
+    const int64_t first = begin * kGrain, count = std::min(end * kGrain, n) - first;
+    if (compress) {
+      floats_to_bf16(value + first, half + first, count);
+    } else {
+      bf16_to_floats(half + first, expanded + first, count);
+    }
+  });
+}
+
 void Runtime::set_layer_timing(bool on) {
   time_layers_ = on;
   // Sized once here, not while stepping: the runtime allocates nothing per step.
@@ -341,8 +363,12 @@ void Runtime::forward(int batch, bool training) {
   const size_t end = plan_.loss_step >= 0 ? static_cast<size_t>(plan_.loss_step) : plan_.steps.size();
   for (size_t s = 0; s < end; ++s) {
     const Step& step = plan_.steps[s];
-    FP_CHECK(step.kind == StepKind::forward, "step %zu before the loss is not a forward step", s);
-    run_forward_step(binding_of(step), batch, training, /*recompute=*/false);
+    if (step.kind == StepKind::compress) {
+      if (training) run_compact_step(step, batch);  // inference keeps nothing for backward
+    } else {
+      FP_CHECK(step.kind == StepKind::forward, "step %zu before the loss is not a forward step", s);
+      run_forward_step(binding_of(step), batch, training, /*recompute=*/false);
+    }
     poison_ended(s);
   }
 }
@@ -399,6 +425,7 @@ void Runtime::run_backward(int batch) {
     if (step.kind == StepKind::forward) {
       run_forward_step(binding_of(step), batch, /*training=*/true, step.recompute);
     }
+    if (step.kind == StepKind::expand) run_compact_step(step, batch);
     poison_ended(s);
     if (after_backward_step_) after_backward_step_(static_cast<int>(s));
   }

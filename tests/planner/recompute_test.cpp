@@ -8,34 +8,16 @@
 #include "footprint/footprint.hpp"
 #include "planner/liveness.hpp"
 #include "testing/nets.hpp"
+#include "testing/training_runs.hpp"
 
 namespace footprint {
 namespace {
 
 using testing::net_path;
 using testing::read_text;
-using testing::with_input;
-
-// Eight conv + relu pairs: a chain whose backward keeps every conv input.
-std::string deep_chain() {
-  std::string text = "input 6 24 24\n";
-  for (int i = 0; i < 8; ++i) text += "conv 6 k=3 pad=1\nrelu\n";
-  return text + "globalavgpool\nfc 4\nloss mse\n";
-}
-
-// A DenseNet block of four layers (batch norm, relu, 1x1 conv, batch norm, relu, 3x3 conv), each
-// reading the concat of every feature before it.
-std::string dense_block() {
-  std::string text = "input 3 12 12\nconv 8 k=3 pad=1 name=x0\n";
-  std::string features = "x0";
-  for (int i = 1; i <= 4; ++i) {
-    const std::string n = std::to_string(i);
-    text += (i == 1 ? "batchnorm in=x0\n" : "concat in=" + features + " name=c" + n + "\nbatchnorm\n") +
-            "relu\nconv 16 k=1\nbatchnorm\nrelu\nconv 4 k=3 pad=1 name=x" + n + "\n";
-    features += ",x" + n;
-  }
-  return text + "concat in=" + features + "\nbatchnorm\nrelu\nglobalavgpool\nfc 3\nloss mse\n";
-}
+using testing::dense_block;
+using testing::deep_chain;
+using testing::train_run;
 
 struct Case {
   std::string name, text;
@@ -76,30 +58,6 @@ PlanOptions budget_for(const Case& c, const Net& net, Plan* plain) {
   EXPECT_LT(smallest, plain->total_bytes) << "recomputation gains nothing on " << c.name;
   options.memory_budget = c.budget > 0 ? c.budget : (smallest + plain->total_bytes) / 2;
   return options;
-}
-
-// Two runs of `steps` training steps from the same seed and data: losses and weights.
-std::vector<float> train(const Net& net, const Plan& p, int steps, bool poison = false) {
-  Runtime rt(net, p, 4);
-  rt.set_poison_after_last_use(poison);
-  std::vector<float> out;
-  const int batch = p.options.batch;
-  for (int step = 0; step < steps; ++step) {
-    for (int64_t i = 0; i < batch * net.input_shape().n_elems(); ++i)
-      rt.input()[i] = static_cast<float>((i * 7919 + step * 104729) % 2001) / 1000.0f - 1.0f;
-    const int64_t outputs = net.output_shape().n_elems();
-    for (int n = 0; n < batch; ++n) {
-      if (net.loss_kind() == LossKind::softmax_xent) {
-        static_cast<int32_t*>(rt.target())[n] = static_cast<int32_t>((n + step) % outputs);
-        continue;
-      }
-      for (int64_t o = 0; o < outputs; ++o)
-        static_cast<float*>(rt.target())[n * outputs + o] = o == (n + step) % outputs ? 1.0f : 0.0f;
-    }
-    out.push_back(static_cast<float>(rt.train_step(batch, {.lr = 0.01f})));
-  }
-  for (const ParamView& v : rt.parameters()) out.insert(out.end(), v.data, v.data + v.n_elems);
-  return out;
 }
 
 TEST(Recompute, PlansUnderTheBudgetKeepEveryInvariant) {
@@ -146,12 +104,12 @@ TEST(Recompute, TrainingIsBitIdenticalAndTrackedEqualsPlanned) {
     Plan plain;
     const PlanOptions options = budget_for(c, net, &plain);
     const Plan p = plan(net, options);
-    const std::vector<float> want = train(net, plain, 4);
+    const std::vector<float> want = train_run(net, plain, 4);
     reset_tracked_peak();
     const int64_t before = tracked_memory().current_bytes;
-    EXPECT_EQ(train(net, p, 4), want);
+    EXPECT_EQ(train_run(net, p, 4), want);
     EXPECT_EQ(tracked_memory().peak_bytes - before, p.total_bytes);
-    EXPECT_EQ(train(net, p, 4, /*poison=*/true), want);
+    EXPECT_EQ(train_run(net, p, 4, /*poison=*/true), want);
   }
 }
 

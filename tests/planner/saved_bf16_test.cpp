@@ -1,0 +1,137 @@
+// Saved values in bfloat16 (PlanOptions::saved_dtype): the plan keeps every invariant, holds
+// what crosses from forward to backward at half the bytes, and training stays close to float32
+// (not equal: the backward steps read rounded values) with the allocator peaking at the plan.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "footprint/footprint.hpp"
+#include "planner/liveness.hpp"
+#include "testing/nets.hpp"
+#include "testing/training_runs.hpp"
+
+namespace footprint {
+namespace {
+
+using testing::net_path;
+using testing::read_text;
+using testing::train_run;
+
+struct Case {
+  std::string name, text;
+  int batch = 2;
+};
+
+// Chains, a max-pool net with dropout, residual adds, a concat joined in place, batch norm.
+std::vector<Case> cases() {
+  return {
+      {"deep chain", testing::deep_chain()},
+      {"six-block-512 (pool backward fused)", read_text(net_path("six-block-512")), 1},
+      {"fashion-cnn (batch norm, dropout)", read_text(net_path("fashion-cnn")), 16},
+      {"lenet", read_text(net_path("lenet")), 4},
+      {"resnet-block", read_text(net_path("resnet-block")), 2},
+      {"inception-block", read_text(net_path("inception-block")), 2},
+      {"dense block (joined concats)", testing::dense_block(), 8},
+  };
+}
+
+PlanOptions options_for(const Case& c, SavedDtype dtype) {
+  return {.batch = c.batch, .optimizer = OptimizerKind::momentum, .threads = 2,
+          .saved_dtype = dtype};
+}
+
+int64_t align(int64_t bytes) { return (bytes + kAlignBytes - 1) / kAlignBytes * kAlignBytes; }
+
+TEST(SavedBf16, PlansKeepEveryInvariantAndHalveWhatCrossesTheLoss) {
+  for (const Case& c : cases()) {
+    SCOPED_TRACE(c.name);
+    const Net net = parse_net(c.text, c.name);
+    const Plan f32 = plan(net, options_for(c, SavedDtype::f32));
+    const Plan p = plan(net, options_for(c, SavedDtype::bf16));
+    ASSERT_FALSE(p.compact_values.empty());
+    EXPECT_LT(p.total_bytes, f32.total_bytes);
+    // Lifetimes equal what the steps read and write; no two live buffers share bytes.
+    const std::vector<Lifetime> minimal = minimal_lifetimes(p);
+    for (size_t b = 0; b < p.buffers.size(); ++b) {
+      EXPECT_EQ(p.buffers[b].first_step, minimal[b].first) << p.buffers[b].name;
+      EXPECT_EQ(p.buffers[b].last_step, minimal[b].last) << p.buffers[b].name;
+      for (size_t o = b + 1; o < p.buffers.size(); ++o) {
+        const Buffer &x = p.buffers[b], &y = p.buffers[o];
+        if (x.persistent || y.persistent) continue;
+        const bool same_time = x.first_step <= y.last_step && y.first_step <= x.last_step;
+        const bool same_bytes = x.offset_bytes < y.offset_bytes + y.size_bytes &&
+                                y.offset_bytes < x.offset_bytes + x.size_bytes;
+        EXPECT_FALSE(same_time && same_bytes) << x.name << " and " << y.name;
+      }
+    }
+    // At the loss step each compact value is alive in bfloat16 only: exactly its float32 bytes
+    // less its bfloat16 copy's are gone from what the float32 plan holds there.
+    int64_t halved = 0;
+    for (const CompactValue& v : p.compact_values) {
+      EXPECT_LT(v.compress_step, p.loss_step);
+      EXPECT_GT(v.expand_step, p.loss_step);
+      const int64_t values = c.batch * v.sample_values;
+      halved += align(values * 4) - align(values * 2);
+      const Buffer& original = p.buffers[static_cast<size_t>(v.float_buffer)];
+      EXPECT_LT(original.last_step, p.loss_step) << original.name;
+    }
+    EXPECT_EQ(f32.live_bytes[static_cast<size_t>(f32.loss_step)] -
+                  p.live_bytes[static_cast<size_t>(p.loss_step)],
+              halved);
+  }
+}
+
+float largest_magnitude(const std::vector<float>& v) {
+  float m = 0.0f;
+  for (float x : v) m = std::max(m, std::fabs(x));
+  return m;
+}
+
+// Four steps of training: losses and weights within bfloat16's rounding of the float32 run,
+// and not equal to it (the backward steps did read rounded values). The allocator peaks at the
+// plan, and poisoning every buffer after its planned last use changes no bit.
+TEST(SavedBf16, TrainingStaysCloseToFloat32AndTrackedEqualsPlanned) {
+  for (const Case& c : cases()) {
+    SCOPED_TRACE(c.name);
+    const Net net = parse_net(c.text, c.name);
+    const Plan f32 = plan(net, options_for(c, SavedDtype::f32));
+    const Plan p = plan(net, options_for(c, SavedDtype::bf16));
+    const std::vector<float> want = train_run(net, f32, 4);
+    reset_tracked_peak();
+    const int64_t before = tracked_memory().current_bytes;
+    const std::vector<float> got = train_run(net, p, 4);
+    EXPECT_EQ(tracked_memory().peak_bytes - before, p.total_bytes);
+    EXPECT_EQ(train_run(net, p, 4, /*poison=*/true), got);
+    ASSERT_EQ(got.size(), want.size());
+    EXPECT_NE(got, want) << "bfloat16 saved values changed nothing";
+    const float scale = largest_magnitude(want);
+    float worst = 0.0f;
+    for (size_t k = 0; k < got.size(); ++k) worst = std::max(worst, std::fabs(got[k] - want[k]));
+    EXPECT_LE(worst, 1e-2f * scale) << "largest weight or loss " << scale;
+  }
+}
+
+TEST(SavedBf16, WithAMemoryBudgetIsRefused) {
+  const Net net = parse_net(testing::deep_chain(), "chain");
+  PlanOptions options{.batch = 2, .memory_budget = int64_t{1} << 30,
+                      .saved_dtype = SavedDtype::bf16};
+  EXPECT_THROW((void)plan(net, options), PlanError);
+}
+
+// Inference keeps nothing for a backward pass: bf16 changes nothing there.
+TEST(SavedBf16, InferencePlansAreUnchanged) {
+  const Net net = parse_net(read_text(net_path("fashion-cnn")), "fashion-cnn");
+  PlanOptions options{.batch = 4, .mode = Mode::infer};
+  const Plan f32 = plan(net, options);
+  options.saved_dtype = SavedDtype::bf16;
+  const Plan p = plan(net, options);
+  EXPECT_TRUE(p.compact_values.empty());
+  EXPECT_EQ(p.total_bytes, f32.total_bytes);
+  EXPECT_EQ(p.steps.size(), f32.steps.size());
+}
+
+}  // namespace
+}  // namespace footprint
