@@ -250,18 +250,21 @@ class Planner {
   }
 
   // Values kept in bfloat16 (PlanOptions::saved_dtype): every value a backward step reads,
-  // except what the caller reads (the input, outputs, taps) and channel ranges of joined
-  // concats (views into a buffer other values share).
+  // except what the caller reads (the input, outputs, taps), channel ranges of joined concats
+  // (views into a buffer other values share), and, under a memory budget, values recomputed or
+  // read by a recomputed layer: recomputation starts from float32 checkpoints, so recomputed
+  // values equal the forward pass's.
   void choose_compact_values() {
     const int n_values = net_.n_values();
     compact_.assign(n_values, false);
     compact_index_.assign(n_values, -1);
     if (!train_ || opt_.saved_dtype != SavedDtype::bf16) return;
-    FP_CHECK(std::none_of(recompute_.begin(), recompute_.end(), [](bool r) { return r; }),
-             "bf16 saved values are not planned with recomputation");
     for (int v = 1; v < n_values; ++v) {
+      const bool read_by_recompute = std::any_of(
+          consumers_[v].begin(), consumers_[v].end(),
+          [&](const Consumer& c) { return recompute_[c.layer]; });
       compact_[v] = value_saved_for_backward(v) && !is_output_[v] && !tapped(v) &&
-                    group_of_[v] < 0;
+                    group_of_[v] < 0 && !recomputed(v) && !read_by_recompute;
       if (!compact_[v]) continue;
       compact_index_[v] = static_cast<int>(plan_.compact_values.size());
       plan_.compact_values.push_back(
@@ -744,9 +747,11 @@ class Planner {
   void bind_recompute(int i) {
     LayerBuffers rb = plan_.layers[i];
     const std::vector<int>& inputs = net_.node(i).inputs;
-    for (size_t k = 0; k < inputs.size(); ++k)
-      if (recomputed(inputs[k]) || (compact_[inputs[k]] && keeps_input(i)))
-        rb.src[k] = value_buffer1_[inputs[k]];
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      const int v = inputs[k];
+      if ((recomputed(v) && (recompute_[i] || readers_[i])) || (compact_[v] && keeps_input(i)))
+        rb.src[k] = value_buffer1_[v];
+    }
     if (compact_[i + 1] && needs_[i].saves_output) rb.dst = value_buffer1_[i + 1];
     if (!recompute_[i]) {
       plan_.recompute_bindings[static_cast<size_t>(binding_of_[i])] = std::move(rb);
@@ -991,11 +996,6 @@ Plan plan_with_recompute(const Net& net, const PlanOptions& options,
 }
 
 Plan plan(const Net& net, const PlanOptions& options) {
-  if (options.memory_budget > 0 && options.mode == Mode::train &&
-      options.saved_dtype != SavedDtype::f32) {
-    throw PlanError("saved values in bf16 with a memory budget: not supported yet; give one "
-                    "or the other");
-  }
   if (options.memory_budget > 0 && options.mode == Mode::train) {
     return plan_within_budget(net, options);
   }

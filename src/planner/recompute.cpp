@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "core/units.hpp"
@@ -67,7 +68,8 @@ int first_backward_read(const Plan& p, int buffer) {
   for (size_t s = static_cast<size_t>(p.loss_step) + 1; s < p.steps.size(); ++s) {
     const Step& step = p.steps[s];
     if (step.kind != StepKind::backward) continue;
-    const LayerBuffers& lb = p.layers[step.layer];
+    const LayerBuffers& lb = step.binding < 0 ? p.layers[step.layer]
+                                              : p.recompute_bindings[static_cast<size_t>(step.binding)];
     const bool reads_src = lb.backward_reads_src &&
                            std::find(lb.src.begin(), lb.src.end(), buffer) != lb.src.end();
     if (reads_src || (lb.backward_reads_dst && lb.dst == buffer)) return static_cast<int>(s);
@@ -297,10 +299,15 @@ Plan plan_within_budget(const Net& net, const PlanOptions& options) {
   Plan plain = plan_with_recompute(net, plain_options, {});
   if (fits(plain, budget)) return finish(std::move(plain));
 
-  // 1. Cheap layers recomputed for free; then as few of them as still fit.
-  RecomputeChoice cheap = cheap_free_units(net, plain);
-  Plan best = plan_with_recompute(net, plain_options, cheap);
-  if (fits(best, budget)) {
+  // 1. Cheap layers recomputed for free; then as few of them as still fit. Not with values
+  // kept in bfloat16: the inputs these layers are recomputed from would have to stay float32,
+  // and are not alive anyway.
+  const bool compact = options.saved_dtype != SavedDtype::f32;
+  RecomputeChoice cheap{.layers = std::vector<bool>(net.n_layers(), false),
+                        .readers = std::vector<bool>(net.n_layers(), false)};
+  if (!compact) cheap = cheap_free_units(net, plain);
+  Plan best = compact ? plain : plan_with_recompute(net, plain_options, cheap);
+  if (!compact && fits(best, budget)) {
     const Units units = in_place_units(net, plain);
     for (const std::vector<int>& unit : units.layers) {
       if (!cheap.layers[unit[0]]) continue;
@@ -317,41 +324,58 @@ Plan plan_within_budget(const Net& net, const PlanOptions& options) {
 
   // 2. Checkpointed runs of segments on top, chosen on a model of the backward peaks and
   // checked by planning: while the exact plan is over, the model's budget shrinks by the
-  // excess. The smallest plan seen is what a refusal names.
-  const PlanFacts facts = facts_of(net, best);
-  const std::vector<Segment> segs = segments_of(net, best, facts);
-  int64_t unowned = best.persistent_bytes;  // persistent block, input and target, ...
-  for (const Buffer& b : best.buffers)
-    if (!b.persistent && b.owner_layer < 0 && b.first_step <= best.loss_step && best.loss_step <= b.last_step)
+  // excess. The smallest plan seen is what a refusal names. The model is of float32 values
+  // (recomputed values and their checkpoints stay float32); with values kept in bfloat16 it
+  // overstates what the rest keeps, so once an exact plan fits, the largest model budget that
+  // still fits is searched for: the least recomputation.
+  PlanOptions model_options = plain_options;
+  model_options.saved_dtype = SavedDtype::f32;
+  const Plan model_plan = compact ? plan_with_recompute(net, model_options, cheap) : best;
+  const PlanFacts facts = facts_of(net, model_plan);
+  const std::vector<Segment> segs = segments_of(net, model_plan, facts);
+  int64_t unowned = model_plan.persistent_bytes;  // persistent block, input and target, ...
+  for (const Buffer& b : model_plan.buffers)
+    if (!b.persistent && b.owner_layer < 0 && b.first_step <= model_plan.loss_step &&
+        model_plan.loss_step <= b.last_step)
       unowned += b.size_bytes;
   Plan smallest = best;
   int64_t model_budget = budget - unowned;
-  if (std::getenv("FP_DEBUG_RECOMPUTE")) {
-    std::fprintf(stderr, "unowned %lld model %lld\n", (long long)unowned, (long long)model_budget);
-    for (const Segment& s : segs)
-      std::fprintf(stderr, "seg [%d,%d) rec %d flops %lld in %lld kept %lld transient %lld\n", s.first_layer,
-                   s.end_layer, s.recomputable, (long long)s.flops, (long long)s.input_bytes,
-                   (long long)s.kept_bytes, (long long)s.transient);
-  }
+  const int64_t model_most = model_plan.total_bytes - unowned;
+  auto plan_choice = [&](int64_t model) -> std::optional<Plan> {
+    const Choice choice = choose_runs(net, model_plan, segs, model);
+    if (!choice.found) return std::nullopt;
+    return plan_with_recompute(net, plain_options, united(cheap, choice));
+  };
   for (int attempt = 0; attempt < 12 && model_budget > 0; ++attempt) {
-    const Choice choice = choose_runs(net, best, segs, model_budget);
-    if (!choice.found) break;
-    Plan p = plan_with_recompute(net, plain_options, united(cheap, choice));
-    if (fits(p, budget)) return finish(std::move(p));
-    model_budget -= std::max<int64_t>(p.total_bytes - budget, model_budget / 64);
-    if (p.total_bytes < smallest.total_bytes) smallest = std::move(p);
+    std::optional<Plan> p = plan_choice(model_budget);
+    if (!p) break;
+    if (fits(*p, budget)) {
+      if (!compact) return finish(std::move(*p));
+      for (int64_t lo = model_budget, hi = model_most; hi - lo > std::max<int64_t>(1, hi / 128);) {
+        const int64_t mid = lo + (hi - lo) / 2;
+        std::optional<Plan> q = plan_choice(mid);
+        if (q && fits(*q, budget)) {
+          lo = mid;
+          if (q->recompute_flops < p->recompute_flops) p = std::move(q);
+        } else {
+          hi = mid;
+        }
+      }
+      return finish(std::move(*p));
+    }
+    model_budget -= std::max<int64_t>(p->total_bytes - budget, model_budget / 64);
+    if (p->total_bytes < smallest.total_bytes) smallest = std::move(*p);
   }
   // Nothing fit: find the smallest plan the runs can give, to name it.
-  for (int64_t lo = 0, hi = plain.total_bytes - unowned; hi - lo > std::max<int64_t>(1, hi / 256);) {
+  for (int64_t lo = 0, hi = model_most; hi - lo > std::max<int64_t>(1, hi / 256);) {
     const int64_t mid = lo + (hi - lo) / 2;
-    const Choice choice = choose_runs(net, best, segs, mid);
-    if (!choice.found) {
+    std::optional<Plan> p = plan_choice(mid);
+    if (!p) {
       lo = mid;
       continue;
     }
     hi = mid;
-    Plan p = plan_with_recompute(net, plain_options, united(cheap, choice));
-    if (p.total_bytes < smallest.total_bytes) smallest = std::move(p);
+    if (p->total_bytes < smallest.total_bytes) smallest = std::move(*p);
   }
   if (fits(smallest, budget)) return finish(std::move(smallest));
   throw PlanError("memory budget " + format_bytes(budget) + " (" + std::to_string(budget) +

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "footprint/footprint.hpp"
-#include "planner/liveness.hpp"
 #include "testing/nets.hpp"
+#include "testing/plan_invariants.hpp"
 #include "testing/training_runs.hpp"
 
 namespace footprint {
@@ -71,19 +71,7 @@ TEST(Recompute, PlansUnderTheBudgetKeepEveryInvariant) {
     EXPECT_GT(p.recompute_flops, 0);
     EXPECT_FALSE(p.recompute_bindings.empty());
     // Lifetimes equal what the steps read and write; no two live buffers share bytes.
-    const std::vector<Lifetime> minimal = minimal_lifetimes(p);
-    for (size_t b = 0; b < p.buffers.size(); ++b) {
-      EXPECT_EQ(p.buffers[b].first_step, minimal[b].first) << p.buffers[b].name;
-      EXPECT_EQ(p.buffers[b].last_step, minimal[b].last) << p.buffers[b].name;
-      for (size_t o = b + 1; o < p.buffers.size(); ++o) {
-        const Buffer &x = p.buffers[b], &y = p.buffers[o];
-        if (x.persistent || y.persistent) continue;
-        const bool same_time = x.first_step <= y.last_step && y.first_step <= x.last_step;
-        const bool same_bytes = x.offset_bytes < y.offset_bytes + y.size_bytes &&
-                                y.offset_bytes < x.offset_bytes + x.size_bytes;
-        EXPECT_FALSE(same_time && same_bytes) << x.name << " and " << y.name;
-      }
-    }
+    testing::expect_minimal_disjoint_lifetimes(p);
     // Every recomputed layer runs forward twice, the second time after the loss.
     for (const Step& s : p.steps) {
       if (!s.recompute) continue;
