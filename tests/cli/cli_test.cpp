@@ -111,6 +111,35 @@ TEST(Cli, TrainSyntheticReportsTrackedPeakEqualToPlan) {
   EXPECT_NE(eval.output.find("accuracy"), std::string::npos);
 }
 
+// --saved-dtype bf16 as a user gives it: a smaller plan, marked layers, training whose tracked
+// peak is that plan, and an unknown type refused.
+TEST(Cli, SavedDtypeBf16PlansSmallerAndTrainsAtItsPlan) {
+  auto planned = [](const std::string& dtype) {
+    const Result r = run_cli("plan " + net_path("fashion-cnn") +
+                             " --json --batch 8 --threads 2 --saved-dtype " + dtype);
+    EXPECT_EQ(r.status, 0) << r.output;
+    return nlohmann::json::parse(r.output);
+  };
+  const auto f32 = planned("f32"), bf16 = planned("bf16");
+  EXPECT_LT(bf16["total_bytes"].get<int64_t>(), f32["total_bytes"].get<int64_t>());
+  EXPECT_EQ(bf16["options"]["saved_dtype"], "bf16");
+  int marked = 0;
+  for (const auto& layer : bf16["layers"]) marked += layer["saved_bf16"].get<bool>() ? 1 : 0;
+  EXPECT_GT(marked, 0);
+  const std::string report = temp_path("bf16_report.json");
+  const Result r = run_cli("train " + net_path("fashion-cnn") +
+                           " --data synthetic --batch 8 --steps 2 --threads 2 --saved-dtype bf16"
+                           " --report " + report);
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::ifstream in(report);
+  const auto doc = nlohmann::json::parse(in);
+  EXPECT_EQ(doc["planned_bytes"], bf16["total_bytes"]);
+  EXPECT_EQ(doc["tracked_peak_bytes"], doc["planned_bytes"]);
+  const Result bad = run_cli("plan " + net_path("lenet") + " --saved-dtype f16");
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--saved-dtype"), std::string::npos) << bad.output;
+}
+
 TEST(Cli, ProfileTimesEveryLayer) {
   const std::string report = temp_path("profile.json");
   const Result r = run_cli("train " + net_path("six-block-512") +
