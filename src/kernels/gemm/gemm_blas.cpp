@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -11,6 +12,20 @@
 namespace footprint {
 
 void gemm_blas_init() {
+  // OpenBLAS starts its own worker threads when it loads (the CLI runs with
+  // OPENBLAS_NUM_THREADS=1 and has none; a program linking the library may), and each maps its
+  // 128 MiB buffer when it first runs: on a busy machine that can be long after, in the middle
+  // of a step that must allocate nothing. One product split over all of them returns only once
+  // every one has run, so their buffers exist before any runtime steps.
+  static std::once_flag started;
+  std::call_once(started, [] {
+    if (openblas_get_num_threads() <= 1) return;
+    constexpr int kSide = 512;  // large enough for OpenBLAS to split it over every thread
+    std::vector<float> matrices(3 * kSide * kSide, 0.0f);
+    float* a = matrices.data();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kSide, kSide, kSide, 1.0f, a, kSide,
+                a + kSide * kSide, kSide, 0.0f, a + 2 * kSide * kSide, kSide);
+  });
   // Our pool splits every GEMM; OpenBLAS threads on top would oversubscribe the cores.
   openblas_set_num_threads(1);
 }
