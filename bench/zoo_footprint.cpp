@@ -3,11 +3,13 @@
 // several forwards and with the memory figures `footprint train --report` gives. Prints one JSON
 // line; comparing it with PyTorch and ONNX Runtime is the script's job.
 //   zoo_footprint MODEL.onnx --input x.npy [--output y.npy] [--threads T] [--runs R] [--warmup W]
+//                [--profile]   (also time each layer and print milliseconds per op kind to stderr)
 // Fields: seconds (each timed forward), seconds_median, planned_bytes, tracked_peak_bytes (the
 // counting allocator's peak), rss_growth_bytes (VmHWM growth from just before the runtime is
 // created, -1 when the kernel cannot restart the peak), outside_bytes (what the plan names
 // outside itself), batch, threads, blas (OpenBLAS's version and kernels).
 #include <algorithm>
+#include <map>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -29,11 +31,12 @@ namespace {
 struct Args {
   std::string model, input, output;
   int threads = 0, runs = 10, warmup = 1;
+  bool profile = false;
 };
 
 [[noreturn]] void usage() {
   std::fprintf(stderr, "usage: zoo_footprint MODEL.onnx --input x.npy [--output y.npy] [--threads T] "
-                       "[--runs R] [--warmup W]\n");
+                       "[--runs R] [--warmup W] [--profile]\n");
   std::exit(2);
 }
 
@@ -50,6 +53,7 @@ Args parse(int argc, char** argv) {
     else if (s == "--threads") a.threads = std::atoi(value().c_str());
     else if (s == "--runs") a.runs = std::atoi(value().c_str());
     else if (s == "--warmup") a.warmup = std::atoi(value().c_str());
+    else if (s == "--profile") a.profile = true;
     else if (a.model.empty() && s[0] != '-') a.model = s;
     else usage();
   }
@@ -84,6 +88,7 @@ int main(int argc, char** argv) try {
   const int64_t resident_before = resident_bytes();
   Runtime runtime(net, p);
   model.restore_weights(runtime);
+  runtime.set_layer_timing(a.profile);
   std::vector<double> seconds;
   for (int run = 0; run < a.warmup + a.runs; ++run) {
     // Inference reuses the input's bytes once read: fill it before every forward.
@@ -98,6 +103,13 @@ int main(int argc, char** argv) try {
   if (!a.output.empty()) {
     const Shape out = net.output_shape();
     write_npy(a.output, {batch, out.c, out.h, out.w}, runtime.output());
+  }
+  if (a.profile) {  // per op kind, per forward, after the warm-up's share is taken out too
+    std::map<std::string, double> by_op;
+    for (int i = 0; i < net.n_layers(); ++i)
+      by_op[net.node(i).spec.op] += runtime.layer_times()[static_cast<size_t>(i)].forward_seconds;
+    for (const auto& [op, total] : by_op)
+      std::fprintf(stderr, "%-14s %8.3f ms\n", op.c_str(), 1e3 * total / (a.warmup + a.runs));
   }
   std::string list;
   for (double s : seconds) list += (list.empty() ? "" : ", ") + std::to_string(s);
