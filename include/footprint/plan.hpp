@@ -83,8 +83,9 @@ struct PlanOptions {
   // backward steps see the value rounded to 8 bits of mantissa (relative error up to 2^-9);
   // the forward pass, the loss and what is not kept are unchanged. Values the caller reads
   // (outputs, taps) and the channel ranges of joined concats stay float32. Train mode only.
-  // With memory_budget, the budget is met on the bfloat16 plan; recomputed values, and the
-  // checkpoints recomputation starts from, stay float32.
+  // With memory_budget, the budget is met on the bfloat16 plan: the checkpoints recomputation
+  // starts from wait in bfloat16 too (recomputed values are then computed from rounded inputs,
+  // and so differ a little from the forward pass's).
   SavedDtype saved_dtype = SavedDtype::f32;
   // false: parameters are constants (no gradients, no optimizer state), and backward computes
   // only activation gradients, e.g. the input gradient of a frozen feature net.

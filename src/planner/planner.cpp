@@ -220,6 +220,8 @@ class Planner {
     if (recompute_step_[i] >= 0) return;
     for (int v : net_.node(i).inputs)
       if (v > 0 && recompute_[v - 1]) emit_recompute(v - 1);
+    for (int v : net_.node(i).inputs)
+      if (compact_[v]) emit_expand(v);  // a checkpoint kept in bfloat16
     binding_of_[i] = static_cast<int>(plan_.recompute_bindings.size());
     plan_.recompute_bindings.emplace_back();
     recompute_step_[i] = static_cast<int>(plan_.steps.size());
@@ -249,11 +251,11 @@ class Planner {
     return std::any_of(values.begin(), values.end(), [&](int v) { return compact_[v]; });
   }
 
-  // Values kept in bfloat16 (PlanOptions::saved_dtype): every value a backward step reads,
-  // except what the caller reads (the input, outputs, taps), channel ranges of joined concats
-  // (views into a buffer other values share), and, under a memory budget, values recomputed or
-  // read by a recomputed layer: recomputation starts from float32 checkpoints, so recomputed
-  // values equal the forward pass's.
+  // Values kept in bfloat16 (PlanOptions::saved_dtype): every value a backward step or a
+  // recompute step reads from the forward pass, except what the caller reads (the input,
+  // outputs, taps) and channel ranges of joined concats (views into a buffer other values
+  // share). Under a memory budget the checkpoints recomputation starts from are kept in
+  // bfloat16 too, so recomputed values are computed from rounded inputs.
   void choose_compact_values() {
     const int n_values = net_.n_values();
     compact_.assign(n_values, false);
@@ -263,8 +265,8 @@ class Planner {
       const bool read_by_recompute = std::any_of(
           consumers_[v].begin(), consumers_[v].end(),
           [&](const Consumer& c) { return recompute_[c.layer]; });
-      compact_[v] = value_saved_for_backward(v) && !is_output_[v] && !tapped(v) &&
-                    group_of_[v] < 0 && !recomputed(v) && !read_by_recompute;
+      compact_[v] = (value_saved_for_backward(v) || read_by_recompute) && !is_output_[v] &&
+                    !tapped(v) && group_of_[v] < 0 && !recomputed(v);
       if (!compact_[v]) continue;
       compact_index_[v] = static_cast<int>(plan_.compact_values.size());
       plan_.compact_values.push_back(
@@ -478,8 +480,10 @@ class Planner {
   // reader.
   [[nodiscard]] int expanded_last_use(int value) const {
     int last = expand_step_[value];
-    for (const Consumer& c : consumers_[value])
+    for (const Consumer& c : consumers_[value]) {
       if (keeps_input(c.layer)) last = std::max(last, plan_.layers[c.layer].backward_step);
+      if (recompute_[c.layer]) last = std::max(last, recompute_step_[c.layer]);
+    }
     if (needs_[value - 1].saves_output)
       last = std::max(last, plan_.layers[value - 1].backward_step);
     return last;
@@ -490,13 +494,17 @@ class Planner {
     CompactValue& c = plan_.compact_values[static_cast<size_t>(compact_index_[v])];
     const std::string& name = net_.node(v - 1).spec.name;
     const int64_t values = opt_.batch * c.sample_values;
-    FP_CHECK(expand_step_[v] > compress_step_[v], "value %d is expanded before it is compressed", v);
     c.float_buffer = value_buffer_[v];
     c.compress_step = compress_step_[v];
     c.expand_step = expand_step_[v];
+    // (No expand step: the layer that was to recompute from it was not recomputed after all, as
+    // nothing read its output. The copy is then written and never read.)
     c.bf16_buffer = add_buffer({.name = name + ".out (bf16)", .category = Category::saved,
                                 .size_bytes = values * 2, .owner_layer = v - 1,
-                                .first_step = c.compress_step, .last_step = c.expand_step});
+                                .first_step = c.compress_step,
+                                .last_step = std::max(c.compress_step, c.expand_step)});
+    if (c.expand_step < 0) return;
+    FP_CHECK(c.expand_step > c.compress_step, "value %d is expanded before it is compressed", v);
     value_buffer1_[v] = add_buffer({.name = name + ".out (expanded)",
                                     .category = Category::activations, .size_bytes = values * 4,
                                     .owner_layer = v - 1, .first_step = c.expand_step,
@@ -749,7 +757,8 @@ class Planner {
     const std::vector<int>& inputs = net_.node(i).inputs;
     for (size_t k = 0; k < inputs.size(); ++k) {
       const int v = inputs[k];
-      if ((recomputed(v) && (recompute_[i] || readers_[i])) || (compact_[v] && keeps_input(i)))
+      if ((recomputed(v) && (recompute_[i] || readers_[i])) ||
+          (compact_[v] && (keeps_input(i) || recompute_[i])))
         rb.src[k] = value_buffer1_[v];
     }
     if (compact_[i + 1] && needs_[i].saves_output) rb.dst = value_buffer1_[i + 1];

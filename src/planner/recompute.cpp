@@ -127,6 +127,9 @@ struct Segment {
   int64_t input_bytes = 0; // its input (a cut value), when kept for backward
   int64_t kept_bytes = 0;  // what else it keeps through the forward pass
   int64_t transient = 0;   // the most its backward steps hold besides what is kept
+  // The same two while they wait for their backward: less when kept in bfloat16 (they are
+  // float32 again, expanded, by the time their own backward reads them).
+  int64_t input_held = 0, kept_held = 0;
 };
 
 // Cut values: every layer after value c's producer reads only values from c on, and no layer
@@ -188,6 +191,8 @@ std::vector<Segment> segments_of(const Net& net, const Plan& p, const PlanFacts&
       if (static_cast<int>(b) == output_buffer || static_cast<int>(b) == input_buffer) continue;
       seg.kept_bytes += buffer.size_bytes;
     }
+    seg.input_held = seg.input_bytes;
+    seg.kept_held = seg.kept_bytes;
     segments.push_back(seg);
   }
   return segments;
@@ -225,7 +230,7 @@ Choice choose_runs(const Net& net, const Plan& p, const std::vector<Segment>& se
       // Keep segment i: its input and what it keeps stay until its backward.
       const int64_t keep = segs[i].input_bytes + segs[i].kept_bytes;
       if (held + keep + segs[i].transient <= model_budget) {
-        const int next = std::min(kBuckets + 1, a + bucket(keep));
+        const int next = std::min(kBuckets + 1, a + bucket(segs[i].input_held + segs[i].kept_held));
         if (next <= kBuckets && best[i][a] < best[i + 1][next]) {
           best[i + 1][next] = best[i][a];
           from[i + 1][next] = {i, a, false};
@@ -240,7 +245,7 @@ Choice choose_runs(const Net& net, const Plan& p, const std::vector<Segment>& se
         peak_held += s.kept_bytes + (j - 1 > i ? s.input_bytes : 0);
         transient = std::max(transient, s.transient);
         if (held + peak_held + transient > model_budget) break;
-        const int next = a + bucket(segs[i].input_bytes);
+        const int next = a + bucket(segs[i].input_held);
         if (next > kBuckets) break;
         if (best[i][a] + flops < best[j][next]) {
           best[j][next] = best[i][a] + flops;
@@ -286,6 +291,76 @@ RecomputeChoice united(const RecomputeChoice& cheap, const Choice& runs) {
   return out;
 }
 
+// Runs chosen on a model (choose_runs) and planned exactly: while the exact plan is over the
+// budget, the model's budget shrinks by the excess; once one fits, with least_recompute the
+// largest model budget that still fits is searched for (a loose model overstates what it
+// needs). Without a fit, the smallest plan the runs can give, to name it.
+struct RunSearchResult {
+  std::optional<Plan> fit, smallest;
+};
+
+struct RunSearch {
+  const Net& net;
+  const PlanOptions& options;
+  const Plan& model_plan;
+  const RecomputeChoice& cheap;
+  int64_t budget = 0;
+  bool least_recompute = false;
+
+  [[nodiscard]] std::optional<Plan> plan_choice(const std::vector<Segment>& segs,
+                                                int64_t model) const {
+    const Choice choice = choose_runs(net, model_plan, segs, model);
+    if (!choice.found) return std::nullopt;
+    return plan_with_recompute(net, options, united(cheap, choice));
+  }
+
+  [[nodiscard]] RunSearchResult run(const std::vector<Segment>& segs) const {
+    int64_t unowned = model_plan.persistent_bytes;  // persistent block, input and target, ...
+    for (const Buffer& b : model_plan.buffers)
+      if (!b.persistent && b.owner_layer < 0 && b.first_step <= model_plan.loss_step &&
+          model_plan.loss_step <= b.last_step)
+        unowned += b.size_bytes;
+    const int64_t model_most = model_plan.total_bytes - unowned;
+    RunSearchResult r;
+    auto consider = [&](std::optional<Plan>& p) {
+      if (p && (!r.smallest || p->total_bytes < r.smallest->total_bytes)) r.smallest = std::move(p);
+    };
+    int64_t model_budget = budget - unowned;
+    for (int attempt = 0; attempt < 12 && model_budget > 0; ++attempt) {
+      std::optional<Plan> p = plan_choice(segs, model_budget);
+      if (!p) break;
+      if (fits(*p, budget)) {
+        for (int64_t lo = model_budget, hi = model_most;
+             least_recompute && hi - lo > std::max<int64_t>(1, hi / 128);) {
+          const int64_t mid = lo + (hi - lo) / 2;
+          std::optional<Plan> q = plan_choice(segs, mid);
+          if (q && fits(*q, budget)) {
+            lo = mid;
+            if (q->recompute_flops < p->recompute_flops) p = std::move(q);
+          } else {
+            hi = mid;
+          }
+        }
+        r.fit = std::move(p);
+        return r;
+      }
+      model_budget -= std::max<int64_t>(p->total_bytes - budget, model_budget / 64);
+      consider(p);
+    }
+    for (int64_t lo = 0, hi = model_most; hi - lo > std::max<int64_t>(1, hi / 256);) {
+      const int64_t mid = lo + (hi - lo) / 2;
+      std::optional<Plan> p = plan_choice(segs, mid);
+      if (!p) {
+        lo = mid;
+        continue;
+      }
+      hi = mid;
+      consider(p);
+    }
+    return r;
+  }
+};
+
 }  // namespace
 
 Plan plan_within_budget(const Net& net, const PlanOptions& options) {
@@ -323,59 +398,30 @@ Plan plan_within_budget(const Net& net, const PlanOptions& options) {
   }
 
   // 2. Checkpointed runs of segments on top, chosen on a model of the backward peaks and
-  // checked by planning: while the exact plan is over, the model's budget shrinks by the
-  // excess. The smallest plan seen is what a refusal names. The model is of float32 values
-  // (recomputed values and their checkpoints stay float32); with values kept in bfloat16 it
-  // overstates what the rest keeps, so once an exact plan fits, the largest model budget that
-  // still fits is searched for: the least recomputation.
+  // checked by planning (search_runs). With values kept in bfloat16 the model is the float32
+  // plan's, first with what waits for the backward pass halved, then as it is: the model sees
+  // no forward peaks, where a float32 value and its copy overlap, and either may find the
+  // smaller plan.
   PlanOptions model_options = plain_options;
   model_options.saved_dtype = SavedDtype::f32;
   const Plan model_plan = compact ? plan_with_recompute(net, model_options, cheap) : best;
-  const PlanFacts facts = facts_of(net, model_plan);
-  const std::vector<Segment> segs = segments_of(net, model_plan, facts);
-  int64_t unowned = model_plan.persistent_bytes;  // persistent block, input and target, ...
-  for (const Buffer& b : model_plan.buffers)
-    if (!b.persistent && b.owner_layer < 0 && b.first_step <= model_plan.loss_step &&
-        model_plan.loss_step <= b.last_step)
-      unowned += b.size_bytes;
-  Plan smallest = best;
-  int64_t model_budget = budget - unowned;
-  const int64_t model_most = model_plan.total_bytes - unowned;
-  auto plan_choice = [&](int64_t model) -> std::optional<Plan> {
-    const Choice choice = choose_runs(net, model_plan, segs, model);
-    if (!choice.found) return std::nullopt;
-    return plan_with_recompute(net, plain_options, united(cheap, choice));
-  };
-  for (int attempt = 0; attempt < 12 && model_budget > 0; ++attempt) {
-    std::optional<Plan> p = plan_choice(model_budget);
-    if (!p) break;
-    if (fits(*p, budget)) {
-      if (!compact) return finish(std::move(*p));
-      for (int64_t lo = model_budget, hi = model_most; hi - lo > std::max<int64_t>(1, hi / 128);) {
-        const int64_t mid = lo + (hi - lo) / 2;
-        std::optional<Plan> q = plan_choice(mid);
-        if (q && fits(*q, budget)) {
-          lo = mid;
-          if (q->recompute_flops < p->recompute_flops) p = std::move(q);
-        } else {
-          hi = mid;
-        }
-      }
-      return finish(std::move(*p));
+  const std::vector<Segment> segs = segments_of(net, model_plan, facts_of(net, model_plan));
+  std::vector<std::vector<Segment>> models = {segs};
+  if (compact) {  // what waits for the backward pass, checkpoints too, waits in bfloat16
+    std::vector<Segment> halved = segs;
+    for (Segment& seg : halved) {
+      seg.input_held /= 2;
+      seg.kept_held /= 2;
     }
-    model_budget -= std::max<int64_t>(p->total_bytes - budget, model_budget / 64);
-    if (p->total_bytes < smallest.total_bytes) smallest = std::move(*p);
+    models.insert(models.begin(), std::move(halved));
   }
-  // Nothing fit: find the smallest plan the runs can give, to name it.
-  for (int64_t lo = 0, hi = model_most; hi - lo > std::max<int64_t>(1, hi / 256);) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    std::optional<Plan> p = plan_choice(mid);
-    if (!p) {
-      lo = mid;
-      continue;
-    }
-    hi = mid;
-    if (p->total_bytes < smallest.total_bytes) smallest = std::move(*p);
+  const RunSearch search{.net = net, .options = plain_options, .model_plan = model_plan,
+                         .cheap = cheap, .budget = budget, .least_recompute = compact};
+  Plan smallest = best;
+  for (const std::vector<Segment>& model : models) {
+    RunSearchResult r = search.run(model);
+    if (r.fit) return finish(std::move(*r.fit));
+    if (r.smallest && r.smallest->total_bytes < smallest.total_bytes) smallest = std::move(*r.smallest);
   }
   if (fits(smallest, budget)) return finish(std::move(smallest));
   throw PlanError("memory budget " + format_bytes(budget) + " (" + std::to_string(budget) +
