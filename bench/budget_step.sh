@@ -48,7 +48,7 @@ import json, sys
 plan = json.load(open(sys.argv[1])); report = json.load(open(sys.argv[2]))
 print(json.dumps({"fraction": int(sys.argv[3]), "planned_bytes": plan["total_bytes"],
                   "extra_forward": plan["recompute_flops"] / plan["forward_flops"],
-                  "seconds_per_step": report["seconds_per_step"],
+                  "seconds_per_step": report["step_seconds_median"],
                   "rss_growth_bytes": report["rss_growth_bytes"]}))
 PY
 done

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Training under a memory budget, side by side with PyTorch's checkpoint_sequential: a chain of
 # 48 conv 64->64 (3x3) + ReLU layers at 128x128, batch 4, SGD (issue "Memory II"). Footprint
-# plans at 1, 1/2, 1/4 and 1/8 of its unbudgeted plan (a budget it refuses is reported with the
-# smallest plan it names) and trains 3 steps at each; PyTorch trains with 0 (none), 2, 4, 6, 8,
+# plans at 1, 1/2, 1/4 and 1/8 of its unbudgeted (float32) plan, with float32 saved values and
+# again with --saved-dtype bf16 (a budget it refuses is reported with the smallest plan it
+# names), and trains 3 steps at each; PyTorch trains with 0 (none), 2, 4, 6, 8,
 # 12, 16 and 24 segments. Each run is a fresh process; times are medians of the timed steps, the
 # warm-up step excluded; memory is the peak resident growth from just before the runtime or model
 # is created. Prints a table and appends JSON lines to bench/results/recompute.jsonl.
@@ -39,25 +40,28 @@ plain=$(build/footprint plan "$net" --batch "$batch" --threads "$threads" --json
 echo "recompute: the unbudgeted plan takes $plain B" >&2
 lines=$tmp/lines.jsonl
 : > "$lines"
+for dtype in f32 bf16; do
 for fraction in 1 2 4 8; do
   budget=$((plain / fraction))
-  args=("$net" --batch "$batch" --threads "$threads")
+  args=("$net" --batch "$batch" --threads "$threads" --saved-dtype "$dtype")
   ((fraction > 1)) && args+=(--memory-budget "$budget")
   if ! build/footprint plan "${args[@]}" --json > "$tmp/plan.json" 2> "$tmp/err"; then
-    echo "{\"framework\": \"footprint\", \"fraction\": $fraction, \"budget_bytes\": $budget, \"refused\": \"$(tr -d '"\n' < "$tmp/err")\"}" >> "$lines"
+    echo "{\"framework\": \"footprint\", \"saved_dtype\": \"$dtype\", \"fraction\": $fraction, \"budget_bytes\": $budget, \"refused\": \"$(tr -d '"\n' < "$tmp/err")\"}" >> "$lines"
     continue
   fi
   build/footprint train "${args[@]}" --data synthetic --steps $((steps + 1)) --lr 0.0001 \
     --report "$tmp/report.json" > /dev/null
-  python3 - "$tmp/plan.json" "$tmp/report.json" "$fraction" "$budget" >> "$lines" <<'PY'
+  python3 - "$tmp/plan.json" "$tmp/report.json" "$fraction" "$budget" "$dtype" >> "$lines" <<'PY'
 import json, sys
 plan = json.load(open(sys.argv[1])); report = json.load(open(sys.argv[2]))
-print(json.dumps({"framework": "footprint", "fraction": int(sys.argv[3]), "budget_bytes": int(sys.argv[4]),
+print(json.dumps({"framework": "footprint", "saved_dtype": sys.argv[5], "fraction": int(sys.argv[3]),
+                  "budget_bytes": int(sys.argv[4]),
                   "planned_bytes": plan["total_bytes"],
                   "extra_forward": plan["recompute_flops"] / plan["forward_flops"],
-                  "seconds_per_step": report["seconds_per_step"],
+                  "seconds_per_step": report["step_seconds_median"],
                   "rss_growth_bytes": report["rss_growth_bytes"]}))
 PY
+done
 done
 openblas_dir=/usr/lib/$(gcc -print-multiarch)/openblas-pthread
 for segments in 0 2 4 6 8 12 16 24; do
@@ -74,19 +78,19 @@ with open(sys.argv[2], "a") as out:
         out.write(json.dumps(l) + "\n")
 fp = [l for l in lines if l["framework"] == "footprint"]
 pt = [l for l in lines if l["framework"] == "pytorch"]
-base = next(l for l in fp if l["fraction"] == 1)
+base = next(l for l in fp if l["fraction"] == 1 and l["saved_dtype"] == "f32")
 pt_base = next(l for l in pt if l["segments"] == 0)
 mib = lambda b: f"{b / 2**20:.0f} MiB"
-print("budget | Footprint plan | RSS growth | s/step | vs no budget | PyTorch at that memory (segments: RSS, s/step, vs none)")
+print("saved | budget | Footprint plan | RSS growth | s/step | vs no budget (f32) | PyTorch at that memory (segments: RSS, s/step, vs none)")
 for l in fp:
     if "refused" in l:
-        print(f"1/{l['fraction']} | refused: {l['refused']}")
+        print(f"{l['saved_dtype']} | 1/{l['fraction']} | refused: {l['refused']}")
         continue
     fits = [p for p in pt if p["rss_growth_bytes"] <= l["rss_growth_bytes"] * 1.05]
     p = min(fits, key=lambda p: p["seconds_per_step"]) if fits else None
     torch_text = (f"{p['segments']}: {mib(p['rss_growth_bytes'])}, {p['seconds_per_step']:.2f} s, "
                   f"{p['seconds_per_step'] / pt_base['seconds_per_step']:.2f}x") if p else "none reaches it"
-    print(f"1/{l['fraction']} | {mib(l['planned_bytes'])} (+{100 * l['extra_forward']:.0f}% forward) | "
+    print(f"{l['saved_dtype']} | 1/{l['fraction']} | {mib(l['planned_bytes'])} (+{100 * l['extra_forward']:.0f}% forward) | "
           f"{mib(l['rss_growth_bytes'])} | {l['seconds_per_step']:.2f} | "
           f"{l['seconds_per_step'] / base['seconds_per_step']:.2f}x | {torch_text}")
 print("PyTorch:", ", ".join(f"{p['segments']} seg {mib(p['rss_growth_bytes'])} {p['seconds_per_step']:.2f} s" for p in pt))

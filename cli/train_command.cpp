@@ -118,6 +118,16 @@ struct TrainFlags {
   CLI::Option* epochs_option = nullptr;
 };
 
+// The median of the step times after the first (which warms up: OpenBLAS, first touches), or
+// of the one there is; 0 without steps.
+double median_after_first(std::vector<double> times) {
+  if (times.size() > 1) times.erase(times.begin());
+  if (times.empty()) return 0.0;
+  std::sort(times.begin(), times.end());
+  const size_t n = times.size();
+  return n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
+}
+
 // Where an interrupted run without --save leaves its checkpoint: NAME.interrupted.fpm beside the
 // net (or the checkpoint it resumed), else in the current directory when that one is read-only.
 std::string interrupted_path(const std::string& source) {
@@ -335,10 +345,18 @@ void run_train(TrainFlags& flags, Communicator& comm) {
   nlohmann::json epoch_log = nlohmann::json::array();
   double train_seconds = 0.0;
   double test_accuracy = -1.0;
+  // Each step's time, for the median --report gives (a mean would carry the first steps' warm-up
+  // and any one slow step): the first 4096, in a vector sized before training starts.
+  std::vector<double> step_times;
+  step_times.reserve(4096);
+  double step_seconds_before = 0.0;  // the epoch's running total at the step before
   const auto started = std::chrono::steady_clock::now();
   const int64_t steps = train(
       runtime, *data.train, data.test.get(), train_options,
       [&](const TrainProgress& pr) {
+        const double before = pr.step_in_epoch == 1 ? 0.0 : step_seconds_before;
+        if (step_times.size() < step_times.capacity()) step_times.push_back(pr.step_seconds - before);
+        step_seconds_before = pr.step_seconds;
         current = pr;
         if (lead) progress.update(pr);
         if (lead && f->checkpoint_every > 0 && pr.step % f->checkpoint_every == 0) {
@@ -460,6 +478,7 @@ void run_train(TrainFlags& flags, Communicator& comm) {
                              {"data_wait_fraction", wait_share},
                              {"skipped_samples", skipped},
                              {"seconds_per_step", seconds_per_step},
+                             {"step_seconds_median", median_after_first(step_times)},
                              {"steps", steps_run},
                              {"threads", options.threads},
                                {"blas", blas_core_description()},

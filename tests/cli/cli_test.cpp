@@ -106,6 +106,9 @@ TEST(Cli, TrainSyntheticReportsTrackedPeakEqualToPlan) {
   EXPECT_EQ(doc["planned_bytes"], doc["tracked_peak_bytes"]);
   EXPECT_GT(doc["peak_rss_bytes"].get<int64_t>(), 0);
   EXPECT_EQ(doc["steps"], 3);
+  // The median of steps 2 and 3 lies within the run's total time.
+  EXPECT_GT(doc["step_seconds_median"].get<double>(), 0.0);
+  EXPECT_LT(doc["step_seconds_median"].get<double>(), doc["step_seconds"].get<double>());
   const Result eval = run_cli("eval " + model + " --data synthetic --batch 2");
   EXPECT_EQ(eval.status, 0) << eval.output;
   EXPECT_NE(eval.output.find("accuracy"), std::string::npos);
