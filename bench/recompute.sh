@@ -3,21 +3,26 @@
 # 48 conv 64->64 (3x3) + ReLU layers at 128x128, batch 4, SGD (issue "Memory II"). Footprint
 # plans at 1, 1/2, 1/4 and 1/8 of its unbudgeted (float32) plan, with float32 saved values and
 # again with --saved-dtype bf16 (a budget it refuses is reported with the smallest plan it
-# names), and trains 3 steps at each; PyTorch trains with 0 (none), 2, 4, 6, 8,
-# 12, 16 and 24 segments. Each run is a fresh process; times are medians of the timed steps, the
-# warm-up step excluded; memory is the peak resident growth from just before the runtime or model
-# is created. Prints a table and appends JSON lines to bench/results/recompute.jsonl.
-# Usage: bench/recompute.sh [--threads T] [--layers L] [--size S] [--batch B]
+# names), and trains 3 steps at each; PyTorch trains with 0 (none), 2, 4, 8 and 16 segments
+# (--torch-segments). Each run is a fresh process; a run's time is the median of its timed
+# steps, the warm-up step excluded; every configuration runs once per round (3 rounds, all of
+# them taking turns) and its figure is the median over the rounds; memory is the peak resident
+# growth from just before the runtime or model is created (the largest over the rounds). Prints
+# a table and appends JSON lines (one per run) to bench/results/recompute.jsonl.
+# Usage: bench/recompute.sh [--threads T] [--layers L] [--size S] [--batch B] [--rounds R]
+#                           [--torch-segments "0 2 4 8 16"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads=$(nproc) layers=48 size=128 batch=4 steps=3
+threads=$(nproc) layers=48 size=128 batch=4 steps=3 rounds=3 torch_segments="0 2 4 8 16"
 while [[ $# -gt 0 ]]; do
   case $1 in
     --threads) threads=$2; shift 2 ;;
     --layers) layers=$2; shift 2 ;;
     --size) size=$2; shift 2 ;;
     --batch) batch=$2; shift 2 ;;
-    *) echo "usage: bench/recompute.sh [--threads T] [--layers L] [--size S] [--batch B]" >&2; exit 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --torch-segments) torch_segments=$2; shift 2 ;;
+    *) echo "usage: bench/recompute.sh [--threads T] [--layers L] [--size S] [--batch B] [--rounds R] [--torch-segments LIST]" >&2; exit 2 ;;
   esac
 done
 scripts/setup.sh python3-torch libopenblas0-pthread
@@ -40,34 +45,41 @@ plain=$(build/footprint plan "$net" --batch "$batch" --threads "$threads" --json
 echo "recompute: the unbudgeted plan takes $plain B" >&2
 lines=$tmp/lines.jsonl
 : > "$lines"
-for dtype in f32 bf16; do
-for fraction in 1 2 4 8; do
-  budget=$((plain / fraction))
-  args=("$net" --batch "$batch" --threads "$threads" --saved-dtype "$dtype")
+# One Footprint configuration (saved dtype, budget fraction): a JSON line, or a refusal.
+footprint_run() {
+  local dtype=$1 fraction=$2 round=$3
+  local budget=$((plain / fraction))
+  local args=("$net" --batch "$batch" --threads "$threads" --saved-dtype "$dtype")
   ((fraction > 1)) && args+=(--memory-budget "$budget")
   if ! build/footprint plan "${args[@]}" --json > "$tmp/plan.json" 2> "$tmp/err"; then
-    echo "{\"framework\": \"footprint\", \"saved_dtype\": \"$dtype\", \"fraction\": $fraction, \"budget_bytes\": $budget, \"refused\": \"$(tr -d '"\n' < "$tmp/err")\"}" >> "$lines"
-    continue
+    ((round == 1)) && echo "{\"framework\": \"footprint\", \"saved_dtype\": \"$dtype\", \"fraction\": $fraction, \"budget_bytes\": $budget, \"refused\": \"$(tr -d '"\n' < "$tmp/err")\"}" >> "$lines"
+    return 0
   fi
   build/footprint train "${args[@]}" --data synthetic --steps $((steps + 1)) --lr 0.0001 \
-    --report "$tmp/report.json" > /dev/null
-  python3 - "$tmp/plan.json" "$tmp/report.json" "$fraction" "$budget" "$dtype" >> "$lines" <<'PY'
+    --report "$tmp/report.json" > /dev/null 2>&1
+  python3 - "$tmp/plan.json" "$tmp/report.json" "$fraction" "$budget" "$dtype" "$round" >> "$lines" <<'PY'
 import json, sys
 plan = json.load(open(sys.argv[1])); report = json.load(open(sys.argv[2]))
 print(json.dumps({"framework": "footprint", "saved_dtype": sys.argv[5], "fraction": int(sys.argv[3]),
-                  "budget_bytes": int(sys.argv[4]),
+                  "budget_bytes": int(sys.argv[4]), "round": int(sys.argv[6]),
                   "planned_bytes": plan["total_bytes"],
                   "extra_forward": plan["recompute_flops"] / plan["forward_flops"],
                   "seconds_per_step": report["step_seconds_median"],
                   "rss_growth_bytes": report["rss_growth_bytes"]}))
 PY
-done
-done
+}
 openblas_dir=/usr/lib/$(gcc -print-multiarch)/openblas-pthread
-for segments in 0 2 4 6 8 12 16 24; do
-  LD_LIBRARY_PATH="$openblas_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" OMP_NUM_THREADS=$threads \
-    /usr/bin/python3 bench/recompute_torch.py --layers "$layers" --size "$size" --batch "$batch" \
-    --segments "$segments" --steps "$steps" --threads "$threads" >> "$lines"
+# Rounds, every configuration once in each, Footprint's and PyTorch's taking turns: the machine's
+# speed drifts over minutes, and each figure is the median over the rounds.
+for ((round = 1; round <= rounds; ++round)); do
+  for dtype in f32 bf16; do
+    for fraction in 1 2 4 8; do footprint_run "$dtype" "$fraction" "$round"; done
+  done
+  for segments in $torch_segments; do
+    LD_LIBRARY_PATH="$openblas_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" OMP_NUM_THREADS=$threads \
+      /usr/bin/python3 bench/recompute_torch.py --layers "$layers" --size "$size" --batch "$batch" \
+      --segments "$segments" --steps "$steps" --threads "$threads" >> "$lines"
+  done
 done
 python3 - "$lines" "$results" "$stamp" "$commit" "$threads" <<'PY'
 import json, sys
@@ -76,8 +88,22 @@ with open(sys.argv[2], "a") as out:
     for l in lines:
         l.update({"time": sys.argv[3], "commit": sys.argv[4], "threads": int(sys.argv[5])})
         out.write(json.dumps(l) + "\n")
-fp = [l for l in lines if l["framework"] == "footprint"]
-pt = [l for l in lines if l["framework"] == "pytorch"]
+# Each configuration's rounds as one: the median time, the largest RSS growth.
+import statistics
+def merge(group):
+    out = dict(group[0])
+    if "seconds_per_step" in out:
+        out["seconds_per_step"] = statistics.median(g["seconds_per_step"] for g in group)
+        out["rss_growth_bytes"] = max(g["rss_growth_bytes"] for g in group)
+        out["rounds"] = len(group)
+    return out
+def merged(rows, key):
+    groups = {}
+    for r in rows:
+        groups.setdefault(key(r), []).append(r)
+    return [merge(g) for g in groups.values()]
+fp = merged([l for l in lines if l["framework"] == "footprint"], lambda l: (l["saved_dtype"], l["fraction"]))
+pt = merged([l for l in lines if l["framework"] == "pytorch"], lambda l: l["segments"])
 base = next(l for l in fp if l["fraction"] == 1 and l["saved_dtype"] == "f32")
 pt_base = next(l for l in pt if l["segments"] == 0)
 mib = lambda b: f"{b / 2**20:.0f} MiB"
