@@ -375,8 +375,8 @@ Plan plan_within_budget(const Net& net, const PlanOptions& options) {
   if (fits(plain, budget)) return finish(std::move(plain));
 
   // 1. Cheap layers recomputed for free; then as few of them as still fit. Not with values
-  // kept in bfloat16: the inputs these layers are recomputed from would have to stay float32,
-  // and are not alive anyway.
+  // kept in bfloat16: the inputs these layers would be recomputed from are not alive anyway
+  // (they wait in bfloat16), so recomputing them is not free.
   const bool compact = options.saved_dtype != SavedDtype::f32;
   RecomputeChoice cheap{.layers = std::vector<bool>(net.n_layers(), false),
                         .readers = std::vector<bool>(net.n_layers(), false)};

@@ -20,6 +20,9 @@
 //     the same problem for chains with multi-level recomputation; single level recomputes each
 //     layer at most once).
 //
+// With PlanOptions::saved_dtype bf16 only the second applies, on top of the bfloat16 plan:
+// checkpoints wait in bfloat16 like every kept value, and the model counts them at half.
+//
 // Each choice is planned exactly and checked against the budget: the plan's total is what the
 // runtime allocates, recomputation included. When even the smallest plan found is over the
 // budget, plan() throws PlanError naming it.

@@ -17,6 +17,7 @@ using testing::net_path;
 using testing::read_text;
 using testing::dense_block;
 using testing::deep_chain;
+using testing::smallest_plan;
 using testing::train_run;
 
 struct Case {
@@ -36,18 +37,6 @@ std::vector<Case> cases() {
       {"resnet-block", read_text(net_path("resnet-block")), 2},
       {"dense block", dense_block(), 16},
   };
-}
-
-// The smallest plan the planner can make, as its refusal of a 1-byte budget names it.
-int64_t smallest_plan(const Net& net, PlanOptions options) {
-  options.memory_budget = 1;
-  try {
-    (void)plan(net, options);
-  } catch (const PlanError& e) {
-    const std::string what = e.what();
-    return std::stoll(what.substr(what.find('(', what.find("takes ")) + 1));
-  }
-  return 0;
 }
 
 // A budget halfway between the plain plan and the smallest one: recomputation is needed.

@@ -18,6 +18,7 @@ namespace {
 
 using testing::net_path;
 using testing::read_text;
+using testing::smallest_plan;
 using testing::train_run;
 
 struct Case {
@@ -101,18 +102,6 @@ TEST(SavedBf16, TrainingStaysCloseToFloat32AndTrackedEqualsPlanned) {
     EXPECT_NE(got, want) << "bfloat16 saved values changed nothing";
     expect_within_bf16_rounding(got, want);
   }
-}
-
-// The smallest plan the planner can make, as its refusal of a 1-byte budget names it.
-int64_t smallest_plan(const Net& net, PlanOptions options) {
-  options.memory_budget = 1;
-  try {
-    (void)plan(net, options);
-  } catch (const PlanError& e) {
-    const std::string what = e.what();
-    return std::stoll(what.substr(what.find('(', what.find("takes ")) + 1));
-  }
-  return 0;
 }
 
 // A chain of 16 conv + relu pairs wide enough that its values, not its weights, fill the plan.

@@ -55,4 +55,17 @@ inline std::vector<float> train_run(const Net& net, const Plan& p, int steps, bo
   return out;
 }
 
+// The smallest plan the planner can make, as its refusal of a 1-byte budget names it (0 when
+// it plans one).
+inline int64_t smallest_plan(const Net& net, PlanOptions options) {
+  options.memory_budget = 1;
+  try {
+    (void)plan(net, options);
+  } catch (const PlanError& e) {
+    const std::string what = e.what();
+    return std::stoll(what.substr(what.find('(', what.find("takes ")) + 1));
+  }
+  return 0;
+}
+
 }  // namespace footprint::testing
