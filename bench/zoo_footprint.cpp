@@ -3,7 +3,8 @@
 // several forwards and with the memory figures `footprint train --report` gives. Prints one JSON
 // line; comparing it with PyTorch and ONNX Runtime is the script's job.
 //   zoo_footprint MODEL.onnx --input x.npy [--output y.npy] [--threads T] [--runs R] [--warmup W]
-//                [--profile]   (also time each layer and print milliseconds per op kind to stderr)
+//                [--profile]   (also time each layer: milliseconds and GFLOP/s per layer, then
+//                               milliseconds per op kind, to stderr)
 // Fields: seconds (each timed forward), seconds_median, planned_bytes, tracked_peak_bytes (the
 // counting allocator's peak), rss_growth_bytes (VmHWM growth from just before the runtime is
 // created, -1 when the kernel cannot restart the peak), outside_bytes (what the plan names
@@ -104,12 +105,20 @@ int main(int argc, char** argv) try {
     const Shape out = net.output_shape();
     write_npy(a.output, {batch, out.c, out.h, out.w}, runtime.output());
   }
-  if (a.profile) {  // per op kind, per forward, after the warm-up's share is taken out too
+  if (a.profile) {  // each layer, then each op kind: the mean over every forward, warm-up included
+    const double forwards = a.warmup + a.runs;
     std::map<std::string, double> by_op;
-    for (int i = 0; i < net.n_layers(); ++i)
-      by_op[net.node(i).spec.op] += runtime.layer_times()[static_cast<size_t>(i)].forward_seconds;
-    for (const auto& [op, total] : by_op)
-      std::fprintf(stderr, "%-14s %8.3f ms\n", op.c_str(), 1e3 * total / (a.warmup + a.runs));
+    for (int i = 0; i < net.n_layers(); ++i) {
+      const double seconds_each =
+          runtime.layer_times()[static_cast<size_t>(i)].forward_seconds / forwards;
+      by_op[net.node(i).spec.op] += seconds_each;
+      // GFLOP/s from the plan's estimate of the layer's work (multiply-adds count 2).
+      std::fprintf(stderr, "%-48s %-13s %-14s %8.3f ms %7.1f GFLOP/s\n",
+                   net.node(i).spec.name.c_str(), net.node(i).spec.op.c_str(),
+                   net.node(i).out_shape.str().c_str(), 1e3 * seconds_each,
+                   seconds_each > 0 ? 1e-9 * static_cast<double>(p.layer_reports[i].forward_flops) / seconds_each : 0.0);
+    }
+    for (const auto& [op, total] : by_op) std::fprintf(stderr, "%-14s %8.3f ms\n", op.c_str(), 1e3 * total);
   }
   std::string list;
   for (double s : seconds) list += (list.empty() ? "" : ", ") + std::to_string(s);
