@@ -54,9 +54,10 @@ void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode) {
                  "output channel, 1 to 16 MiB, at most a quarter of the layer's column matrix; "
                  "0 = whole layer (no tiling)")
       ->capture_default_str();
-  cmd.add_flag("--winograd", flags.winograd,
-               "Run 3x3 stride-1 convolutions with 16+ channels by Winograd F(2x2, 3x3) instead "
-               "of im2col + GEMM (fewer multiplies, but slower on every shape measured so far)");
+  cmd.add_flag("--no-winograd", flags.no_winograd,
+               "Run 3x3 stride-1 convolutions by im2col + GEMM or direct loops, never by "
+               "Winograd F(4x4, 3x3), which otherwise takes those with 12+ channels on each side "
+               "(with --no-direct-conv: im2col + GEMM for every convolution)");
   cmd.add_flag("--no-join-concat", flags.no_join_concat,
                "Give every concat its own output and copy into it, instead of having its inputs "
                "written in place (shows what joining saves)");
@@ -100,7 +101,7 @@ PlanOptions to_plan_options(const PlanFlags& flags) {
           .conv_tile_bytes = tile_bytes,
           .join_concat = !flags.no_join_concat,
           .direct_conv = !flags.no_direct_conv,
-          .winograd_conv = flags.winograd,
+          .winograd_conv = !flags.no_winograd,
           .memory_budget = flags.memory_budget == "none" || flags.memory_budget == "0"
                                ? 0
                                : parse_bytes_flag("--memory-budget", flags.memory_budget),

@@ -31,7 +31,7 @@ struct PlanFlags {
   std::string tile_bytes = "auto";
   std::string memory_budget = "none";
   bool no_join_concat = false;
-  bool winograd = false;
+  bool no_winograd = false;
   std::string saved_dtype = "f32";
 };
 

@@ -20,6 +20,7 @@ struct Flags {
   std::string content, style, model, out, size, init = "content", optimizer = "lbfgs";
   std::string preprocess = "torch", memory_budget = "available", fit, max_pixels = "100M";
   std::string tile_bytes = "auto";
+  bool no_winograd = false;
   std::string style_layers = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1", content_layer = "conv4_2";
   std::string state_dtype = "f32";
   int64_t long_side = 0;
@@ -130,6 +131,7 @@ void run(Flags& f, Communicator& comm) {
   o.conv_tile_bytes = f.tile_bytes == "auto" ? kAutoConvTile
                       : f.tile_bytes == "0"  ? 0
                                              : parse_bytes_flag("--tile-bytes", f.tile_bytes);
+  o.winograd_conv = !f.no_winograd;
   o.threads = f.threads;
   o.optimizer = f.optimizer == "adam" ? StyleOptimizer::adam : StyleOptimizer::lbfgs;
   o.preprocess = f.preprocess == "caffe" ? StylePreprocess::caffe : StylePreprocess::torch;
@@ -306,6 +308,9 @@ void add_style_command(CLI::App& app) {
   cmd->add_option("--tile-bytes", f.tile_bytes,
                   "Budget for one convolution im2col tile (auto: 1 to 16 MiB by layer; 0: whole)")
       ->capture_default_str();
+  cmd->add_flag("--no-winograd", f.no_winograd,
+                "Run the 3x3 convolutions by im2col + GEMM or direct loops, never by Winograd "
+                "F(4x4, 3x3) (less workspace, more time)");
   cmd->add_option("--max-pixels", f.max_pixels, "Largest input image accepted")->capture_default_str();
   cmd->add_flag("--plan", f.plan_only, "Print the memory plan and stop");
   cmd->add_flag("--json", f.json, "With --plan: JSON");

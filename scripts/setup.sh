@@ -13,6 +13,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   dataset-fashion-mnist
   python3-torch python3-torchvision   # tests/import/torch_gradients_test.py (skipped without them)
+  python3-onnx                        # tests/export/onnx_export_test.cpp: ONNX's own checker
   "$@"
 )
 # node and npm run the export tests' ONNX Runtime check (the test installs the npm package

@@ -57,7 +57,7 @@ struct PlanContext {
   bool param_grads = true;  // train mode: backward computes parameter gradients
   bool input_grads = true;  // train mode: backward computes the gradient of an input
   bool direct_conv = true;  // PlanOptions::direct_conv
-  bool winograd_conv = false;  // PlanOptions::winograd_conv
+  bool winograd_conv = true;   // PlanOptions::winograd_conv
   // Data-parallel training with PlanOptions::sync_batch_norm: batch statistics over the global
   // batch (StepArgs::rank_sums), not each rank's share.
   bool sync_batch_norm = false;
@@ -73,6 +73,10 @@ struct LayerNeeds {
   std::vector<SavedSpec> saved{}; // compact values kept for backward (train mode only)
   int64_t workspace_bytes = 0;    // temporary bytes for one forward or backward step
   int64_t tile = 0;               // handed back in StepArgs::tile
+  // The kernel path chosen, for reports only (the plan table and JSON): conv says "winograd",
+  // "direct" or "gemm", or one per pass ("winograd+gemm": forward and data gradient by
+  // Winograd, weight gradient by GEMM). Empty: nothing to say.
+  std::string path{};
   int algorithm = 0;              // handed back in StepArgs::algorithm (a layer's kernel choice)
   // The layer honours StepArgs::src_stride (for src and d_src) and dst_stride (for dst, d_dst):
   // its inputs, or its output, may be channel ranges of a larger tensor, so the planner can

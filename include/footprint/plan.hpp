@@ -64,12 +64,13 @@ struct PlanOptions {
   // (src/kernels/conv/conv_direct.hpp); false sends every conv through im2col + GEMM (shows the
   // saving; also a way to compare the two).
   bool direct_conv = true;
-  // 3x3 stride-1 convolutions with 16 or more channels run their forward pass and data gradient
-  // by Winograd F(2x2, 3x3) (src/kernels/conv/conv_winograd.hpp): 2.25x fewer multiplies, for a
-  // workspace holding the transformed filters and a block of transformed tiles. Off by default:
-  // on every shape measured (32 to 512 channels, 7x7 to 224x224; docs/design.md) it was slower
-  // than im2col + GEMM, up to 3.5x at 32 channels, with OpenBLAS's Cooperlake and Haswell kernels.
-  bool winograd_conv = false;
+  // 3x3 stride-1 convolutions with 12 or more channels on each side (36 together) over at least
+  // 64 4x4 tiles run their forward pass and data gradient by Winograd F(4x4, 3x3)
+  // (src/kernels/conv/conv_winograd.hpp): 4x fewer multiplies, for a workspace holding the
+  // transformed filters (4x the weights) and each thread's block of transformed tiles. There it
+  // was the fastest path on every shape measured (bench/conv3x3, docs/design.md); false keeps
+  // im2col + GEMM and the direct loops.
+  bool winograd_conv = true;
   // Bytes the plan may take (arena + persistent); 0: no limit. When the plain plan is larger,
   // the planner recomputes some forward values in the backward phase instead of keeping them
   // (src/planner/recompute.hpp), choosing what costs the fewest extra FLOPs, or throws
@@ -218,6 +219,7 @@ struct LayerReport {
   int64_t forward_flops = 0;      // of its forward step (estimated)
   bool recomputed = false;        // its forward step runs again in the backward phase
   bool saved_bf16 = false;        // its output is kept for backward in bfloat16
+  std::string path;               // LayerNeeds::path: the kernel path its layer chose
 };
 
 struct Plan {

@@ -46,6 +46,7 @@ struct StyleOptions {
   int threads = 1;
   uint64_t seed = 1;     // random init, and weights for a model without them
   int64_t conv_tile_bytes = kAutoConvTile;
+  bool winograd_conv = true;  // PlanOptions::winograd_conv for the feature net
   int64_t memory_budget = 0;  // bytes for the whole run; 0: no limit (untiled); per rank
   // Tile-parallel: the ranks of `comm` share the tiles (each a band of tile rows) and the
   // optimizer's state (each a contiguous part of the image), and every rank ends with the

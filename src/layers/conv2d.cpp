@@ -3,6 +3,7 @@
 // stride-1 layers with few channels by direct loops that need no workspace (conv_direct.cpp).
 // Per-axis overrides (kh kw stride_h stride_w dilation_h dilation_w pad_top pad_left pad_bottom
 // pad_right) take what ONNX models use: rectangular kernels and asymmetric (SAME) padding.
+#include "core/thread_pool.hpp"
 #include "footprint/error.hpp"
 #include "kernels/conv/conv_depthwise.hpp"
 #include "kernels/conv/conv_direct.hpp"
@@ -18,14 +19,13 @@ namespace {
 // The plan's per-layer algorithm number: one bit per pass that runs the direct 3x3 loops, and
 // one for depthwise layers, which run every pass by conv_depthwise.cpp's loops.
 constexpr int kDepthwise = 8;
-constexpr int kWinogradForward = 16;  // the forward pass by Winograd F(2x2, 3x3)
+constexpr int kWinogradForward = 16;  // the forward pass by Winograd F(4x4, 3x3)
 constexpr int kWinogradData = 32;     // the data gradient by Winograd
 
-// Channels from which Winograd's transforms pay for themselves (both sides of the layer).
-// TODO(#15): the crossover from bench/conv_paths on more machines; this is a first guess.
-constexpr int64_t kWinogradMinChannels = 16;
-// Fewest tiles in a Winograd block: below, each of the 16 GEMMs is too narrow to pay.
-constexpr int64_t kWinogradMinBlock = 64;
+// Where Winograd pays (winograd_pays below).
+constexpr int64_t kWinogradMinChannels = 12;
+constexpr int64_t kWinogradMinChannelSum = 36;
+constexpr int64_t kWinogradMinTiles = 64;
 int encode(const ConvPaths& p) {
   return (p.forward ? 1 : 0) | (p.weight_grad ? 2 : 0) | (p.data_grad ? 4 : 0);
 }
@@ -123,67 +123,83 @@ class Conv2d final : public Layer {
 
   LayerNeeds describe(const PlanContext& ctx) const override {
     const ConvGeometry g = geometry(ctx.in[0]);
-    const ConvPaths direct = ctx.direct_conv ? choose_conv_paths(g) : ConvPaths{};
+    ConvPaths direct = ctx.direct_conv ? choose_conv_paths(g) : ConvPaths{};
     const bool train = ctx.mode == Mode::train;
-    const bool gemm_needed = !direct.forward || (train && ctx.param_grads && !direct.weight_grad) ||
-                             (train && ctx.input_grads && !direct.data_grad);
     LayerNeeds needs{.strided_src = true, .strided_dst = true};  // the kernels take sample strides
     needs.saves_input = ctx.param_grads;  // only d_weights reads the input
-    needs.algorithm = encode(direct);     // the runtime follows the plan's choice
     needs.forward_flops = 2 * ctx.batch * ctx.out.n_elems() * g.col_rows();
     if (ctx.direct_conv && conv_depthwise_applies(g)) {
       needs.algorithm = kDepthwise;  // direct loops per channel: no workspace at all
+      needs.path = "depthwise";
       return needs;
     }
-    // Winograd for the forward pass and the data gradient of wide 3x3 stride-1 layers, where
-    // its transformed filters fit the tile budget.
-    const int64_t total_tiles = ctx.batch * ((g.out_h + 1) / 2) * ((g.out_w + 1) / 2);
-    const int64_t filter_bytes = 16 * g.out_c * g.in_c * static_cast<int64_t>(sizeof(float));
-    // Where the transformed filters alone would take more than the GEMM's whole tile (many
-    // channels over a small image), the GEMM keeps the layer: Winograd would cost memory there
-    // and save little.
+    // Winograd, where it pays, takes the forward pass and the data gradient from both other
+    // paths (the weight gradient stays with the direct loops or the GEMM), within the bytes
+    // the layer's GEMM tile would take: it costs no memory. A layer whose every pass runs the
+    // direct loops, with no workspace at all, keeps them.
+    const bool gemm_without_winograd = !direct.forward ||
+                                       (train && ctx.param_grads && !direct.weight_grad) ||
+                                       (train && ctx.input_grads && !direct.data_grad);
     const int64_t gemm_bytes = conv_gemm_workspace_floats(g, conv_tile_rows(g, ctx.conv_tile_bytes)) *
                                static_cast<int64_t>(sizeof(float));
-    const bool winograd = ctx.winograd_conv && conv_winograd_applies(g) &&
-                          g.in_c >= kWinogradMinChannels && g.out_c >= kWinogradMinChannels &&
-                          filter_bytes <= gemm_bytes;
-    const bool winograd_forward = winograd && !direct.forward;
-    const bool winograd_data = winograd && train && ctx.input_grads && !direct.data_grad;
-    needs.algorithm |= (winograd_forward ? kWinogradForward : 0) | (winograd_data ? kWinogradData : 0);
-    const bool gemm_still_needed = (!direct.forward && !winograd_forward) ||
-                                   (train && ctx.param_grads && !direct.weight_grad) ||
-                                   (train && ctx.input_grads && !direct.data_grad && !winograd_data);
+    const WinogradBlocking blocking =
+        ctx.winograd_conv && gemm_without_winograd && winograd_pays(g, ctx.batch)
+            ? conv_winograd_blocking(g, ctx.batch, ctx.threads, gemm_bytes)
+            : WinogradBlocking{};
+    const bool winograd = blocking.group > 0;
+    const bool winograd_data = winograd && train && ctx.input_grads;
+    if (winograd) direct.forward = false;
+    if (winograd_data) direct.data_grad = false;
+    needs.algorithm = encode(direct) | (winograd ? kWinogradForward : 0) |
+                      (winograd_data ? kWinogradData : 0);  // the runtime follows the plan
+    const bool gemm_needed = (!direct.forward && !winograd) ||
+                             (train && ctx.param_grads && !direct.weight_grad) ||
+                             (train && ctx.input_grads && !direct.data_grad && !winograd_data);
     int64_t workspace = 0;
-    if (gemm_still_needed) {
-      const int64_t tile_rows = conv_tile_rows(g, ctx.conv_tile_bytes);
-      needs.tile = tile_rows;
-      workspace = conv_gemm_workspace_floats(g, tile_rows) * static_cast<int64_t>(sizeof(float));
+    if (gemm_needed) {
+      needs.tile = conv_tile_rows(g, ctx.conv_tile_bytes);
+      workspace = gemm_bytes;
     }
-    if (winograd_forward || winograd_data) {
-      // Blocks within the bytes the GEMM's tile would take, or, where that leaves too few
-      // tiles beside the transformed filters (512 channels: 16 MiB), kWinogradMinBlock tiles.
-      const int64_t least = conv_winograd_workspace_floats(g, std::min(total_tiles, kWinogradMinBlock)) *
-                            static_cast<int64_t>(sizeof(float));
-      const int64_t block = ctx.conv_tile_bytes == 0
-                                ? total_tiles
-                                : std::min(total_tiles,
-                                           conv_winograd_block_tiles(g, std::max(gemm_bytes, least)));
-      // A multiple of kWinogradColumns tiles (rounded down; up to one such block at least).
-      const int64_t columns = std::max(kWinogradColumns, block / kWinogradColumns * kWinogradColumns);
-      workspace = std::max(workspace, conv_winograd_workspace_floats(g, columns) *
+    if (winograd) {
+      workspace = std::max(workspace, conv_winograd_workspace_floats(g, blocking, ctx.threads) *
                                           static_cast<int64_t>(sizeof(float)));
     }
-    if (!gemm_needed) return needs;       // every pass runs direct: no workspace at all
     needs.workspace_bytes = workspace;
+    needs.path = path_name(direct, winograd, winograd_data, train, ctx);
     return needs;
   }
 
-  // Winograd's block of tiles: as many as the step's workspace holds.
-  static int64_t winograd_block(const ConvGeometry& g, const StepArgs& a) {
-    const int64_t floats = static_cast<int64_t>(a.workspace.size() / sizeof(float));
-    const int64_t tiles = a.batch * ((g.out_h + 1) / 2) * ((g.out_w + 1) / 2);
-    const int64_t padded = (tiles + kWinogradColumns - 1) / kWinogradColumns * kWinogradColumns;
-    return std::clamp<int64_t>((floats / 16 - g.out_c * g.in_c) / (g.in_c + g.out_c), 1, padded);
+  // LayerNeeds::path: one name, or the forward pass's and the weight gradient's where they
+  // differ (the data gradient runs the forward pass's path whenever it can).
+  static std::string path_name(const ConvPaths& direct, bool winograd, bool winograd_data,
+                               bool train, const PlanContext& ctx) {
+    const char* forward = winograd ? "winograd" : direct.forward ? "direct" : "gemm";
+    if (!train || !ctx.param_grads) return forward;
+    const char* weights = direct.weight_grad ? "direct" : "gemm";
+    const char* data = winograd_data ? "winograd" : direct.data_grad ? "direct" : "gemm";
+    std::string name = forward;
+    if (ctx.input_grads && std::string(data) != forward) name += std::string("+") + data;
+    if (std::string(weights) != forward) name += std::string("+") + weights;
+    return name;
+  }
+
+  // Where Winograd F(4x4, 3x3) is the fastest path, as bench/conv3x3 measured it (docs/design.md,
+  // "Convolution paths"): from 12 channels on each side and 36 together it beat im2col + GEMM and
+  // the direct loops on every shape of the reference nets; with fewer, the direct loops keep the
+  // layer. Each call transforms all the filters (36 floats per channel pair), which pays only
+  // over enough tiles: at least kWinogradMinTiles.
+  static bool winograd_pays(const ConvGeometry& g, int64_t batch) {
+    const int64_t tiles = batch * ((g.out_h + 3) / 4) * ((g.out_w + 3) / 4);
+    return conv_winograd_applies(g) && g.in_c >= kWinogradMinChannels &&
+           g.out_c >= kWinogradMinChannels && g.in_c + g.out_c >= kWinogradMinChannelSum &&
+           tiles >= kWinogradMinTiles;
+  }
+
+  // Winograd's blocking: the one describe() chose, which is the first of its search that the
+  // step's workspace holds.
+  static WinogradBlocking winograd_blocking(const ConvGeometry& g, const StepArgs& a) {
+    return conv_winograd_blocking(g, a.batch, a.pool->size(),
+                                  static_cast<int64_t>(a.workspace.size()));
   }
 
   // The geometry of one step, with the sample strides of its tensors.
@@ -203,7 +219,7 @@ class Conv2d final : public Layer {
     }
     if (a.algorithm & kWinogradForward) {
       conv_forward_winograd(*a.pool, g, a.batch, a.src[0], a.params[0], bias, a.dst,
-                            reinterpret_cast<float*>(a.workspace.data()), winograd_block(g, a));
+                            reinterpret_cast<float*>(a.workspace.data()), winograd_blocking(g, a));
       return;
     }
     if (decode(a.algorithm).forward) {
@@ -228,7 +244,7 @@ class Conv2d final : public Layer {
     if ((a.algorithm & kWinogradData) && d_src) {
       conv_data_grad_winograd(*a.pool, g, a.batch, a.params[0], a.d_dst, d_src,
                               a.d_src_accumulate[0], reinterpret_cast<float*>(a.workspace.data()),
-                              winograd_block(g, a));
+                              winograd_blocking(g, a));
       d_src = nullptr;  // done; the GEMM below does the weight and bias gradients
     }
     // Each output goes to the path chosen for it; the bias gradient goes with the first call.

@@ -99,8 +99,9 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
     const int64_t total = plan(net, o).total_bytes;
     if (total != before) {
       add_step("Winograd for wide 3x3 convs",
-               "F(2x2, 3x3): 2.25x fewer multiplies; its workspace holds the transformed "
-               "filters and a block of tiles (a cost, where it is larger than the GEMM tile)",
+               "F(4x4, 3x3): 4x fewer multiplies; its workspace holds the transformed "
+               "filters and each thread's block of tiles (a cost, where it is larger than the "
+               "GEMM tile)",
                total);
     }
   }

@@ -954,6 +954,7 @@ class Planner {
       r.forward_flops = flops;
       r.recomputed = recompute_[i];
       r.saved_bf16 = compact_[i + 1];
+      r.path = needs_[i].path;
       for (int s : lb.saved) r.saved_bytes += plan_.buffers[s].size_bytes;
       if (compact_[i + 1]) {
         const CompactValue& c = plan_.compact_values[static_cast<size_t>(compact_index_[i + 1])];

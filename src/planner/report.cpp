@@ -12,6 +12,22 @@ namespace {
 
 std::string bytes_or_dash(int64_t bytes) { return bytes == 0 ? "-" : format_bytes(bytes); }
 
+// A layer's kernel path in the op column, pass by pass ("w+g"): w Winograd, d direct loops,
+// dw depthwise loops, g im2col + GEMM; another layer's own names as they are.
+std::string path_mark(const std::string& path) {
+  std::string mark;
+  size_t begin = 0;
+  while (begin <= path.size()) {
+    const size_t end = std::min(path.find('+', begin), path.size());
+    const std::string part = path.substr(begin, end - begin);
+    if (!mark.empty()) mark += "+";
+    mark += part == "winograd" ? "w" : part == "direct" ? "d" : part == "depthwise" ? "dw"
+          : part == "gemm"     ? "g" : part;
+    begin = end + 1;
+  }
+  return mark;
+}
+
 }  // namespace
 
 std::string plan_table(const Net& net, const Plan& plan) {
@@ -38,10 +54,16 @@ std::string plan_table(const Net& net, const Plan& plan) {
                                       : r.joined_in_place ? std::string("joined")
                                                           : format_bytes(r.activation_bytes));
     out += pad(std::to_string(i), 4, true) + "  " + name_cell(r.name, name_w) +
-           name_cell(r.op, 14) + name_cell(r.output_shape.str(), 14) +
+           name_cell(r.path.empty() ? r.op : r.op + " " + path_mark(r.path), 14) + name_cell(r.output_shape.str(), 14) +
            pad(r.params ? format_count(r.params) : "-", 10, true) + pad(activations, 13, true) +
            pad(bytes_or_dash(r.saved_bytes), 11, true) +
            pad(bytes_or_dash(r.workspace_bytes), 11, true) + "\n";
+  }
+  const bool any_path = std::any_of(plan.layer_reports.begin(), plan.layer_reports.end(),
+                                    [](const LayerReport& r) { return !r.path.empty(); });
+  if (any_path) {
+    out += "(conv paths: w Winograd F(4x4, 3x3), d direct loops, dw depthwise loops, g im2col + "
+           "GEMM; w+g: forward and data gradient by the first, weight gradient by the second)\n";
   }
   if (!plan.compact_values.empty()) {
     out += "(b: the output is kept for backward in bfloat16, its copy counted as saved)\n";
@@ -90,6 +112,7 @@ std::string plan_json(const Net& net, const Plan& plan) {
                       {"workspace_bytes", r.workspace_bytes},
                       {"in_place", r.in_place}, {"joined_in_place", r.joined_in_place},
                       {"recomputed", r.recomputed}, {"saved_bf16", r.saved_bf16}});
+    if (!r.path.empty()) layers.back()["path"] = r.path;
   }
   const PlanOptions& o = plan.options;
   json doc = {

@@ -25,7 +25,8 @@ struct StyleObjective::TileRuntime {
 
 PlanOptions feature_plan_options(const FeatureNet& features, const FeatureRuntimeOptions& options) {
   return {.batch = 1, .mode = Mode::train, .threads = options.threads, .input_grad = true,
-          .conv_tile_bytes = options.conv_tile_bytes, .train_params = false,
+          .conv_tile_bytes = options.conv_tile_bytes, .winograd_conv = options.winograd_conv,
+          .train_params = false,
           .taps = features.tap_values()};
 }
 

@@ -51,6 +51,7 @@ struct StyleLossParts {
 struct FeatureRuntimeOptions {
   int threads = 1;
   int64_t conv_tile_bytes = kAutoConvTile;
+  bool winograd_conv = true;
   uint64_t seed = 1;
   const std::vector<SavedTensor>* weights = nullptr;
   bool compact_content = false;  // the content target in bfloat16 (StyleOptions::compact_state)

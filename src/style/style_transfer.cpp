@@ -92,6 +92,7 @@ void resize_planes(const float* src, int64_t sh, int64_t sw, float* dst, int64_t
 
 FeatureRuntimeOptions runtime_options(const StyleModel& model, const StyleOptions& options) {
   return {.threads = options.threads, .conv_tile_bytes = options.conv_tile_bytes,
+          .winograd_conv = options.winograd_conv,
           .seed = options.seed, .weights = model.weights.empty() ? nullptr : &model.weights,
           .compact_content = options.compact_state};
 }

@@ -546,11 +546,13 @@ TEST_F(ConvTest, DepthwiseMatchesReference) {
   }
 }
 
-// Winograd F(2x2, 3x3): the forward pass and the data gradient against the double-precision
+// Winograd F(4x4, 3x3): the forward pass and the data gradient against the double-precision
 // reference on odd and even sizes, every padding it takes (one-sided too), channel counts from 1
-// to 64, blocks of 1 tile, of 7 (not dividing the tiles, spanning samples) and all at once, batch
-// 1 and 3, 1 and 2 threads, accumulated d_src, and sample strides. The error is F(2x2, 3x3)'s
-// rounding: within 1e-4 of max(1, max |reference|), as every fast path here.
+// to 64 (not multiples of the products' 6-channel register block too), blocks of 16 tiles (not
+// dividing the tiles, spanning samples) and the unlimited choice, output channels in groups
+// (a pass over the image per group), batch 1 and 3, 1 and 2 threads,
+// accumulated d_src. The error is F(4x4, 3x3)'s rounding: within 1e-4 of max(1, max
+// |reference|), as every fast path here.
 TEST_F(ConvTest, WinogradMatchesReference) {
   ThreadPool one(1), two(2);
   auto cc = [](int64_t in_c, int64_t out_c, int64_t h, int64_t w, int64_t pt, int64_t pb,
@@ -566,30 +568,37 @@ TEST_F(ConvTest, WinogradMatchesReference) {
       cc(6, 4, 7, 9, 2, 2, 2, 2),    // padding 2 (the data gradient's correlation at 0)
       cc(4, 6, 10, 7, 1, 0, 0, 1),   // one-sided
       cc(64, 64, 12, 13, 1, 1, 1, 1),  // VGG's widths
+      cc(17, 70, 23, 30, 1, 1, 1, 1),  // rows that span many tiles, edges on both sides
   };
   for (const ConvCase& c : cases) {
     const ConvGeometry plain = c.geometry();
     ASSERT_TRUE(conv_winograd_applies(plain)) << describe(c, 1, 1, 0);
-    const int64_t tiles = ((plain.out_h + 1) / 2) * ((plain.out_w + 1) / 2);
     for (int64_t batch : {1, 3}) {
       const Reference r = reference(plain, batch, /*seed=*/23);
       for (ThreadPool* pool : {&one, &two}) {
-        for (int64_t block : {int64_t{1}, int64_t{7}, batch * tiles}) {
-          SCOPED_TRACE(describe(c, batch, pool->size(), 0) + " winograd block " + std::to_string(block));
-          std::vector<float> workspace(conv_winograd_workspace_floats(plain, block) + kGuardFloats, kGuard);
+        const int64_t widest = std::max(c.in_c, c.out_c);
+        for (const WinogradBlocking b :
+             {WinogradBlocking{.group = widest, .block = kWinogradColumns},
+              conv_winograd_blocking(plain, batch, pool->size(), 0),
+              WinogradBlocking{.group = 6, .block = 32},     // a pass per 6 channels
+              WinogradBlocking{.group = 12, .block = 16}}) {  // some groups partly full
+          SCOPED_TRACE(describe(c, batch, pool->size(), 0) + " winograd group " +
+                       std::to_string(b.group) + " block " + std::to_string(b.block));
+          std::vector<float> workspace(
+              conv_winograd_workspace_floats(plain, b, pool->size()) + kGuardFloats, kGuard);
           const float nan = std::numeric_limits<float>::quiet_NaN();
           std::vector<float> dst(r.dst.size(), nan);
           conv_forward_winograd(*pool, plain, batch, r.src.data(), r.weights.data(), r.bias.data(),
-                                dst.data(), workspace.data(), block);
+                                dst.data(), workspace.data(), b);
           EXPECT_TRUE(close("dst", r.dst_dims, dst, r.dst));
           EXPECT_EQ(workspace.back(), kGuard) << "wrote past the workspace";
           std::vector<float> d_src(r.d_src.size(), nan);
           conv_data_grad_winograd(*pool, plain, batch, r.weights.data(), r.d_dst.data(),
-                                  d_src.data(), /*accumulate=*/false, workspace.data(), block);
+                                  d_src.data(), /*accumulate=*/false, workspace.data(), b);
           EXPECT_TRUE(close("d_src", r.src_dims, d_src, r.d_src));
           std::vector<float> accumulated = r.d_src_start;
           conv_data_grad_winograd(*pool, plain, batch, r.weights.data(), r.d_dst.data(),
-                                  accumulated.data(), /*accumulate=*/true, workspace.data(), block);
+                                  accumulated.data(), /*accumulate=*/true, workspace.data(), b);
           EXPECT_TRUE(close("d_src accumulated", r.src_dims, accumulated, r.d_src_accumulated));
         }
       }
