@@ -63,11 +63,12 @@ int main(int argc, char** argv) {
                          .out_h = s.size, .out_w = s.size, .kernel_h = 3, .kernel_w = 3,
                          .pad_top = 1, .pad_left = 1};
     // The GEMM path's tile as the planner sizes it (--tile-bytes auto), asked of the planner
-    // with the direct loops off so it plans this layer's GEMM.
+    // with the direct loops and Winograd off so it plans this layer's GEMM.
     Net layer{Shape{s.in_c, s.size, s.size}};
     layer << conv(s.out_c, {.k = 3, .pad = 1});
     const int64_t tile = plan(layer, {.batch = static_cast<int>(s.batch), .mode = Mode::infer,
-                                      .threads = threads, .direct_conv = false})
+                                      .threads = threads, .direct_conv = false,
+                                      .winograd_conv = false})
                              .layers[0]
                              .tile;
     auto random = [&](int64_t n) {

@@ -90,6 +90,14 @@ def torch_run(args, size, iterations):
     return line
 
 
+def median_run(runs):
+    """The run with the median seconds per iteration, with every round's figure beside it."""
+    ordered = sorted(runs, key=lambda r: r["seconds_per_iteration"])
+    median = dict(ordered[len(ordered) // 2])
+    median["rounds"] = [r["seconds_per_iteration"] for r in runs]
+    return median
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--footprint", required=True)
@@ -100,13 +108,21 @@ def main():
                     help="extra sizes at which PyTorch's peak RSS is recorded (2 iterations)")
     ap.add_argument("--big", default="", help="also run Footprint at this size, e.g. 3840x2160")
     ap.add_argument("--big-budget", default="2.5G")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="runs of each framework at the speed size, taking turns; figures are medians")
+    ap.add_argument("--footprint-flags", default="",
+                    help="more `footprint style` flags for the speed-size run (e.g. --no-winograd)")
     ap.add_argument("--big-flags", default="--style-scale 0.25",
                     help="more `footprint style` flags for the big run")
     args = ap.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        fp = footprint_run(args, args.speed_size, args.iterations, None, tmp)
-        pt = torch_run(args, args.speed_size, args.iterations)
+        fps, pts = [], []
+        for _ in range(args.rounds):  # taking turns, so a slow spell of the machine hits both
+            fps.append(footprint_run(args, args.speed_size, args.iterations, None, tmp,
+                                     args.footprint_flags.split()))
+            pts.append(torch_run(args, args.speed_size, args.iterations))
+        fp, pt = median_run(fps), median_run(pts)
         results += [fp, pt]
         for size in filter(None, args.torch_rss_sizes.split(",")):
             try:

@@ -56,8 +56,9 @@ void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode) {
       ->capture_default_str();
   cmd.add_flag("--no-winograd", flags.no_winograd,
                "Run 3x3 stride-1 convolutions by im2col + GEMM or direct loops, never by "
-               "Winograd F(4x4, 3x3), which otherwise takes those with 12+ channels on each side "
-               "(with --no-direct-conv: im2col + GEMM for every convolution)");
+               "Winograd F(4x4, 3x3), which otherwise takes those where it pays, within the "
+               "bytes of their GEMM tile (with --no-direct-conv: im2col + GEMM for every "
+               "convolution)");
   cmd.add_flag("--no-join-concat", flags.no_join_concat,
                "Give every concat its own output and copy into it, instead of having its inputs "
                "written in place (shows what joining saves)");

@@ -64,11 +64,12 @@ struct PlanOptions {
   // (src/kernels/conv/conv_direct.hpp); false sends every conv through im2col + GEMM (shows the
   // saving; also a way to compare the two).
   bool direct_conv = true;
-  // 3x3 stride-1 convolutions with 12 or more channels on each side (36 together) over at least
-  // 64 4x4 tiles run their forward pass and data gradient by Winograd F(4x4, 3x3)
-  // (src/kernels/conv/conv_winograd.hpp): 4x fewer multiplies, for a workspace holding the
-  // transformed filters (4x the weights) and each thread's block of transformed tiles. There it
-  // was the fastest path on every shape measured (bench/conv3x3, docs/design.md); false keeps
+  // 3x3 stride-1 convolutions where Winograd F(4x4, 3x3) pays (src/layers/conv2d.cpp,
+  // winograd_pays: enough channels for the image's width, at least 64 4x4 tiles) run their
+  // forward pass and data gradient by it (src/kernels/conv/conv_winograd.hpp): 4x fewer
+  // multiplies, within the bytes the layer's GEMM tile would take (output channels in groups
+  // where the transformed filters would not fit), so it never grows a plan. There it was the
+  // fastest path on every shape measured (bench/winograd.sh, docs/design.md); false keeps
   // im2col + GEMM and the direct loops.
   bool winograd_conv = true;
   // Bytes the plan may take (arena + persistent); 0: no limit. When the plain plan is larger,

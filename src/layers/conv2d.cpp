@@ -23,9 +23,8 @@ constexpr int kWinogradForward = 16;  // the forward pass by Winograd F(4x4, 3x3
 constexpr int kWinogradData = 32;     // the data gradient by Winograd
 
 // Where Winograd pays (winograd_pays below).
-constexpr int64_t kWinogradMinChannels = 12;
-constexpr int64_t kWinogradMinChannelSum = 36;
 constexpr int64_t kWinogradMinTiles = 64;
+constexpr int64_t kWinogradFullVectorTiles = 8;  // a row of tiles fills the transforms' vectors
 int encode(const ConvPaths& p) {
   return (p.forward ? 1 : 0) | (p.weight_grad ? 2 : 0) | (p.data_grad ? 4 : 0);
 }
@@ -183,15 +182,17 @@ class Conv2d final : public Layer {
     return name;
   }
 
-  // Where Winograd F(4x4, 3x3) is the fastest path, as bench/conv3x3 measured it (docs/design.md,
-  // "Convolution paths"): from 12 channels on each side and 36 together it beat im2col + GEMM and
-  // the direct loops on every shape of the reference nets; with fewer, the direct loops keep the
-  // layer. Each call transforms all the filters (36 floats per channel pair), which pays only
-  // over enough tiles: at least kWinogradMinTiles.
+  // Where Winograd F(4x4, 3x3) is the fastest path, as bench/winograd.sh measured it
+  // (docs/design.md, "Convolution paths"). Per tile, its products grow with in_c * out_c and its
+  // transforms with in_c + out_c, and the transforms run eight tiles of a row at once, so rows
+  // of fewer tiles take their slower one-by-one loop: it pays when in_c * out_c / (in_c + out_c)
+  // is at least 16 (24 -> 48 channels), or 32 (64 -> 64) over images narrower than 32 columns.
+  // Each call transforms all the filters, which pays only over kWinogradMinTiles tiles or more.
   static bool winograd_pays(const ConvGeometry& g, int64_t batch) {
-    const int64_t tiles = batch * ((g.out_h + 3) / 4) * ((g.out_w + 3) / 4);
-    return conv_winograd_applies(g) && g.in_c >= kWinogradMinChannels &&
-           g.out_c >= kWinogradMinChannels && g.in_c + g.out_c >= kWinogradMinChannelSum &&
+    const int64_t tiles_w = (g.out_w + 3) / 4;
+    const int64_t tiles = batch * ((g.out_h + 3) / 4) * tiles_w;
+    const int64_t needed = tiles_w >= kWinogradFullVectorTiles ? 16 : 32;
+    return conv_winograd_applies(g) && g.in_c * g.out_c >= needed * (g.in_c + g.out_c) &&
            tiles >= kWinogradMinTiles;
   }
 
