@@ -464,6 +464,7 @@ std::string fit_command(const std::string& path, const PlanOptions& options,
   if (options.save_all) command += " --save-all";
   if (!options.join_concat) command += " --no-join-concat";
   if (!options.direct_conv) command += " --no-direct-conv";
+  if (!options.winograd_conv) command += " --no-winograd";
   if (options.saved_dtype != SavedDtype::f32) command += " --saved-dtype bf16";
   return command + " --fit " + bytes_flag_value(budget_bytes);
 }

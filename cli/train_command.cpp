@@ -161,6 +161,7 @@ std::string resume_command(const std::string& checkpoint, const TrainFlags& f,
   command += " --threads " + std::to_string(o.threads);
   if (o.conv_tile_bytes != kAutoConvTile) command += " --tile-bytes " + f.plan.tile_bytes;
   if (!o.direct_conv) command += " --no-direct-conv";
+  if (!o.winograd_conv) command += " --no-winograd";
   if (o.sync_batch_norm) command += " --sync-bn";
   if (o.memory_budget > 0) command += " --memory-budget " + f.plan.memory_budget;
   if (o.saved_dtype != SavedDtype::f32) command += " --saved-dtype bf16";

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -141,6 +142,38 @@ TEST(Cli, SavedDtypeBf16PlansSmallerAndTrainsAtItsPlan) {
   const Result bad = run_cli("plan " + net_path("lenet") + " --saved-dtype f16");
   EXPECT_EQ(bad.status, 2) << bad.output;
   EXPECT_NE(bad.output.find("--saved-dtype"), std::string::npos) << bad.output;
+}
+
+// Winograd as a user sees it: the plan names each conv's path (table and JSON), costs no bytes
+// over --no-winograd, and trains at its plan.
+TEST(Cli, WinogradPathIsPlannedShownAndTrainedAtItsPlan) {
+  auto planned = [](const std::string& flags) {
+    const Result r = run_cli("plan " + net_path("six-block-512") + " --json --batch 1 --threads 2" + flags);
+    EXPECT_EQ(r.status, 0) << r.output;
+    return nlohmann::json::parse(r.output);
+  };
+  const auto with = planned(""), without = planned(" --no-winograd");
+  std::map<std::string, std::string> paths, paths_without;
+  for (const auto& layer : with["layers"])
+    if (layer.contains("path")) paths[layer["name"]] = layer["path"];
+  for (const auto& layer : without["layers"])
+    if (layer.contains("path")) paths_without[layer["name"]] = layer["path"];
+  // Block 4's conv (24 -> 48 channels at 64x64) by Winograd, its weight gradient by GEMM; block
+  // 1's (3 -> 6) by the direct loops either way.
+  EXPECT_EQ(paths["conv9"], "winograd+gemm");
+  EXPECT_EQ(paths_without["conv9"], "gemm");
+  EXPECT_EQ(paths["conv0"], "direct");
+  EXPECT_EQ(with["total_bytes"], without["total_bytes"]);
+  const Result table = run_cli("plan " + net_path("six-block-512") + " --batch 1 --threads 2");
+  EXPECT_NE(table.output.find("conv w+g"), std::string::npos) << table.output;
+  const std::string report = temp_path("winograd_report.json");
+  const Result r = run_cli("train " + net_path("six-block-512") +
+                           " --data synthetic --batch 1 --steps 2 --threads 2 --report " + report);
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::ifstream in(report);
+  const auto doc = nlohmann::json::parse(in);
+  EXPECT_EQ(doc["planned_bytes"], with["total_bytes"]);
+  EXPECT_EQ(doc["tracked_peak_bytes"], doc["planned_bytes"]);
 }
 
 TEST(Cli, ProfileTimesEveryLayer) {
