@@ -41,8 +41,8 @@ void transform_output(const float* m, int64_t xi_stride, int64_t count, float bi
 [[nodiscard]] inline int64_t packed_filter_floats(int64_t out_c, int64_t in_c) {
   return (out_c + kRows - 1) / kRows * kRows * in_c;
 }
-// Where transform_filter puts filter (k, c) of position xi in the packed layout
-// [xi][k / kRows][c][k % kRows], and its stride from one position to the next.
+// Where filter (k, c) of one position sits in the packed layout [k / kRows][c][k % kRows]
+// (the positions packed_filter_floats apart: transform_filter's stride).
 [[nodiscard]] inline int64_t packed_filter_index(int64_t k, int64_t c, int64_t in_c) {
   return (k / kRows * in_c + c) * kRows + k % kRows;
 }
