@@ -17,6 +17,7 @@
 
 #include <footprint/footprint.hpp>
 
+#include "conv_shape.hpp"
 #include "core/rng.hpp"
 #include "core/thread_pool.hpp"
 #include "footprint/blas_core.hpp"
@@ -26,12 +27,9 @@
 #include "kernels/gemm/gemm.hpp"
 
 using namespace footprint;
+using footprint::bench::Shape3x3;
 
 namespace {
-
-struct Shape3x3 {
-  int64_t in_c, size, out_c, batch;
-};
 
 double seconds(const std::function<void()>& fn) {
   const auto start = std::chrono::steady_clock::now();
@@ -94,17 +92,8 @@ int main(int argc, char** argv) {
   std::vector<float> a = random(n * n), b = random(n * n), c(n * n);
   const GemmShape square{.m = n, .n = n, .k = n, .lda = n, .ldb = n, .ldc = n};
   for (const Shape3x3& s : shapes) {
-    const ConvGeometry g{.in_c = s.in_c, .in_h = s.size, .in_w = s.size, .out_c = s.out_c,
-                         .out_h = s.size, .out_w = s.size, .kernel_h = 3, .kernel_w = 3,
-                         .pad_top = 1, .pad_left = 1};
-    Net layer{Shape{s.in_c, s.size, s.size}};
-    layer << conv(s.out_c, {.k = 3, .pad = 1});
-    // The GEMM path's tile as the planner sizes it, asked with the other paths off.
-    const int64_t tile = plan(layer, {.batch = static_cast<int>(s.batch), .mode = Mode::infer,
-                                      .threads = threads, .direct_conv = false,
-                                      .winograd_conv = false})
-                             .layers[0]
-                             .tile;
+    const ConvGeometry g = bench::geometry_of(s);
+    const int64_t tile = bench::planned_gemm_tile(s, threads);
     const int64_t plane = s.size * s.size;
     std::vector<float> src = random(s.batch * s.in_c * plane), w = random(s.out_c * s.in_c * 9),
                        bias = random(s.out_c), d_dst = random(s.batch * s.out_c * plane);

@@ -14,6 +14,7 @@
 
 #include <footprint/footprint.hpp>
 
+#include "conv_shape.hpp"
 #include "core/rng.hpp"
 #include "core/thread_pool.hpp"
 #include "kernels/conv/conv_direct.hpp"
@@ -21,6 +22,7 @@
 #include "kernels/gemm/gemm.hpp"
 
 using namespace footprint;
+using footprint::bench::Shape3x3;
 
 namespace {
 
@@ -36,10 +38,6 @@ double median_ms(int runs, Fn&& fn) {
   std::sort(ms.begin(), ms.end());
   return ms[ms.size() / 2];
 }
-
-struct Shape3x3 {
-  int64_t in_c, size, out_c, batch;
-};
 
 }  // namespace
 
@@ -59,18 +57,8 @@ int main(int argc, char** argv) {
       {256, 64, 512, 1}, {512, 64, 512, 1}, {512, 32, 512, 1}};
   Rng rng(5);
   for (const Shape3x3& s : shapes) {
-    const ConvGeometry g{.in_c = s.in_c, .in_h = s.size, .in_w = s.size, .out_c = s.out_c,
-                         .out_h = s.size, .out_w = s.size, .kernel_h = 3, .kernel_w = 3,
-                         .pad_top = 1, .pad_left = 1};
-    // The GEMM path's tile as the planner sizes it (--tile-bytes auto), asked of the planner
-    // with the direct loops and Winograd off so it plans this layer's GEMM.
-    Net layer{Shape{s.in_c, s.size, s.size}};
-    layer << conv(s.out_c, {.k = 3, .pad = 1});
-    const int64_t tile = plan(layer, {.batch = static_cast<int>(s.batch), .mode = Mode::infer,
-                                      .threads = threads, .direct_conv = false,
-                                      .winograd_conv = false})
-                             .layers[0]
-                             .tile;
+    const ConvGeometry g = bench::geometry_of(s);
+    const int64_t tile = bench::planned_gemm_tile(s, threads);
     auto random = [&](int64_t n) {
       std::vector<float> v(n);
       for (float& x : v) x = rng.uniform(-1.0f, 1.0f);

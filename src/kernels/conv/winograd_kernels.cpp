@@ -55,31 +55,31 @@ FP_INLINE T load_as(const float* p) {
   }
 }
 
-using v8i = int __attribute__((vector_size(32)));
-
+// __builtin_shufflevector (GCC 12 and clang): lanes 0-7 from a, 8-15 from b.
 // 32 floats at p, eight groups of four, into q[k] = element k of each group.
 FP_INLINE void deinterleave4(const float* p, v8 q[4]) {
   const v8 a = load8(p), b = load8(p + 8), c = load8(p + 16), d = load8(p + 24);
-  const v8i even = {0, 4, 8, 12, 2, 6, 10, 14}, odd = {1, 5, 9, 13, 3, 7, 11, 15};
-  const v8i low = {0, 1, 2, 3, 8, 9, 10, 11}, high = {4, 5, 6, 7, 12, 13, 14, 15};
-  const v8 ab02 = __builtin_shuffle(a, b, even), ab13 = __builtin_shuffle(a, b, odd);
-  const v8 cd02 = __builtin_shuffle(c, d, even), cd13 = __builtin_shuffle(c, d, odd);
-  q[0] = __builtin_shuffle(ab02, cd02, low);
-  q[1] = __builtin_shuffle(ab13, cd13, low);
-  q[2] = __builtin_shuffle(ab02, cd02, high);
-  q[3] = __builtin_shuffle(ab13, cd13, high);
+  // Elements 0 and 2, then 1 and 3, of four groups.
+  const v8 ab02 = __builtin_shufflevector(a, b, 0, 4, 8, 12, 2, 6, 10, 14);
+  const v8 ab13 = __builtin_shufflevector(a, b, 1, 5, 9, 13, 3, 7, 11, 15);
+  const v8 cd02 = __builtin_shufflevector(c, d, 0, 4, 8, 12, 2, 6, 10, 14);
+  const v8 cd13 = __builtin_shufflevector(c, d, 1, 5, 9, 13, 3, 7, 11, 15);
+  q[0] = __builtin_shufflevector(ab02, cd02, 0, 1, 2, 3, 8, 9, 10, 11);
+  q[1] = __builtin_shufflevector(ab13, cd13, 0, 1, 2, 3, 8, 9, 10, 11);
+  q[2] = __builtin_shufflevector(ab02, cd02, 4, 5, 6, 7, 12, 13, 14, 15);
+  q[3] = __builtin_shufflevector(ab13, cd13, 4, 5, 6, 7, 12, 13, 14, 15);
 }
 
 // The inverse: q[k] holds element k of eight groups of four; out the 32 floats, group by group.
 FP_INLINE void interleave4(const v8 q[4], v8 out[4]) {
-  const v8i low = {0, 1, 2, 3, 8, 9, 10, 11}, high = {4, 5, 6, 7, 12, 13, 14, 15};
-  const v8 ab02 = __builtin_shuffle(q[0], q[2], low), cd02 = __builtin_shuffle(q[0], q[2], high);
-  const v8 ab13 = __builtin_shuffle(q[1], q[3], low), cd13 = __builtin_shuffle(q[1], q[3], high);
-  const v8i first = {0, 8, 4, 12, 1, 9, 5, 13}, second = {2, 10, 6, 14, 3, 11, 7, 15};
-  out[0] = __builtin_shuffle(ab02, ab13, first);
-  out[1] = __builtin_shuffle(ab02, ab13, second);
-  out[2] = __builtin_shuffle(cd02, cd13, first);
-  out[3] = __builtin_shuffle(cd02, cd13, second);
+  const v8 ab02 = __builtin_shufflevector(q[0], q[2], 0, 1, 2, 3, 8, 9, 10, 11);
+  const v8 cd02 = __builtin_shufflevector(q[0], q[2], 4, 5, 6, 7, 12, 13, 14, 15);
+  const v8 ab13 = __builtin_shufflevector(q[1], q[3], 0, 1, 2, 3, 8, 9, 10, 11);
+  const v8 cd13 = __builtin_shufflevector(q[1], q[3], 4, 5, 6, 7, 12, 13, 14, 15);
+  out[0] = __builtin_shufflevector(ab02, ab13, 0, 8, 4, 12, 1, 9, 5, 13);
+  out[1] = __builtin_shufflevector(ab02, ab13, 2, 10, 6, 14, 3, 11, 7, 15);
+  out[2] = __builtin_shufflevector(cd02, cd13, 0, 8, 4, 12, 1, 9, 5, 13);
+  out[3] = __builtin_shufflevector(cd02, cd13, 2, 10, 6, 14, 3, 11, 7, 15);
 }
 
 // R output channels (rows) by 16 tiles (columns) of one position's product:
