@@ -94,14 +94,14 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
     }
   }
   if (options.winograd_conv) {
-    // A speed technique: its workspace (transformed filters and tiles) may cost bytes.
+    // A speed technique held within each layer's GEMM tile: where it replaces the GEMM
+    // altogether (inference) its smaller workspace may save bytes, never cost them.
     o.winograd_conv = true;
     const int64_t total = plan(net, o).total_bytes;
     if (total != before) {
       add_step("Winograd for wide 3x3 convs",
-               "F(4x4, 3x3): 4x fewer multiplies; its workspace holds the transformed "
-               "filters and each thread's block of tiles (a cost, where it is larger than the "
-               "GEMM tile)",
+               "F(4x4, 3x3): 4x fewer multiplies, its transformed filters and tiles within "
+               "the bytes of the GEMM tile it replaces",
                total);
     }
   }

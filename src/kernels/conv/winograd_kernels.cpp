@@ -7,12 +7,7 @@
 
 #include <cstring>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FP_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define FP_CLONES
-#endif
-#define FP_INLINE inline __attribute__((always_inline))
+#include "kernels/cpu_clones.hpp"
 
 namespace footprint::winograd {
 namespace {

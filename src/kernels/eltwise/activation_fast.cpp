@@ -1,22 +1,15 @@
 // Cephes-style float exp and tanh without calls or branches, so every loop below vectorises.
-// The target_clones attribute builds each loop twice (x86-64-v3, i.e. AVX2 with FMA, and the
-// x86-64 baseline) and picks one by CPU feature when the program loads (the resolver tests the
-// ISA-level bit; "arch=haswell" would dispatch by CPU model, so an AMD Zen would get the
-// baseline): the binary never assumes an instruction set. The polynomials are chains of
-// multiply-adds, which FMA halves.
+// Each loop is built for AVX2 with FMA and for the baseline (kernels/cpu_clones.hpp). The
+// polynomials are chains of multiply-adds, which FMA halves.
 #include "kernels/eltwise/activation_fast.hpp"
 
 #include <algorithm>
 
+#include "kernels/cpu_clones.hpp"
+
 namespace footprint {
 namespace {
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FP_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define FP_CLONES
-#endif
-#define FP_INLINE inline __attribute__((always_inline))
 
 // __builtin_bit_cast, not std::bit_cast: the std function is not always inlined into the AVX2
 // clone, and a call in the loop stops vectorisation.

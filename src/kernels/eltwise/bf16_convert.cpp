@@ -1,14 +1,10 @@
-// See bf16_convert.hpp. target_clones as in activation_fast.cpp: one AVX2 build of each loop
-// (x86-64-v3) and one baseline, chosen when the program loads by the CPU's ISA level.
+// See bf16_convert.hpp. Each loop is built for AVX2 and for the baseline, chosen when the
+// program loads by the CPU's ISA level (kernels/cpu_clones.hpp).
 #include "kernels/eltwise/bf16_convert.hpp"
 
-namespace footprint {
+#include "kernels/cpu_clones.hpp"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FP_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define FP_CLONES
-#endif
+namespace footprint {
 
 FP_CLONES void floats_to_bf16(const float* src, uint16_t* dst, int64_t n_values) {
   for (int64_t i = 0; i < n_values; ++i) {
