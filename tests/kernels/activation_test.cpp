@@ -33,13 +33,18 @@ TEST(ActivationFastTest, TanhMatchesStd) {
   }
 }
 
-TEST(ActivationFastTest, SigmoidAndExpMatchDouble) {
+TEST(ActivationFastTest, SigmoidSiluAndExpMatchDouble) {
   const std::vector<float> x = sample_inputs();
   std::vector<float> y(x.size());
   sigmoid_fast(x.data(), y.data(), static_cast<int64_t>(x.size()));
   for (size_t i = 0; i < x.size(); ++i) {
     const double want = 1.0 / (1.0 + std::exp(-static_cast<double>(x[i])));
     ASSERT_LE(std::fabs(y[i] - want), 3e-7 * want) << "sigmoid(" << x[i] << ") = " << y[i];
+  }
+  silu_fast(x.data(), y.data(), static_cast<int64_t>(x.size()));
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double xd = x[i], want = xd / (1.0 + std::exp(-xd));
+    ASSERT_LE(std::fabs(y[i] - want), 3e-7 * std::fabs(want)) << "silu(" << x[i] << ") = " << y[i];
   }
   exp_fast(x.data(), y.data(), static_cast<int64_t>(x.size()));
   for (size_t i = 0; i < x.size(); ++i) {

@@ -495,7 +495,8 @@ TEST_F(ConvTest, SampleStridesReadAndWriteChannelRanges) {
 
 // Depthwise layers (one filter per channel) by their direct loops, against the reference:
 // kernels 1 to 7, stride 1 and 2, dilation, one-sided padding, rows where no window lies inside
-// the input, batch 1 and 3, 1 and 2 threads, accumulated d_src, and buffers between guards.
+// the input, planes in several padded strips and rows too wide for one (depthwise_strips.hpp),
+// batch 1 and 3, 1 and 2 threads, accumulated d_src, and buffers between guards.
 TEST_F(ConvTest, DepthwiseMatchesReference) {
   ThreadPool one(1), two(2);
   auto dw = [](int64_t c, int64_t h, int64_t w, int64_t k, int64_t s, int64_t pt, int64_t pb,
@@ -514,6 +515,10 @@ TEST_F(ConvTest, DepthwiseMatchesReference) {
       dw(6, 3, 4, 3, 1, 1, 1, 1, 1, 1),    // rows narrower than the window: no inside part
       dw(7, 5, 6, 1, 1, 0, 0, 0, 0, 1),    // 1x1
       dw(5, 7, 8, 3, 2, 0, 1, 0, 1, 1),    // padding after only
+      dw(2, 120, 300, 3, 1, 1, 1, 1, 1, 1),  // several padded strips per plane
+      dw(2, 121, 203, 5, 2, 2, 2, 2, 2, 1),   // several strips, stride 2
+      dw(2, 6, 4000, 5, 1, 2, 2, 2, 2, 1),   // rows too wide for a strip: the general loops
+      dw(3, 7, 7, 5, 2, 2, 2, 2, 2, 1),      // one vector per row, partial
   };
   for (const ConvCase& c : cases) {
     const ConvGeometry g = c.geometry();

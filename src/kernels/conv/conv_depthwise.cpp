@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/thread_pool.hpp"
+#include "kernels/conv/depthwise_strips.hpp"
 
 namespace footprint {
 namespace {
@@ -155,12 +156,17 @@ void conv_forward_depthwise(ThreadPool& pool, const ConvGeometry& g, int64_t bat
   const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   const int64_t taps = g.kernel_h * g.kernel_w;
   const RowForward fixed = fixed_row_forward(g);
+  const bool strips = depthwise_strips_apply(g);
   pool.parallel_for(batch * g.out_c, [&](int64_t begin, int64_t end, int) {
     for (int64_t p = begin; p < end; ++p) {
       const int64_t n = p / g.out_c, c = p % g.out_c;
       const float* in = src + n * g.src_stride() + c * in_plane;
       float* out = dst + n * g.dst_stride() + c * out_plane;
       const float* w = weights + c * taps;
+      if (strips) {
+        depthwise_plane_strips(g, in, w, bias ? bias[c] : 0.0f, out);
+        continue;
+      }
       if (fixed) {
         const float* rows[kMaxDepthwiseTaps];
         float w_row[kMaxDepthwiseTaps];  // the weights, zero for tap rows in the padding

@@ -3,7 +3,8 @@
 // by direct loops over each channel's plane: no im2col and no workspace. Through im2col + GEMM
 // every group is a GEMM with one output row (its filter), which spends its time packing.
 // Each plane's rows are split into the part whose windows lie inside the input, summed without
-// bounds checks (contiguous for stride 1, so the compiler vectorises it), and the edges.
+// bounds checks (contiguous for stride 1, so the compiler vectorises it), and the edges. The
+// common kernels' forward pass goes through padded strips instead (depthwise_strips.hpp).
 // Layouts as in conv_ref.hpp; sample strides as ConvGeometry says.
 #pragma once
 

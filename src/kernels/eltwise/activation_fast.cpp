@@ -10,7 +10,6 @@
 namespace footprint {
 namespace {
 
-
 // __builtin_bit_cast, not std::bit_cast: the std function is not always inlined into the AVX2
 // clone, and a call in the loop stops vectorisation.
 FP_INLINE uint32_t bits_of(float x) { return __builtin_bit_cast(uint32_t, x); }
@@ -64,6 +63,19 @@ FP_CLONES void tanh_fast(const float* src, float* dst, int64_t n_elems) {
 
 FP_CLONES void sigmoid_fast(const float* src, float* dst, int64_t n_elems) {
   for (int64_t i = 0; i < n_elems; ++i) dst[i] = 1.0f / (1.0f + exp_one(-src[i]));
+}
+
+// x * sigmoid(x), in chunks of two loops: written as one, GCC turns the clamps inside exp_one
+// into three blends per vector and the loop runs at half sigmoid's speed.
+FP_CLONES void silu_fast(const float* src, float* dst, int64_t n_elems) {
+  constexpr int64_t kChunk = 256;
+  float s[kChunk];
+  for (int64_t begin = 0; begin < n_elems; begin += kChunk) {
+    const int64_t n = std::min(kChunk, n_elems - begin);
+    const float* x = src + begin;
+    for (int64_t i = 0; i < n; ++i) s[i] = 1.0f / (1.0f + exp_one(-x[i]));
+    for (int64_t i = 0; i < n; ++i) dst[begin + i] = x[i] * s[i];
+  }
 }
 
 FP_CLONES void exp_fast(const float* src, float* dst, int64_t n_elems) {
