@@ -83,8 +83,29 @@ class BroadcastBinary final : public Layer {
   // shape, so every position reads its own a before writing it.
   void forward(const StepArgs& a) const override {
     const Shape& out = a.out_shape;
-    const BroadcastIndex ia(a.in_shape[0]), ib(a.in_shape[1]);
     const float *x = a.src[0], *y = a.src[1];
+    if (whole_planes(a.in_shape[0], out) && whole_planes(a.in_shape[1], out)) {
+      // Each input either has the output's planes or one value per plane (squeeze-and-
+      // excitation's scale): rows are whole planes, not 7-value image rows.
+      const int64_t plane = out.h * out.w;
+      const int64_t x_step = a.in_shape[0].h * a.in_shape[0].w > 1 || plane == 1;
+      const int64_t y_step = a.in_shape[1].h * a.in_shape[1].w > 1 || plane == 1;
+      const int64_t x_c = a.in_shape[0].c > 1 ? a.in_shape[0].h * a.in_shape[0].w : 0;
+      const int64_t y_c = a.in_shape[1].c > 1 ? a.in_shape[1].h * a.in_shape[1].w : 0;
+      a.pool->parallel_for(a.batch * out.c, [&](int64_t begin, int64_t end, int) {
+        for (int64_t r = begin; r < end; ++r) {
+          const int64_t n = r / out.c, c = r % out.c;
+          const float* xr = x + n * a.in_shape[0].n_elems() + c * x_c;
+          const float* yr = y + n * a.in_shape[1].n_elems() + c * y_c;
+          float* dr = a.dst + r * plane;
+          for_row(plane, x_step, y_step, [&](int64_t i, int64_t xi, int64_t yi) {
+            dr[i] = op_fn_.apply(xr[xi], yr[yi]);
+          });
+        }
+      }, std::max<int64_t>(1, kBroadcastGrain / plane));
+      return;
+    }
+    const BroadcastIndex ia(a.in_shape[0]), ib(a.in_shape[1]);
     a.pool->parallel_for(a.batch * out.c * out.h, [&](int64_t begin, int64_t end, int) {
       for (int64_t r = begin; r < end; ++r) {
         const int64_t n = r / (out.c * out.h), c = r / out.h % out.c, h = r % out.h;
@@ -96,6 +117,11 @@ class BroadcastBinary final : public Layer {
         });
       }
     }, std::max<int64_t>(1, kBroadcastGrain / out.w));
+  }
+
+  // The input has the output's H x W, or is 1 x 1.
+  static bool whole_planes(const Shape& in, const Shape& out) {
+    return (in.h == out.h && in.w == out.w) || (in.h == 1 && in.w == 1);
   }
 
   // Input 0, then input 1: when both read one value, the second adds to what the first wrote.

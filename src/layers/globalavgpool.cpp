@@ -1,5 +1,8 @@
 // globalavgpool: the mean of each channel, C x H x W -> C x 1 x 1; saves nothing.
+#include <algorithm>
+
 #include "core/thread_pool.hpp"
+#include "kernels/eltwise/sum_lanes.hpp"
 #include "layers/attr_reader.hpp"
 #include "layers/layer.hpp"
 
@@ -21,9 +24,15 @@ class GlobalAvgPool final : public Layer {
   void forward(const StepArgs& a) const override {
     const int64_t plane = a.in_shape[0].h * a.in_shape[0].w;
     a.pool->parallel_for(a.batch * a.in_shape[0].c, [&](int64_t begin, int64_t end, int) {
+      // Chunks summed in eight float lanes (sum_lanes.hpp), the chunks in double: one double
+      // sum element by element waits on each addition (a 112x112 plane took 50 us).
+      constexpr int64_t kChunk = 256;
       for (int64_t p = begin; p < end; ++p) {
+        const float* x = a.src[0] + p * plane;
         double sum = 0.0;
-        for (int64_t i = 0; i < plane; ++i) sum += a.src[0][p * plane + i];
+        for (int64_t i = 0; i < plane; i += kChunk) {
+          sum += sum_lanes(std::min(kChunk, plane - i), [&](int64_t j) { return x[i + j]; });
+        }
         a.dst[p] = static_cast<float>(sum / static_cast<double>(plane));
       }
     });

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/thread_pool.hpp"
+#include "kernels/eltwise/sum_lanes.hpp"
 #include "kernels/gemm/gemm.hpp"
 
 namespace footprint {
@@ -70,6 +71,17 @@ namespace {
 // not transposed): the columns OpenBLAS is not given (see sgemm).
 void gemm_narrow_nn(int64_t m, int64_t cols, int64_t k, float alpha, const float* a, int64_t lda,
                     const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (cols == 1 && ldb == 1) {
+    // A matrix times a vector (a 1x1 convolution on a 1x1 map, as squeeze-and-excitation's):
+    // one dot product per row, in eight lanes; the loop below would be one chain of
+    // multiply-adds, each waiting for the last.
+    for (int64_t i = 0; i < m; ++i) {
+      const float* a_row = a + i * lda;
+      const float dot = sum_lanes(k, [&](int64_t kk) { return a_row[kk] * b[kk]; });
+      c[i * ldc] = beta == 0.0f ? alpha * dot : alpha * dot + beta * c[i * ldc];
+    }
+    return;
+  }
   for (int64_t i = 0; i < m; ++i) {
     float acc[16] = {};
     const float* a_row = a + i * lda;
