@@ -5,10 +5,13 @@
 //   zoo_footprint MODEL.onnx --input x.npy [--output y.npy] [--threads T] [--runs R] [--warmup W]
 //                [--profile]   (also time each layer: milliseconds and GFLOP/s per layer, then
 //                               milliseconds per op kind, to stderr)
+//                [--no-fusion] (batch norms and activations as steps of their own, not run in
+//                               their convolution's step: Runtime::set_epilogue_fusion)
 // Fields: seconds (each timed forward), seconds_median, planned_bytes, tracked_peak_bytes (the
 // counting allocator's peak), rss_growth_bytes (VmHWM growth from just before the runtime is
 // created, -1 when the kernel cannot restart the peak), outside_bytes (what the plan names
-// outside itself), batch, threads, blas (OpenBLAS's version and kernels).
+// outside itself), batch, threads, blas (OpenBLAS's version and kernels), fused_layers (layers run
+// inside a convolution's step).
 #include <algorithm>
 #include <map>
 #include <chrono>
@@ -33,11 +36,12 @@ struct Args {
   std::string model, input, output;
   int threads = 0, runs = 10, warmup = 1;
   bool profile = false;
+  bool fusion = true;
 };
 
 [[noreturn]] void usage() {
   std::fprintf(stderr, "usage: zoo_footprint MODEL.onnx --input x.npy [--output y.npy] [--threads T] "
-                       "[--runs R] [--warmup W] [--profile]\n");
+                       "[--runs R] [--warmup W] [--profile] [--no-fusion]\n");
   std::exit(2);
 }
 
@@ -55,6 +59,7 @@ Args parse(int argc, char** argv) {
     else if (s == "--runs") a.runs = std::atoi(value().c_str());
     else if (s == "--warmup") a.warmup = std::atoi(value().c_str());
     else if (s == "--profile") a.profile = true;
+    else if (s == "--no-fusion") a.fusion = false;
     else if (a.model.empty() && s[0] != '-') a.model = s;
     else usage();
   }
@@ -90,6 +95,7 @@ int main(int argc, char** argv) try {
   Runtime runtime(net, p);
   model.restore_weights(runtime);
   runtime.set_layer_timing(a.profile);
+  runtime.set_epilogue_fusion(a.fusion);
   std::vector<double> seconds;
   for (int run = 0; run < a.warmup + a.runs; ++run) {
     // Inference reuses the input's bytes once read: fill it before every forward.
@@ -124,10 +130,11 @@ int main(int argc, char** argv) try {
   for (double s : seconds) list += (list.empty() ? "" : ", ") + std::to_string(s);
   std::printf("{\"framework\": \"footprint\", \"batch\": %d, \"threads\": %d, \"seconds\": [%s], "
               "\"seconds_median\": %.6f, \"planned_bytes\": %lld, \"tracked_peak_bytes\": %lld, "
-              "\"rss_growth_bytes\": %lld, \"outside_bytes\": %lld, \"blas\": \"%s\"}\n",
+              "\"rss_growth_bytes\": %lld, \"outside_bytes\": %lld, \"blas\": \"%s\", \"fused_layers\": %d}\n",
               batch, a.threads, list.c_str(), median(seconds), static_cast<long long>(p.total_bytes),
               static_cast<long long>(tracked_peak), static_cast<long long>(growth),
-              static_cast<long long>(p.outside_bytes()), blas_core_description().c_str());
+              static_cast<long long>(p.outside_bytes()), blas_core_description().c_str(),
+              runtime.fused_layers());
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "zoo_footprint: %s\n", e.what());

@@ -178,6 +178,19 @@ class Layer {
   [[nodiscard]] virtual SpatialWindow window() const { return {}; }
   virtual void forward(const StepArgs& args) const = 0;
   virtual void backward(const StepArgs& args) const = 0;
+
+  // For fusing an inference step into the one before it (the runtime runs a convolution's
+  // batch norm and activation on each output plane right after the convolution, while it is in
+  // cache). Each must compute exactly what forward does, so results keep their bits.
+  // An element-wise function of one input with no parameters: applies it to x[0, n) in place
+  // and returns true; false (touching nothing) for any other layer.
+  [[nodiscard]] virtual bool apply_in_place(float* /*x*/, int64_t /*n*/) const { return false; }
+  // A per-channel y = x * scale + shift in inference: sets channel c's two numbers from the
+  // layer's parameters and returns true; false for any other layer.
+  [[nodiscard]] virtual bool channel_affine(const float* const* /*params*/, int64_t /*c*/,
+                                            float& /*scale*/, float& /*shift*/) const {
+    return false;
+  }
 };
 
 // Splits [0, n) into at most one contiguous chunk per thread of `pool` (StepArgs::pool) and

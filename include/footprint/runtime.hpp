@@ -155,6 +155,15 @@ class Runtime {
   void set_poison_after_last_use(bool on);
   [[nodiscard]] const std::vector<LayerTime>& layer_times() const { return layer_times_; }
 
+  // Inference plans: a convolution followed by a batch norm and an activation, each the sole
+  // reader of the one before and running in place on its output, runs as one step: the batch
+  // norm and activation go over each output plane right after the convolution, while the plane
+  // is in cache, instead of two more passes over the whole tensor. The same arithmetic, so the
+  // same bits; on by default, off for comparisons. The plan is unchanged (the same buffers).
+  void set_epilogue_fusion(bool on) { fuse_epilogues_ = on; }
+  // Layers that run inside the step of the convolution before them (while fusion is on).
+  [[nodiscard]] int fused_layers() const;
+
  private:
   // The thread pool, for library code that works on the runtime's buffers between steps (style
   // transfer's Gram matrices): declared in src/runtime/runtime_internal.hpp. A layer gets it as
@@ -179,6 +188,12 @@ class Runtime {
   void poison_ended(size_t step);
   [[nodiscard]] StepArgs step_args(int binding, int batch, bool training, bool backward) const;
   void run_forward_step(int binding, int batch, bool training, bool recompute);
+  // What a convolution's step also runs on its output planes (layer indices, -1 for none).
+  struct Epilogue {
+    int affine = -1, activation = -1;
+  };
+  void find_epilogues();
+  void run_epilogue(int layer, int batch);
   void run_backward_step(int binding, int batch);
   void run_fused_pool_backward(int binding, int batch);
   void run_compact_step(const Step& step, int batch);  // compress or expand (bf16 saved values)
@@ -197,6 +212,9 @@ class Runtime {
   std::vector<ParamView> params_;
   std::vector<Binding> bindings_;  // per layer
   std::vector<std::vector<std::pair<std::byte*, size_t>>> poison_after_step_;  // per step
+  std::vector<Epilogue> epilogues_;     // per layer, in inference plans
+  std::vector<uint8_t> runs_in_epilogue_;  // per layer: 1 when another layer's step runs it
+  bool fuse_epilogues_ = true;
   bool time_layers_ = false;
   std::vector<LayerTime> layer_times_;  // one per layer while timing is on
   StepHook after_backward_step_;

@@ -65,6 +65,15 @@ class Activation final : public Layer {
     });
   }
 
+  bool apply_in_place(float* x, int64_t n) const override {
+    if constexpr (requires { fn_.apply_n(x, x, n); }) {
+      fn_.apply_n(x, x, n);
+    } else {
+      for (int64_t i = 0; i < n; ++i) x[i] = fn_.apply(x[i]);
+    }
+    return true;
+  }
+
   // d_src may equal d_dst.
   void backward(const StepArgs& a) const override {
     if (!a.d_src[0]) return;

@@ -26,6 +26,7 @@ class BatchNorm final : public Layer {
     if (momentum_ < 0.0f || momentum_ > 1.0f) r.fail("momentum", "momentum must be in [0, 1]");
   }
   std::string_view op() const override { return "batchnorm"; }
+  float inference_inv_std(float running_var) const { return 1.0f / std::sqrt(running_var + eps_); }
   SpatialWindow window() const override { return {.local = false}; }
   Shape infer_shape(std::span<const Shape> in) const override { return in[0]; }
 
@@ -49,6 +50,15 @@ class BatchNorm final : public Layer {
       if (ctx.sync_batch_norm) needs.rank_sum_doubles = 2 * ctx.in[0].c + 1;
     }
     return needs;
+  }
+
+  // The same arithmetic as forward's inference branch.
+  bool channel_affine(const float* const* params, int64_t c, float& scale,
+                      float& shift) const override {
+    const float inv_std = inference_inv_std(params[3][c]);
+    scale = params[0][c] * inv_std;
+    shift = params[1][c] - params[2][c] * scale;
+    return true;
   }
 
   // saved[0]: [mean[C], inv_std[C]] of the last training forward.
@@ -89,7 +99,7 @@ class BatchNorm final : public Layer {
           }
         } else {
           mean = running_mean[c];
-          inv_std = 1.0f / std::sqrt(running_var[c] + eps_);
+          inv_std = inference_inv_std(running_var[c]);
         }
         const float scale = gamma[c] * inv_std, shift = beta[c] - mean * scale;
         for (int64_t n = 0; n < a.batch; ++n) {

@@ -76,6 +76,7 @@ Runtime::Runtime(const Net& net, const Plan& plan, uint64_t seed)
     }
   }
   bind_layers();
+  find_epilogues();
 }
 
 namespace {
@@ -213,6 +214,8 @@ StepArgs Runtime::step_args(int binding, int batch, bool training, bool backward
 void Runtime::run_forward_step(int binding, int batch, bool training, bool recompute) {
   const int layer = bindings_[static_cast<size_t>(binding)].layer;
   if (plan_.layers[layer].joined_in_place) return;  // its inputs wrote its output
+  const bool fused = fuse_epilogues_ && !runs_in_epilogue_.empty();
+  if (fused && runs_in_epilogue_[static_cast<size_t>(layer)]) return;  // the conv's step ran it
   StepArgs a = step_args(binding, batch, training, /*backward=*/false);
   // The same seed when recomputed within the step: dropout draws the same mask again.
   a.seed = mix64(seed_ ^ mix64(static_cast<uint64_t>(layer) * 1000003u +
@@ -220,12 +223,15 @@ void Runtime::run_forward_step(int binding, int batch, bool training, bool recom
   a.recompute = recompute;
   a.first_sample = first_sample_;
   const Layer& l = *net_.node(layer).layer;
+  const bool epilogue = fused && epilogues_[static_cast<size_t>(layer)].affine >= 0;
   if (!time_layers_) {
     l.forward(a);
+    if (epilogue) run_epilogue(layer, batch);
     return;
   }
   const auto start = std::chrono::steady_clock::now();
   l.forward(a);
+  if (epilogue) run_epilogue(layer, batch);
   layer_times_[layer].forward_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ++layer_times_[layer].forward_calls;

@@ -317,6 +317,39 @@ TEST(Runtime, InferenceInPlaceChangesNoResult) {
   EXPECT_EQ(outs[0], outs[1]);
 }
 
+// Inference fuses conv -> batch norm -> activation into one step (Runtime::set_epilogue_fusion):
+// the same bits as the three steps, with batch-norm statistics that are not 0 and 1, a
+// depthwise conv, a norm with no activation after it, and a conv whose output has two readers
+// (not fused). The bits of a fused and an unfused run are compared, not a tolerance.
+TEST(Runtime, FusedEpiloguesChangeNoResult) {
+  const Net net = parse_net(
+      "input 3 9 11\n"
+      "conv 8 k=3 pad=1\nbatchnorm\nrelu\n"
+      "conv 8 k=3 pad=1 groups=8\nbatchnorm\nsilu name=s\n"
+      "conv 8 k=1\nbatchnorm name=b\nadd in=b,s\n"
+      "conv 6 k=3 stride=2 name=c\nbatchnorm name=n\nclip min=0 max=0.5\nadd in=c,n\n"
+      "loss mse",
+      "fused.net");
+  const Plan p = plan(net, {.batch = 3, .mode = Mode::infer, .threads = 2});
+  std::vector<std::vector<float>> outs;
+  for (bool fuse : {true, false}) {
+    Runtime rt(net, p, 8);
+    Rng rng(5);
+    for (const ParamView& v : rt.parameters()) {
+      const bool variance = v.name.find("running_var") != std::string::npos;
+      for (int64_t i = 0; i < v.n_elems; ++i)
+        v.data[i] = variance ? rng.uniform(0.5f, 2.0f) : rng.uniform(-1.0f, 1.0f);
+    }
+    rt.set_epilogue_fusion(fuse);
+    // Three norms each with its conv, two activations with them; the fourth conv has two readers.
+    EXPECT_EQ(rt.fused_layers(), fuse ? 5 : 0);
+    fill_inputs(rt, net, p, 3);
+    rt.forward(3, /*training=*/false);
+    outs.emplace_back(rt.output(), rt.output() + 3 * net.output_shape().n_elems());
+  }
+  EXPECT_EQ(outs[0], outs[1]);
+}
+
 TEST(Runtime, SameSeedSameThreadsSameWeights) {
   const Net net = load_net_file(net_path("fashion-cnn"));
   const Plan p = plan(net, {.batch = 3, .optimizer = OptimizerKind::momentum, .threads = 2});

@@ -1,0 +1,80 @@
+// Convolution + batch norm + activation as one inference step (Runtime::set_epilogue_fusion):
+// found once when the runtime is built, from the plan's buffers, and run per output plane.
+#include <algorithm>
+
+#include "core/thread_pool.hpp"
+#include "footprint/layer.hpp"
+#include "footprint/runtime.hpp"
+
+namespace footprint {
+
+void Runtime::find_epilogues() {
+  if (plan_.options.mode != Mode::infer) return;
+  const int n_layers = net_.n_layers();
+  // Readers of each value (0: the net input, i + 1: layer i's output); a net output counts as one.
+  std::vector<int> readers(static_cast<size_t>(n_layers) + 1, 0);
+  for (const Net::Node& node : net_.nodes())
+    for (int v : node.inputs) ++readers[static_cast<size_t>(v)];
+  for (int v : net_.outputs()) ++readers[static_cast<size_t>(v)];
+  // Layer `next` reads layer `prev`'s output alone, in place, with both as contiguous samples.
+  auto in_place_after = [&](int prev, int next) {
+    if (next >= n_layers || readers[static_cast<size_t>(prev) + 1] != 1) return false;
+    const Net::Node& node = net_.node(next);
+    const Binding& a = bindings_[static_cast<size_t>(prev)];
+    const Binding& b = bindings_[static_cast<size_t>(next)];
+    const int64_t sample = net_.node(prev).out_shape.n_elems();
+    return node.inputs.size() == 1 && node.inputs[0] == prev + 1 &&
+           node.out_shape == net_.node(prev).out_shape && b.src[0] == a.dst && b.dst == a.dst &&
+           plan_.layers[prev].dst_stride == sample && b.src_stride[0] == sample &&
+           plan_.layers[next].dst_stride == sample && !plan_.layers[next].joined_in_place;
+  };
+  epilogues_.assign(static_cast<size_t>(n_layers), Epilogue{});
+  runs_in_epilogue_.assign(static_cast<size_t>(n_layers), 0);
+  for (int conv = 0; conv + 1 < n_layers; ++conv) {
+    if (net_.node(conv).layer->op() != "conv" || plan_.layers[conv].joined_in_place) continue;
+    // Only the layer right after is tried: where a conv's batch norm sits in imported nets.
+    const int norm = conv + 1;
+    float scale = 0.0f, shift = 0.0f;
+    if (!in_place_after(conv, norm) ||
+        !net_.node(norm).layer->channel_affine(bindings_[static_cast<size_t>(norm)].params.data(),
+                                               0, scale, shift)) {
+      continue;
+    }
+    Epilogue& e = epilogues_[static_cast<size_t>(conv)];
+    e.affine = norm;
+    runs_in_epilogue_[static_cast<size_t>(norm)] = 1;
+    const int act = norm + 1;
+    if (in_place_after(norm, act) && net_.node(act).layer->apply_in_place(nullptr, 0)) {
+      e.activation = act;
+      runs_in_epilogue_[static_cast<size_t>(act)] = 1;
+    }
+  }
+}
+
+int Runtime::fused_layers() const {
+  if (!fuse_epilogues_) return 0;
+  return static_cast<int>(std::count(runs_in_epilogue_.begin(), runs_in_epilogue_.end(), 1));
+}
+
+void Runtime::run_epilogue(int layer, int batch) {
+  const Epilogue& e = epilogues_[static_cast<size_t>(layer)];
+  const Shape& out = net_.node(layer).out_shape;
+  const int64_t plane = out.h * out.w;
+  const Layer& norm = *net_.node(e.affine).layer;
+  const float* const* norm_params = bindings_[static_cast<size_t>(e.affine)].params.data();
+  const Layer* act = e.activation >= 0 ? net_.node(e.activation).layer.get() : nullptr;
+  float* y = bindings_[static_cast<size_t>(layer)].dst;
+  // Planes of contiguous samples: plane p is sample p / C, channel p % C.
+  constexpr int64_t kGrain = 16384;
+  pool_->parallel_for(int64_t{batch} * out.c, [&](int64_t begin, int64_t end, int) {
+    for (int64_t p = begin; p < end; ++p) {
+      float scale = 0.0f, shift = 0.0f;
+      (void)norm.channel_affine(norm_params, p % out.c, scale, shift);
+      float* x = y + p * plane;
+      for (int64_t i = 0; i < plane; ++i) x[i] = x[i] * scale + shift;
+      if (act) (void)act->apply_in_place(x, plane);
+    }
+  }, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, plane)));
+}
+
+}  // namespace footprint
