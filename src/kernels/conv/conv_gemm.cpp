@@ -36,7 +36,13 @@ int64_t rows_per_thread_slice(const ThreadPool& pool, const ConvGeometry& g, int
   const int64_t threads = pool.size();
   if (threads == 1 || g.is_pointwise()) return 0;
   const int64_t slice_floats = conv_gemm_workspace_floats(g, tile_rows) / threads;
-  return slice_floats / (g.col_rows() * g.out_w);
+  const int64_t rows = slice_floats / (g.col_rows() * g.out_w);
+  // Each slice's GEMM packs the whole weight matrix. Where a slice has fewer columns than the
+  // layer has output channels (ResNet's 7x7 and 14x14 stages: 512 channels, 3 x 7 columns a
+  // slice), packing outweighs the product: one shared tile whose GEMM the threads split by
+  // output channels packs each weight once.
+  if (rows * g.out_w < g.group_out_c()) return 0;
+  return rows;
 }
 
 // Starts a tile of output, [channels, cols] at dst with rows out_plane apart, as the bias, and
