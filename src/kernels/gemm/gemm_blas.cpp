@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <string>
+#include <strings.h>
 #include <thread>
 #include <vector>
 
@@ -96,14 +98,25 @@ void gemm_narrow_nn(int64_t m, int64_t cols, int64_t k, float alpha, const float
   }
 }
 
+// OpenBLAS's AVX-512 kernels for small products (m n k at most 10^6) malloc a packing buffer
+// on every call when neither side is transposed and n is not a multiple of 16 (OpenBLAS 0.3.21,
+// SkylakeX and Cooperlake cores), and a step must allocate nothing: on those cores such a
+// product's last n mod 16 columns are computed here instead. Other cores (Haswell, Zen) have no
+// such kernels; there the split only cost time (DenseNet's 7x7 layers: 49 columns, 17 by hand).
+bool small_kernels_allocate() {
+  static const bool allocate = [] {
+    const std::string core = openblas_get_corename();
+    for (const char* avx512 : {"skylakex", "cooperlake", "sapphirerapids"})
+      if (strcasecmp(core.c_str(), avx512) == 0) return true;
+    return false;
+  }();
+  return allocate;
+}
+
 void sgemm(const GemmShape& s, int64_t m, int64_t n, float alpha, const float* a, const float* b,
            float beta, float* c) {
-  // OpenBLAS's AVX-512 kernels for small products (m n k at most 10^6) malloc a packing buffer
-  // on every call when neither side is transposed and n is not a multiple of 16 (OpenBLAS
-  // 0.3.21, SkylakeX and Cooperlake cores), and a step must allocate nothing: such a product's
-  // last n mod 16 columns are computed here instead, on every CPU alike.
   constexpr double kSmallProduct = 1e6;
-  if (!s.trans_a && !s.trans_b && n % 16 != 0 &&
+  if (!s.trans_a && !s.trans_b && n % 16 != 0 && small_kernels_allocate() &&
       static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(s.k) <= kSmallProduct) {
     const int64_t wide = n / 16 * 16;
     gemm_narrow_nn(m, n - wide, s.k, alpha, a, s.lda, b + wide, s.ldb, beta, c + wide, s.ldc);
