@@ -114,6 +114,15 @@ class RankStepSums {
 
 // Pointers and sizes for one forward or backward step. Tensors are NCHW float32, batch first.
 // The spans point at storage the runtime binds once, so building a StepArgs allocates nothing.
+// Work the runtime fuses into a convolution's inference step (Runtime::set_epilogue_fusion): the
+// batch norm and activation after it, applied in place to output values of one channel. The
+// convolution calls it on each piece of output right after writing it, while it is in cache.
+class ChannelEpilogue {
+ public:
+  virtual ~ChannelEpilogue() = default;
+  virtual void apply(int64_t channel, float* x, int64_t n) const = 0;
+};
+
 struct StepArgs {
   int batch = 0;
   bool training = false;
@@ -149,6 +158,9 @@ struct StepArgs {
   ThreadPool* pool = nullptr;
   // Set in data-parallel training when the layer declared rank_sum_doubles; nullptr otherwise.
   RankStepSums* rank_sums = nullptr;
+  // Inference: applied by the layer (a conv) to every output value after computing it; nullptr:
+  // none. Only layers with op() "conv" are given one.
+  const ChannelEpilogue* epilogue = nullptr;
 };
 
 // How an output position depends on input positions along one axis, for exact tiling (style

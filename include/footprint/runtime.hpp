@@ -14,6 +14,8 @@
 
 namespace footprint {
 
+class ChannelEpilogue;
+
 struct OptimizerParams {
   float lr = 0.01f;
   float momentum = 0.9f;       // momentum optimizer (and sgd when set with OptimizerKind::momentum)
@@ -156,10 +158,10 @@ class Runtime {
   [[nodiscard]] const std::vector<LayerTime>& layer_times() const { return layer_times_; }
 
   // Inference plans: a convolution followed by a batch norm and an activation, each the sole
-  // reader of the one before and running in place on its output, runs as one step: the batch
-  // norm and activation go over each output plane right after the convolution, while the plane
-  // is in cache, instead of two more passes over the whole tensor. The same arithmetic, so the
-  // same bits; on by default, off for comparisons. The plan is unchanged (the same buffers).
+  // reader of the one before and running in place on its output, runs as one step: the
+  // convolution applies the other two to each piece of its output as it writes it, while it is
+  // in cache (StepArgs::epilogue), instead of two more passes over the whole tensor. The same
+  // arithmetic, so the same bits; on by default, off for comparisons. The plan is unchanged.
   void set_epilogue_fusion(bool on) { fuse_epilogues_ = on; }
   // Layers that run inside the step of the convolution before them (while fusion is on).
   [[nodiscard]] int fused_layers() const;
@@ -193,7 +195,6 @@ class Runtime {
     int affine = -1, activation = -1;
   };
   void find_epilogues();
-  void run_epilogue(int layer, int batch);
   void run_backward_step(int binding, int batch);
   void run_fused_pool_backward(int binding, int batch);
   void run_compact_step(const Step& step, int batch);  // compress or expand (bf16 saved values)
@@ -213,6 +214,7 @@ class Runtime {
   std::vector<Binding> bindings_;  // per layer
   std::vector<std::vector<std::pair<std::byte*, size_t>>> poison_after_step_;  // per step
   std::vector<Epilogue> epilogues_;     // per layer, in inference plans
+  std::vector<std::unique_ptr<const ChannelEpilogue>> epilogue_work_;  // per layer, or nullptr
   std::vector<uint8_t> runs_in_epilogue_;  // per layer: 1 when another layer's step runs it
   bool fuse_epilogues_ = true;
   bool time_layers_ = false;

@@ -211,24 +211,40 @@ class Conv2d final : public Layer {
     return g;
   }
 
+  // An epilogue (StepArgs::epilogue) goes over each piece of output as the depthwise and GEMM
+  // paths write it, and over the finished planes after Winograd and the direct loops.
   void forward(const StepArgs& a) const override {
     const ConvGeometry g = step_geometry(a);
     const float* bias = bias_ ? a.params[1] : nullptr;
     if (a.algorithm == kDepthwise) {
-      conv_forward_depthwise(*a.pool, g, a.batch, a.src[0], a.params[0], bias, a.dst);
+      conv_forward_depthwise(*a.pool, g, a.batch, a.src[0], a.params[0], bias, a.dst, a.epilogue);
       return;
     }
     if (a.algorithm & kWinogradForward) {
       conv_forward_winograd(*a.pool, g, a.batch, a.src[0], a.params[0], bias, a.dst,
                             reinterpret_cast<float*>(a.workspace.data()), winograd_blocking(g, a));
+      apply_epilogue_to_planes(a, g);
       return;
     }
     if (decode(a.algorithm).forward) {
       conv_forward_direct(*a.pool, g, a.batch, a.src[0], a.params[0], bias, a.dst);
+      apply_epilogue_to_planes(a, g);
       return;
     }
     conv_forward_gemm(*a.pool, g, a.batch, a.src[0], a.params[0], bias, a.dst,
-                      reinterpret_cast<float*>(a.workspace.data()), a.tile);
+                      reinterpret_cast<float*>(a.workspace.data()), a.tile,
+                      /*accumulate_dst=*/false, a.epilogue);
+  }
+
+  static void apply_epilogue_to_planes(const StepArgs& a, const ConvGeometry& g) {
+    if (!a.epilogue) return;
+    const int64_t plane = g.out_h * g.out_w;
+    a.pool->parallel_for(a.batch * g.out_c, [&](int64_t begin, int64_t end, int) {
+      for (int64_t p = begin; p < end; ++p) {
+        const int64_t n = p / g.out_c, c = p % g.out_c;
+        a.epilogue->apply(c, a.dst + n * a.dst_stride + c * plane, plane);
+      }
+    }, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, plane)));
   }
 
   void backward(const StepArgs& a) const override {

@@ -1,12 +1,36 @@
 // Convolution + batch norm + activation as one inference step (Runtime::set_epilogue_fusion):
-// found once when the runtime is built, from the plan's buffers, and run per output plane.
+// found once when the runtime is built, from the plan's buffers; the convolution applies the
+// other two to its output as it writes it (StepArgs::epilogue).
 #include <algorithm>
+#include <memory>
 
 #include "core/thread_pool.hpp"
 #include "footprint/layer.hpp"
 #include "footprint/runtime.hpp"
 
 namespace footprint {
+namespace {
+
+// The batch norm's scale and shift for the channel, then the activation, if any: the arithmetic
+// of their own forward steps, lent by the layers, so the bits are the same.
+class NormThenActivation final : public ChannelEpilogue {
+ public:
+  NormThenActivation(const Layer& norm, const float* const* norm_params, const Layer* act)
+      : norm_(norm), norm_params_(norm_params), act_(act) {}
+  void apply(int64_t channel, float* x, int64_t n) const override {
+    float scale = 0.0f, shift = 0.0f;
+    (void)norm_.channel_affine(norm_params_, channel, scale, shift);
+    for (int64_t i = 0; i < n; ++i) x[i] = x[i] * scale + shift;
+    if (act_) (void)act_->apply_in_place(x, n);
+  }
+
+ private:
+  const Layer& norm_;
+  const float* const* norm_params_;
+  const Layer* act_;
+};
+
+}  // namespace
 
 void Runtime::find_epilogues() {
   if (plan_.options.mode != Mode::infer) return;
@@ -30,6 +54,7 @@ void Runtime::find_epilogues() {
   };
   epilogues_.assign(static_cast<size_t>(n_layers), Epilogue{});
   runs_in_epilogue_.assign(static_cast<size_t>(n_layers), 0);
+  epilogue_work_.resize(static_cast<size_t>(n_layers));
   for (int conv = 0; conv + 1 < n_layers; ++conv) {
     if (net_.node(conv).layer->op() != "conv" || plan_.layers[conv].joined_in_place) continue;
     // Only the layer right after is tried: where a conv's batch norm sits in imported nets.
@@ -48,33 +73,15 @@ void Runtime::find_epilogues() {
       e.activation = act;
       runs_in_epilogue_[static_cast<size_t>(act)] = 1;
     }
+    epilogue_work_[static_cast<size_t>(conv)] = std::make_unique<NormThenActivation>(
+        *net_.node(norm).layer, bindings_[static_cast<size_t>(norm)].params.data(),
+        e.activation >= 0 ? net_.node(e.activation).layer.get() : nullptr);
   }
 }
 
 int Runtime::fused_layers() const {
   if (!fuse_epilogues_) return 0;
   return static_cast<int>(std::count(runs_in_epilogue_.begin(), runs_in_epilogue_.end(), 1));
-}
-
-void Runtime::run_epilogue(int layer, int batch) {
-  const Epilogue& e = epilogues_[static_cast<size_t>(layer)];
-  const Shape& out = net_.node(layer).out_shape;
-  const int64_t plane = out.h * out.w;
-  const Layer& norm = *net_.node(e.affine).layer;
-  const float* const* norm_params = bindings_[static_cast<size_t>(e.affine)].params.data();
-  const Layer* act = e.activation >= 0 ? net_.node(e.activation).layer.get() : nullptr;
-  float* y = bindings_[static_cast<size_t>(layer)].dst;
-  // Planes of contiguous samples: plane p is sample p / C, channel p % C.
-  constexpr int64_t kGrain = 16384;
-  pool_->parallel_for(int64_t{batch} * out.c, [&](int64_t begin, int64_t end, int) {
-    for (int64_t p = begin; p < end; ++p) {
-      float scale = 0.0f, shift = 0.0f;
-      (void)norm.channel_affine(norm_params, p % out.c, scale, shift);
-      float* x = y + p * plane;
-      for (int64_t i = 0; i < plane; ++i) x[i] = x[i] * scale + shift;
-      if (act) (void)act->apply_in_place(x, plane);
-    }
-  }, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, plane)));
 }
 
 }  // namespace footprint

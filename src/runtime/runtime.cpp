@@ -222,16 +222,14 @@ void Runtime::run_forward_step(int binding, int batch, bool training, bool recom
                                static_cast<uint64_t>(forward_calls_)));
   a.recompute = recompute;
   a.first_sample = first_sample_;
+  if (fused) a.epilogue = epilogue_work_[static_cast<size_t>(layer)].get();
   const Layer& l = *net_.node(layer).layer;
-  const bool epilogue = fused && epilogues_[static_cast<size_t>(layer)].affine >= 0;
   if (!time_layers_) {
     l.forward(a);
-    if (epilogue) run_epilogue(layer, batch);
     return;
   }
   const auto start = std::chrono::steady_clock::now();
   l.forward(a);
-  if (epilogue) run_epilogue(layer, batch);
   layer_times_[layer].forward_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ++layer_times_[layer].forward_calls;

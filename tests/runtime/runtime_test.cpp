@@ -320,7 +320,8 @@ TEST(Runtime, InferenceInPlaceChangesNoResult) {
 // Inference fuses conv -> batch norm -> activation into one step (Runtime::set_epilogue_fusion):
 // the same bits as the three steps, with batch-norm statistics that are not 0 and 1, a
 // depthwise conv, a norm with no activation after it, and a conv whose output has two readers
-// (not fused). The bits of a fused and an unfused run are compared, not a tolerance.
+// (not fused), through the depthwise, GEMM-slice and 1x1 paths. The bits of a fused and an
+// unfused run are compared, not a tolerance.
 TEST(Runtime, FusedEpiloguesChangeNoResult) {
   const Net net = parse_net(
       "input 3 9 11\n"

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/thread_pool.hpp"
+#include "footprint/layer.hpp"
 #include "kernels/conv/depthwise_strips.hpp"
 
 namespace footprint {
@@ -151,7 +152,8 @@ bool conv_depthwise_applies(const ConvGeometry& g) {
 }
 
 void conv_forward_depthwise(ThreadPool& pool, const ConvGeometry& g, int64_t batch,
-                            const float* src, const float* weights, const float* bias, float* dst) {
+                            const float* src, const float* weights, const float* bias, float* dst,
+                            const ChannelEpilogue* epilogue) {
   const Inside inside = inside_columns(g);
   const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   const int64_t taps = g.kernel_h * g.kernel_w;
@@ -165,6 +167,7 @@ void conv_forward_depthwise(ThreadPool& pool, const ConvGeometry& g, int64_t bat
       const float* w = weights + c * taps;
       if (strips) {
         depthwise_plane_strips(g, in, w, bias ? bias[c] : 0.0f, out);
+        if (epilogue) epilogue->apply(c, out, out_plane);
         continue;
       }
       if (fixed) {
@@ -180,6 +183,7 @@ void conv_forward_depthwise(ThreadPool& pool, const ConvGeometry& g, int64_t bat
           }
           fixed(g, inside, rows, w_row, bias ? bias[c] : 0.0f, out + oh * g.out_w);
         }
+        if (epilogue) epilogue->apply(c, out, out_plane);
         continue;
       }
       for (int64_t oh = 0; oh < g.out_h; ++oh) {
@@ -192,6 +196,7 @@ void conv_forward_depthwise(ThreadPool& pool, const ConvGeometry& g, int64_t bat
             tap_forward(g, inside, w[kh * g.kernel_w + kw], in + ih * g.in_w, kw, out_row);
         }
       }
+      if (epilogue) epilogue->apply(c, out, out_plane);
     }
   }, plane_grain(g));
 }

@@ -14,6 +14,7 @@
 
 namespace footprint {
 
+class ChannelEpilogue;
 class ThreadPool;
 
 // Kernels up to 8x8 taps (ConvNeXt's 7x7 included).
@@ -22,8 +23,10 @@ inline constexpr int64_t kMaxDepthwiseTaps = 64;
 // groups == in_c == out_c, at most kMaxDepthwiseTaps taps.
 [[nodiscard]] bool conv_depthwise_applies(const ConvGeometry& g);
 
+// epilogue (inference): applied to each output plane right after it is computed.
 void conv_forward_depthwise(ThreadPool& pool, const ConvGeometry& g, int64_t batch,
-                            const float* src, const float* weights, const float* bias, float* dst);
+                            const float* src, const float* weights, const float* bias, float* dst,
+                            const ChannelEpilogue* epilogue = nullptr);
 
 // As conv_backward_gemm: d_weights and d_bias are overwritten (either may be nullptr); d_src (may
 // be nullptr) is overwritten, or added to when accumulate_d_src.

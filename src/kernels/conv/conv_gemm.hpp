@@ -13,15 +13,18 @@
 
 namespace footprint {
 
+class ChannelEpilogue;
 class ThreadPool;
 
 [[nodiscard]] int64_t conv_gemm_workspace_floats(const ConvGeometry& g, int64_t tile_rows);
 
 // dst is overwritten, or, with accumulate_dst (and no bias), added to: a transposed
 // convolution's data gradient is this convolution added into what another reader wrote.
+// epilogue (inference; not with accumulate_dst): applied to each piece of dst as it is written.
 void conv_forward_gemm(ThreadPool& pool, const ConvGeometry& g, int64_t batch, const float* src,
                        const float* weights, const float* bias, float* dst, float* workspace,
-                       int64_t tile_rows, bool accumulate_dst = false);
+                       int64_t tile_rows, bool accumulate_dst = false,
+                       const ChannelEpilogue* epilogue = nullptr);
 
 // d_weights and d_bias are overwritten (either may be nullptr); d_src (may be nullptr) is
 // overwritten, or added to when accumulate_d_src. src is read only for d_weights (it may be
