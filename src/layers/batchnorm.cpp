@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/thread_pool.hpp"
+#include "kernels/eltwise/activation_fast.hpp"
 #include "kernels/eltwise/sum_lanes.hpp"
 #include "layers/attr_reader.hpp"
 #include "layers/layer.hpp"
@@ -105,7 +106,7 @@ class BatchNorm final : public Layer {
         for (int64_t n = 0; n < a.batch; ++n) {
           const float* x = a.src[0] + n * a.src_stride[0] + c * plane;
           float* y = a.dst + n * a.dst_stride + c * plane;
-          for (int64_t i = 0; i < plane; ++i) y[i] = x[i] * scale + shift;
+          scale_shift_fast(x, y, plane, scale, shift);
         }
       }
     });
@@ -209,7 +210,7 @@ class BatchNorm final : public Layer {
         for (int64_t n = 0; n < a.batch; ++n) {
           const float* x = plane_of(n, c);
           float* y = a.dst + n * a.dst_stride + c * plane;
-          for (int64_t i = 0; i < plane; ++i) y[i] = x[i] * scale + shift;
+          scale_shift_fast(x, y, plane, scale, shift);
         }
       }
     });

@@ -1,13 +1,15 @@
 // clip [min=0] [max=6]: x limited to [min, max] (ReLU6 by default; ONNX Clip, PyTorch hardtanh).
 // The slope is 1 where the output lies strictly inside (min, max) and 0 on the bounds, so backward
 // reads the output and the layer runs in place.
+#include "kernels/eltwise/activation_fast.hpp"
 #include "layers/activation.hpp"
 
 namespace footprint {
 namespace {
 struct ClipFn {
   float lo, hi;
-  float apply(float x) const { return x < lo ? lo : (x > hi ? hi : x); }
+  float apply(float x) const { return x < lo ? lo : (x > hi ? hi : x); }  // the reference
+  void apply_n(const float* src, float* dst, int64_t n) const { clip_fast(src, dst, n, lo, hi); }
   float derivative(float y) const { return y > lo && y < hi ? 1.0f : 0.0f; }
 };
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "core/thread_pool.hpp"
 #include "footprint/layer.hpp"
+#include "kernels/eltwise/activation_fast.hpp"
 #include "footprint/runtime.hpp"
 
 namespace footprint {
@@ -20,7 +21,7 @@ class NormThenActivation final : public ChannelEpilogue {
   void apply(int64_t channel, float* x, int64_t n) const override {
     float scale = 0.0f, shift = 0.0f;
     (void)norm_.channel_affine(norm_params_, channel, scale, shift);
-    for (int64_t i = 0; i < n; ++i) x[i] = x[i] * scale + shift;
+    scale_shift_fast(x, x, n, scale, shift);
     if (act_) (void)act_->apply_in_place(x, n);
   }
 

@@ -80,5 +80,28 @@ TEST(ActivationFastTest, SpecialValuesAndTails) {
   }
 }
 
+// The batch norm's scale and shift and the clip against their plain loops, bit for bit (a
+// multiply then an add, never one FMA: the fused and unfused inference paths must agree), every
+// length from 0 to 40 and in place; a NaN stays NaN through the clip.
+TEST(ActivationFastTest, ScaleShiftAndClipMatchTheirLoops) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (int64_t n = 0; n <= 40; ++n) {
+    std::vector<float> x(n), y(n), want(n);
+    for (int64_t i = 0; i < n; ++i) x[i] = 0.37f * static_cast<float>(i) - 7.1f;
+    const float scale = 1.3f, shift = -0.7f;
+    for (int64_t i = 0; i < n; ++i) want[i] = x[i] * scale + shift;
+    scale_shift_fast(x.data(), y.data(), n, scale, shift);
+    ASSERT_EQ(y, want) << "n=" << n;
+    for (int64_t i = 0; i < n; ++i) want[i] = x[i] < -1.0f ? -1.0f : (x[i] > 2.5f ? 2.5f : x[i]);
+    clip_fast(x.data(), x.data(), n, -1.0f, 2.5f);
+    ASSERT_EQ(x, want) << "n=" << n;
+  }
+  std::vector<float> v = {nan, -5.0f, 9.0f};
+  clip_fast(v.data(), v.data(), 3, 0.0f, 6.0f);
+  EXPECT_TRUE(std::isnan(v[0]));
+  EXPECT_EQ(v[1], 0.0f);
+  EXPECT_EQ(v[2], 6.0f);
+}
+
 }  // namespace
 }  // namespace footprint
