@@ -80,10 +80,10 @@ TEST(ActivationFastTest, SpecialValuesAndTails) {
   }
 }
 
-// The batch norm's scale and shift and the clip against their plain loops, bit for bit (a
+// The batch norm's scale and shift, the clip and ReLU against their plain loops, bit for bit (a
 // multiply then an add, never one FMA: the fused and unfused inference paths must agree), every
 // length from 0 to 40 and in place; a NaN stays NaN through the clip.
-TEST(ActivationFastTest, ScaleShiftAndClipMatchTheirLoops) {
+TEST(ActivationFastTest, ScaleShiftClipAndReluMatchTheirLoops) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (int64_t n = 0; n <= 40; ++n) {
     std::vector<float> x(n), y(n), want(n);
@@ -92,6 +92,10 @@ TEST(ActivationFastTest, ScaleShiftAndClipMatchTheirLoops) {
     for (int64_t i = 0; i < n; ++i) want[i] = x[i] * scale + shift;
     scale_shift_fast(x.data(), y.data(), n, scale, shift);
     ASSERT_EQ(y, want) << "n=" << n;
+    std::vector<float> relu(n);
+    for (int64_t i = 0; i < n; ++i) want[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    relu_fast(x.data(), relu.data(), n);
+    ASSERT_EQ(relu, want) << "n=" << n;
     for (int64_t i = 0; i < n; ++i) want[i] = x[i] < -1.0f ? -1.0f : (x[i] > 2.5f ? 2.5f : x[i]);
     clip_fast(x.data(), x.data(), n, -1.0f, 2.5f);
     ASSERT_EQ(x, want) << "n=" << n;

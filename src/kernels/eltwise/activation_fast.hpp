@@ -13,12 +13,13 @@ void tanh_fast(const float* src, float* dst, int64_t n_elems);
 void sigmoid_fast(const float* src, float* dst, int64_t n_elems);
 void silu_fast(const float* src, float* dst, int64_t n_elems);
 void exp_fast(const float* src, float* dst, int64_t n_elems);
-// dst = src * scale + shift (a batch norm in inference), and src limited to [lo, hi] (clip,
-// ReLU6; a NaN stays NaN, as in ClipFn): simple loops, but the baseline build runs them at SSE
+// dst = src * scale + shift (a batch norm in inference), src limited to [lo, hi] (clip,
+// ReLU6; a NaN stays NaN, as in ClipFn), and ReLU: simple loops, but the baseline build runs them at SSE
 // width, where they took a tenth of mobilenet_v2's inference. In scale_shift.cpp, built without
 // contraction: a multiply then an add on every CPU, never one FMA, so every copy gives the same
 // bits.
 void scale_shift_fast(const float* src, float* dst, int64_t n_elems, float scale, float shift);
 void clip_fast(const float* src, float* dst, int64_t n_elems, float lo, float hi);
+void relu_fast(const float* src, float* dst, int64_t n_elems);  // max(x, 0); a NaN gives 0
 
 }  // namespace footprint
