@@ -132,10 +132,12 @@ void run_conv(const Args& a) {
   gemm_blas_init();
   ConvGeometry g{.in_c = 64, .in_h = 224, .in_w = 224, .out_c = 64, .out_h = 224, .out_w = 224,
                  .kernel_h = 3, .kernel_w = 3, .pad_top = 1, .pad_left = 1};
-  // The planner's own choice for this layer (--tile-bytes auto).
+  // The planner's own choice for this layer's im2col tile (--tile-bytes auto), with Winograd off:
+  // with it on, the planner runs this layer by Winograd and plans no GEMM tile at all.
   Net layer{Shape{64, 224, 224}};
   layer << conv(64, {.k = 3, .pad = 1});
-  const int64_t tile_rows = plan(layer, {.mode = Mode::infer, .threads = a.threads}).layers[0].tile;
+  const int64_t tile_rows =
+      plan(layer, {.mode = Mode::infer, .threads = a.threads, .winograd_conv = false}).layers[0].tile;
   Rng rng(3);
   auto random = [&](int64_t n) {
     std::vector<float> v(n);

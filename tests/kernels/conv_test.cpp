@@ -534,6 +534,11 @@ TEST_F(ConvTest, DepthwiseMatchesReference) {
                                dst.data());
         EXPECT_TRUE(close("dst", r.dst_dims, {dst.begin(), dst.begin() + r.dst.size()}, r.dst));
         EXPECT_EQ(dst.back(), kGuard) << "wrote past dst";
+        std::fill_n(dst.begin(), r.dst.size(), nan);  // the general loops alone, likewise
+        conv_forward_depthwise_loops(*pool, g, batch, r.src.data(), r.weights.data(),
+                                     r.bias.data(), dst.data());
+        EXPECT_TRUE(close("dst (loops)", r.dst_dims, {dst.begin(), dst.begin() + r.dst.size()}, r.dst));
+        EXPECT_EQ(dst.back(), kGuard) << "wrote past dst";
         std::vector<float> d_src(r.d_src.size(), nan), d_weights(r.d_weights.size(), nan),
             d_bias(r.d_bias.size(), nan);
         conv_backward_depthwise(*pool, g, batch, r.src.data(), r.weights.data(), r.d_dst.data(),

@@ -151,14 +151,15 @@ bool conv_depthwise_applies(const ConvGeometry& g) {
          g.kernel_h * g.kernel_w <= kMaxDepthwiseTaps;
 }
 
-void conv_forward_depthwise(ThreadPool& pool, const ConvGeometry& g, int64_t batch,
-                            const float* src, const float* weights, const float* bias, float* dst,
-                            const ChannelEpilogue* epilogue) {
+namespace {
+
+void forward_planes(ThreadPool& pool, const ConvGeometry& g, int64_t batch, const float* src,
+                    const float* weights, const float* bias, float* dst,
+                    const ChannelEpilogue* epilogue, bool strips) {
   const Inside inside = inside_columns(g);
   const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   const int64_t taps = g.kernel_h * g.kernel_w;
   const RowForward fixed = fixed_row_forward(g);
-  const bool strips = depthwise_strips_apply(g);
   pool.parallel_for(batch * g.out_c, [&](int64_t begin, int64_t end, int) {
     for (int64_t p = begin; p < end; ++p) {
       const int64_t n = p / g.out_c, c = p % g.out_c;
@@ -199,6 +200,20 @@ void conv_forward_depthwise(ThreadPool& pool, const ConvGeometry& g, int64_t bat
       if (epilogue) epilogue->apply(c, out, out_plane);
     }
   }, plane_grain(g));
+}
+
+}  // namespace
+
+void conv_forward_depthwise(ThreadPool& pool, const ConvGeometry& g, int64_t batch,
+                            const float* src, const float* weights, const float* bias, float* dst,
+                            const ChannelEpilogue* epilogue) {
+  forward_planes(pool, g, batch, src, weights, bias, dst, epilogue, depthwise_strips_apply(g));
+}
+
+void conv_forward_depthwise_loops(ThreadPool& pool, const ConvGeometry& g, int64_t batch,
+                                  const float* src, const float* weights, const float* bias,
+                                  float* dst, const ChannelEpilogue* epilogue) {
+  forward_planes(pool, g, batch, src, weights, bias, dst, epilogue, /*strips=*/false);
 }
 
 void conv_backward_depthwise(ThreadPool& pool, const ConvGeometry& g, int64_t batch,

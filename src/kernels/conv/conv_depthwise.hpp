@@ -23,10 +23,15 @@ inline constexpr int64_t kMaxDepthwiseTaps = 64;
 // groups == in_c == out_c, at most kMaxDepthwiseTaps taps.
 [[nodiscard]] bool conv_depthwise_applies(const ConvGeometry& g);
 
-// epilogue (inference): applied to each output plane right after it is computed.
+// epilogue (inference): applied to each output plane right after it is computed. Through the
+// padded strips where they apply (depthwise_strips_apply), else the loops below.
 void conv_forward_depthwise(ThreadPool& pool, const ConvGeometry& g, int64_t batch,
                             const float* src, const float* weights, const float* bias, float* dst,
                             const ChannelEpilogue* epilogue = nullptr);
+// The same by the general loops alone, whatever the layer (for tests and bench/depthwise.cpp).
+void conv_forward_depthwise_loops(ThreadPool& pool, const ConvGeometry& g, int64_t batch,
+                                  const float* src, const float* weights, const float* bias,
+                                  float* dst, const ChannelEpilogue* epilogue = nullptr);
 
 // As conv_backward_gemm: d_weights and d_bias are overwritten (either may be nullptr); d_src (may
 // be nullptr) is overwritten, or added to when accumulate_d_src.

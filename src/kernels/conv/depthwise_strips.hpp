@@ -1,5 +1,5 @@
-// The forward pass of a depthwise 3x3 or 5x5 convolution, stride 1 or 2 (MobileNet's,
-// EfficientNet's, ShuffleNet's), and 7x7 stride 1 (ConvNeXt's), vectorised along the output
+// The forward pass of a depthwise 3x3 convolution at stride 1, 5x5 at stride 1 or 2 (MobileNet's,
+// EfficientNet's, ShuffleNet's), and 7x7 at stride 1 (ConvNeXt's), vectorised along the output
 // row. Each channel plane is copied, a strip of rows at a time, into a zero-padded buffer on
 // the stack (64 KiB; stride-2 rows split into their even and odd columns), so every tap of
 // every output vector is one unaligned load and one multiply-add, with no edge cases: the
@@ -14,7 +14,7 @@
 
 namespace footprint {
 
-// Square kernel 3 or 5 with stride 1 or 2, or 7 with stride 1; no dilation; one padded strip of
+// Square kernel 3 or 7 with stride 1, or 5 with stride 1 or 2; no dilation; one padded strip of
 // `kernel` rows fits the buffer (rows up to about 3000 columns). Depthwise is assumed
 // (conv_depthwise_applies).
 [[nodiscard]] bool depthwise_strips_apply(const ConvGeometry& g);
