@@ -71,10 +71,6 @@ int64_t backward_tile_rows(const ConvGeometry& g, int64_t tile_rows) {
   return std::clamp<int64_t>(budget / (bytes * g.out_w), 1, tile_rows);
 }
 
-}  // namespace
-
-namespace {
-
 // Channels [c0, c1) of group grp's output, columns [col, col + cols) of each plane: the
 // epilogue after the GEMM that wrote them.
 void apply_epilogue(const ChannelEpilogue& e, int64_t first_channel, int64_t c0, int64_t c1,
