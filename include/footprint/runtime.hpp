@@ -190,10 +190,6 @@ class Runtime {
   void poison_ended(size_t step);
   [[nodiscard]] StepArgs step_args(int binding, int batch, bool training, bool backward) const;
   void run_forward_step(int binding, int batch, bool training, bool recompute);
-  // What a convolution's step also runs on its output planes (layer indices, -1 for none).
-  struct Epilogue {
-    int affine = -1, activation = -1;
-  };
   void find_epilogues();
   void run_backward_step(int binding, int batch);
   void run_fused_pool_backward(int binding, int batch);
@@ -213,9 +209,10 @@ class Runtime {
   std::vector<ParamView> params_;
   std::vector<Binding> bindings_;  // per layer
   std::vector<std::vector<std::pair<std::byte*, size_t>>> poison_after_step_;  // per step
-  std::vector<Epilogue> epilogues_;     // per layer, in inference plans
-  std::vector<std::unique_ptr<const ChannelEpilogue>> epilogue_work_;  // per layer, or nullptr
-  std::vector<uint8_t> runs_in_epilogue_;  // per layer: 1 when another layer's step runs it
+  // Per layer, in inference plans: what a convolution's step also applies to its output (nullptr
+  // for none), and 1 for the layers that step runs.
+  std::vector<std::unique_ptr<const ChannelEpilogue>> epilogue_work_;
+  std::vector<uint8_t> runs_in_epilogue_;
   bool fuse_epilogues_ = true;
   bool time_layers_ = false;
   std::vector<LayerTime> layer_times_;  // one per layer while timing is on

@@ -53,7 +53,6 @@ void Runtime::find_epilogues() {
            plan_.layers[prev].dst_stride == sample && b.src_stride[0] == sample &&
            plan_.layers[next].dst_stride == sample && !plan_.layers[next].joined_in_place;
   };
-  epilogues_.assign(static_cast<size_t>(n_layers), Epilogue{});
   runs_in_epilogue_.assign(static_cast<size_t>(n_layers), 0);
   epilogue_work_.resize(static_cast<size_t>(n_layers));
   for (int conv = 0; conv + 1 < n_layers; ++conv) {
@@ -66,17 +65,15 @@ void Runtime::find_epilogues() {
                                                0, scale, shift)) {
       continue;
     }
-    Epilogue& e = epilogues_[static_cast<size_t>(conv)];
-    e.affine = norm;
     runs_in_epilogue_[static_cast<size_t>(norm)] = 1;
     const int act = norm + 1;
+    const Layer* activation = nullptr;
     if (in_place_after(norm, act) && net_.node(act).layer->apply_in_place(nullptr, 0)) {
-      e.activation = act;
+      activation = net_.node(act).layer.get();
       runs_in_epilogue_[static_cast<size_t>(act)] = 1;
     }
     epilogue_work_[static_cast<size_t>(conv)] = std::make_unique<NormThenActivation>(
-        *net_.node(norm).layer, bindings_[static_cast<size_t>(norm)].params.data(),
-        e.activation >= 0 ? net_.node(e.activation).layer.get() : nullptr);
+        *net_.node(norm).layer, bindings_[static_cast<size_t>(norm)].params.data(), activation);
   }
 }
 

@@ -1,20 +1,12 @@
 #include "kernels/conv/depthwise_strips.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include "kernels/cpu_clones.hpp"
+#include "kernels/v8.hpp"
 
 namespace footprint {
 namespace {
-
-using v8 = float __attribute__((vector_size(32)));
-
-FP_INLINE v8 load8(const float* p) {
-  v8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 // The stack buffer one strip of padded rows lives in.
 constexpr int64_t kStripFloats = 16384;
@@ -50,15 +42,14 @@ StripLayout strip_layout(const ConvGeometry& g) {
 FP_INLINE void copy_floats(float* dst, const float* src, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const v8 v = load8(src + i);
-    std::memcpy(dst + i, &v, sizeof v);
+    store8(dst + i, load8(src + i));
   }
   for (; i < n; ++i) dst[i] = src[i];
 }
 FP_INLINE void zero_floats(float* dst, int64_t n) {
   const v8 zero{};
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) std::memcpy(dst + i, &zero, sizeof zero);
+  for (; i + 8 <= n; i += 8) store8(dst + i, zero);
   for (; i < n; ++i) dst[i] = 0.0f;
 }
 
@@ -99,8 +90,8 @@ FP_INLINE void fill_strip(const ConvGeometry& g, const StripLayout& l, const flo
       const v8 a = load8(p), b = load8(p + 8);
       const v8 e = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
       const v8 o = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
-      std::memcpy(even + j, &e, sizeof e);
-      std::memcpy(odd + j, &o, sizeof o);
+      store8(even + j, e);
+      store8(odd + j, o);
     }
     for (; j < l.phase_len; ++j) one(j);
   }
@@ -123,7 +114,7 @@ FP_INLINE void vectors(const StripLayout& l, const v8* w, v8 bias, const float* 
 
 FP_INLINE void store_vector(float* out, v8 v, int64_t lanes) {
   if (lanes == 8) {
-    std::memcpy(out, &v, sizeof v);
+    store8(out, v);
     return;
   }
   for (int64_t i = 0; i < lanes; ++i) out[i] = v[i];

@@ -5,9 +5,8 @@
 // -ffp-contract=fast (CMakeLists.txt) so that the AVX2 copy multiplies and adds in one FMA.
 #include "kernels/conv/winograd_kernels.hpp"
 
-#include <cstring>
-
 #include "kernels/cpu_clones.hpp"
+#include "kernels/v8.hpp"
 
 namespace footprint::winograd {
 namespace {
@@ -33,14 +32,6 @@ FP_INLINE void at(T a0, T a1, T a2, T a3, T a4, T a5, T o[4]) {
   o[3] = d12 + 8.0f * d34 + a5;
 }
 
-using v8 = float __attribute__((vector_size(32)));
-
-FP_INLINE v8 load8(const float* p) {
-  v8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-FP_INLINE void store8(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
 template <typename T>
 FP_INLINE T load_as(const float* p) {
   if constexpr (sizeof(T) == sizeof(float)) {
