@@ -75,6 +75,10 @@ void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode) {
                  "bit-identical to f32, see the README)")
       ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();
+  cmd.add_flag("--update-in-backward", flags.update_in_backward,
+               "Update each layer's parameters right after its backward step (training, one "
+               "process): its weight gradients then live only from one step to the other instead "
+               "of for the whole run; the same results, bit for bit");
 }
 
 OptimizerKind parse_optimizer(const std::string& name) {
@@ -106,7 +110,8 @@ PlanOptions to_plan_options(const PlanFlags& flags) {
           .memory_budget = flags.memory_budget == "none" || flags.memory_budget == "0"
                                ? 0
                                : parse_bytes_flag("--memory-budget", flags.memory_budget),
-          .saved_dtype = flags.saved_dtype == "bf16" ? SavedDtype::bf16 : SavedDtype::f32};
+          .saved_dtype = flags.saved_dtype == "bf16" ? SavedDtype::bf16 : SavedDtype::f32,
+          .update_in_backward = flags.update_in_backward};
 }
 
 namespace {
@@ -466,6 +471,7 @@ std::string fit_command(const std::string& path, const PlanOptions& options,
   if (!options.direct_conv) command += " --no-direct-conv";
   if (!options.winograd_conv) command += " --no-winograd";
   if (options.saved_dtype != SavedDtype::f32) command += " --saved-dtype bf16";
+  if (options.update_in_backward) command += " --update-in-backward";
   return command + " --fit " + bytes_flag_value(budget_bytes);
 }
 

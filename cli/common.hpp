@@ -33,6 +33,7 @@ struct PlanFlags {
   bool no_join_concat = false;
   bool no_winograd = false;
   std::string saved_dtype = "f32";
+  bool update_in_backward = false;
 };
 
 void add_plan_flags(CLI::App& cmd, PlanFlags& flags, bool with_mode);

@@ -165,6 +165,7 @@ std::string resume_command(const std::string& checkpoint, const TrainFlags& f,
   if (o.sync_batch_norm) command += " --sync-bn";
   if (o.memory_budget > 0) command += " --memory-budget " + f.plan.memory_budget;
   if (o.saved_dtype != SavedDtype::f32) command += " --saved-dtype bf16";
+  if (o.update_in_backward) command += " --update-in-backward";
   // Without --save the run would end unsaved: the checkpoint it resumes takes the result.
   command += " --save " + shell_quote(f.save.empty() ? checkpoint : f.save);
   if (f.checkpoint_every > 0) command += " --checkpoint-every " + std::to_string(f.checkpoint_every);

@@ -89,6 +89,17 @@ struct PlanOptions {
   // starts from wait in bfloat16 too (recomputed values are then computed from rounded inputs,
   // and so differ a little from the forward pass's).
   SavedDtype saved_dtype = SavedDtype::f32;
+  // Each layer's optimizer update runs right after its backward step (a step of its own),
+  // instead of one update of every parameter after the backward pass, so a weight gradient
+  // lives in the arena from the step that writes it to its layer's update instead of in the
+  // persistent block for the whole run: the plan holds the gradients of a few layers at a time,
+  // not of all (as LOMO does for large language models). The same arithmetic on the same
+  // values, so the same bits: a layer's update reads only its own parameters, gradients and
+  // optimizer state, and no step reads a layer's parameters after its backward step. The
+  // runtime then takes the optimizer's parameters before the backward pass
+  // (Runtime::prepare_update) instead of after it. One process (ranks 1: data-parallel plans
+  // sum whole gradient buckets over the ranks before any update); train mode only.
+  bool update_in_backward = false;
   // false: parameters are constants (no gradients, no optimizer state), and backward computes
   // only activation gradients, e.g. the input gradient of a frozen feature net.
   bool train_params = true;
@@ -124,7 +135,10 @@ enum class StepKind { forward, loss, backward, update, compress, expand };
 
 struct Step {
   StepKind kind;
-  int layer;  // -1 for loss and update; compress and expand: the layer that computes the value
+  // -1 for loss and for the update of every parameter; an update step of one layer
+  // (PlanOptions::update_in_backward): that layer; compress and expand: the layer that
+  // computes the value.
+  int layer;
   // Which bindings the step runs with: -1, the layer's (Plan::layers); else an index into
   // Plan::recompute_bindings (a recomputed layer's recompute and backward steps, or the
   // backward step of a layer that reads expanded or recomputed values).

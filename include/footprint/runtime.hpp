@@ -38,7 +38,9 @@ void reset_tracked_peak();
 struct ParamView {
   std::string name;     // "conv1.weight"
   float* data = nullptr;
-  float* grad = nullptr;                // nullptr when not trainable or in inference
+  // nullptr when not trainable or in inference. In a plan that updates in backward, valid only
+  // from the layer's backward step to its update step (the bytes are the arena's).
+  float* grad = nullptr;
   std::vector<float*> optimizer_state;  // 0, 1 or 2 tensors of the same size
   int64_t n_elems = 0;
   bool trainable = true;
@@ -100,8 +102,16 @@ class Runtime {
   void run_backward(int batch);
   [[nodiscard]] double loss(int batch) const;
   // One step of the plan's optimizer (PlanOptions::optimizer) on every trainable parameter.
+  // Not for plans that update in backward (PlanOptions::update_in_backward).
   void update(const OptimizerParams& params);
-  // forward + loss_and_backward + update.
+  // Plans that update in backward: the optimizer's parameters for the next backward pass,
+  // which then updates each layer right after its backward step (and counts one optimizer
+  // step). Given before every backward pass; before a layer's update its gradients are
+  // checked, and from the first layer with a non-finite gradient on no layer is updated
+  // (gradients_finite() then says false).
+  void prepare_update(const OptimizerParams& params);
+  [[nodiscard]] bool updates_in_backward() const { return plan_.options.update_in_backward; }
+  // forward + loss_and_backward + update (either kind of plan).
   double train_step(int batch, const OptimizerParams& params);
 
   // Called after every step of the backward phase with the step's index (Plan::steps), on the
@@ -132,7 +142,8 @@ class Runtime {
   // current input) and checks each output, then checks each layer's weight gradients from the
   // last backward, last layer first. Returns e.g. "the output of 'conv3' (layer 3)", or "".
   [[nodiscard]] std::string find_first_nonfinite(int batch);
-  // True when every trainable parameter's gradient from the last backward is finite.
+  // True when every trainable parameter's gradient from the last backward is finite. (In a plan
+  // that updates in backward the gradients are gone by then: checked before each update.)
   [[nodiscard]] bool gradients_finite() const;
 
   // Where the next batches' first sample stands in a data-parallel step's global batch
@@ -194,6 +205,8 @@ class Runtime {
   void run_backward_step(int binding, int batch);
   void run_fused_pool_backward(int binding, int batch);
   void run_compact_step(const Step& step, int batch);  // compress or expand (bf16 saved values)
+  void update_params(size_t first, size_t end);  // params_[first, end)
+  void run_update_step(int layer);               // update in backward: one layer's parameters
   [[nodiscard]] std::byte* ptr(int buffer) const;
   [[nodiscard]] float* at(int buffer, int64_t offset_bytes) const;
 
@@ -207,6 +220,12 @@ class Runtime {
   int64_t optimizer_steps_ = 0;
   int64_t first_sample_ = 0;
   std::vector<ParamView> params_;
+  std::vector<std::pair<size_t, size_t>> layer_params_;  // per layer: its range of params_
+  // Update in backward: the parameters prepare_update gave (pending until the next backward),
+  // and the first layer whose gradients were not finite in the last backward (-1: none).
+  OptimizerParams update_params_{};
+  bool update_pending_ = false;
+  int nonfinite_grad_layer_ = -1;
   std::vector<Binding> bindings_;  // per layer
   std::vector<std::vector<std::pair<std::byte*, size_t>>> poison_after_step_;  // per step
   // Per layer, in inference plans: what a convolution's step also applies to its output (nullptr

@@ -20,6 +20,7 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
   o.fuse_pool_backward = false;
   o.winograd_conv = false;
   o.saved_dtype = SavedDtype::f32;
+  o.update_in_backward = false;
   const Plan separate = plan(net, o);
   // A naive framework gives each worker thread its own copy of every layer buffer and of the
   // weight gradients (tiny-dnn does); parameters and optimizer state stay shared.
@@ -113,6 +114,13 @@ Explanation explain_plan(const Net& net, const PlanOptions& options) {
                  " values kept for backward are held in bfloat16 between the passes, expanded "
                  "to float32 just before their backward readers (not exact: 8 bits of mantissa)",
              compact.total_bytes);
+  }
+  if (options.update_in_backward && options.mode == Mode::train) {
+    o.update_in_backward = true;
+    add_step("updates in backward",
+             "each layer's update runs right after its backward step: its weight gradients "
+             "live from one to the other, not for the whole step",
+             plan(net, o).total_bytes);
   }
   const Plan final_plan = plan(net, options);
   if (final_plan.recompute_flops > 0) {

@@ -28,6 +28,9 @@ class Liveness {
       }
       if (step.kind == StepKind::forward) forward(s, *lb, train);
       if (step.kind == StepKind::backward) backward(s, *lb);
+      // An update in backward reads its layer's gradients (PlanOptions::update_in_backward).
+      if (step.kind == StepKind::update && lb)
+        for (int b : lb->param_grads) read(b, s);
       if (step.kind == StepKind::loss) {
         read(plan_.output_buffer, s);
         read(plan_.target_buffer, s);
@@ -71,6 +74,7 @@ class Liveness {
       write(lb.d_src[k], s);
     }
     write(lb.backward_workspace, s);
+    for (int b : lb.param_grads) write(b, s);
   }
 
   void write(int buffer, int step) {

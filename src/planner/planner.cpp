@@ -7,12 +7,15 @@
 //     gradient, and one optimizer update step. A value gets a gradient when it depends on
 //     something trained (or is the input, with input_grad) and a path of layers leads from it to
 //     the loss or a tap: a branch that feeds only a second output gets no backward steps.
+//     With update_in_backward, each trained layer's update step follows its backward step
+//     instead, and its weight gradients live from one to the other, in the arena.
 //  2. In place: an op that can overwrite its input does so when nothing else reads that input
 //     (one consumer, not kept for anyone's backward, not a net output). Its output then shares
 //     the input's buffer, and in training its input gradient shares its output gradient's.
 //  3. Requests: every value, gradient, compact saved value and workspace becomes a buffer whose
 //     lifetime runs from the step that writes it first to the last step that reads it.
-//     Parameters, their gradients and optimizer state are persistent.
+//     Parameters, their gradients and optimizer state are persistent (the gradients not with
+//     update_in_backward).
 //  3a. Concats joined in place (channel_groups.hpp): the inputs of a concat are written
 //     straight into their channel ranges of one buffer, views with a sample stride, and the
 //     concat computes nothing. Their gradients mirror them in one gradient buffer, which is
@@ -104,6 +107,13 @@ class Planner {
                         std::to_string(net_.n_layers()) + ")");
       }
     }
+    if (opt_.update_in_backward && (opt_.mode != Mode::train || opt_.ranks > 1)) {
+      throw PlanError(opt_.mode != Mode::train
+                          ? "update in backward needs train mode"
+                          : "update in backward needs one process: data-parallel ranks sum whole "
+                            "gradient buckets before any update (ranks " +
+                                std::to_string(opt_.ranks) + ")");
+    }
     if (opt_.mode == Mode::train && net_.loss_kind() == LossKind::none && opt_.taps.empty()) {
       throw PlanError("training needs a loss: add a last line 'loss mse' or 'loss softmax_xent'");
     }
@@ -184,6 +194,7 @@ class Planner {
     }
     recompute_step_.assign(n_layers, -1);
     binding_of_.assign(n_layers, -1);
+    update_step_.assign(n_layers, -1);
     if (!train_) {
       recompute_.assign(n_layers, false);  // inference keeps nothing for a backward pass
       return;
@@ -209,10 +220,21 @@ class Planner {
       }
       plan_.layers[i].backward_step = static_cast<int>(plan_.steps.size());
       plan_.steps.push_back({StepKind::backward, i, binding_of_[i]});
+      if (opt_.update_in_backward && has_trained_params(i)) {
+        update_step_[i] = static_cast<int>(plan_.steps.size());
+        plan_.steps.push_back({StepKind::update, i});
+      }
     }
-    plan_.steps.push_back({StepKind::update, kNoLayer});
+    if (!opt_.update_in_backward) plan_.steps.push_back({StepKind::update, kNoLayer});
     // A layer asked for whose values no backward step reads is not recomputed after all.
     for (int i = 0; i < n_layers; ++i) recompute_[i] = recompute_[i] && recompute_step_[i] >= 0;
+  }
+
+  // Layer i has trainable parameters that get gradients (when its backward step runs).
+  [[nodiscard]] bool has_trained_params(int i) const {
+    return train_ && opt_.train_params &&
+           std::any_of(params_[i].begin(), params_[i].end(),
+                       [](const ParamSpec& p) { return p.trainable; });
   }
 
   // The recompute step of layer i, after those of the recomputed layers it reads from.
@@ -701,10 +723,14 @@ class Planner {
         if (!train_) continue;
         std::vector<int> states;
         if (p.trainable && trains_params) {
+          // Updated in backward: alive from the backward step to the layer's update step.
+          const bool in_arena = update_step_[i] >= 0;
           lb.param_grads.push_back(add_buffer({.name = param + ".grad",
                                                .category = Category::weight_grads,
                                                .size_bytes = p.n_elems * 4, .owner_layer = i,
-                                               .persistent = true}));
+                                               .first_step = in_arena ? lb.backward_step : 0,
+                                               .last_step = in_arena ? update_step_[i] : 0,
+                                               .persistent = !in_arena}));
           for (int s = 0; s < opt_states; ++s) {
             states.push_back(add_buffer({.name = param + (s == 0 ? ".m" : ".v"),
                                          .category = Category::optimizer_state,
@@ -983,6 +1009,7 @@ class Planner {
   std::vector<int> fused_pool_;                   // per activation layer: its fused pool, or -1
   std::vector<bool> readers_;                     // per layer: backward reads recomputed inputs
   std::vector<int> recompute_step_, binding_of_;  // per recomputed layer (else -1)
+  std::vector<int> update_step_;                  // per layer updated in backward (else -1)
   std::vector<int> value_buffer1_;                // per recomputed or compact value: its second instance
   std::vector<bool> compact_;                     // per value: kept in bfloat16
   std::vector<int> compact_index_;                // per compact value: in plan_.compact_values
@@ -1060,7 +1087,8 @@ std::string Plan::step_label(int step) const {
     case StepKind::forward: return layer_reports.at(s.layer).name + " forward";
     case StepKind::backward: return layer_reports.at(s.layer).name + " backward";
     case StepKind::loss: return "loss";
-    case StepKind::update: return "optimizer update";
+    case StepKind::update:
+      return s.layer < 0 ? "optimizer update" : layer_reports.at(s.layer).name + " update";
   }
   return "?";
 }

@@ -51,6 +51,7 @@ Runtime::Runtime(const Net& net, const Plan& plan, uint64_t seed)
   for (int i = 0; i < net.n_layers(); ++i) {
     const std::vector<ParamSpec> specs = net.node(i).layer->params(net.input_shapes(i));
     const LayerBuffers& lb = plan.layers[i];
+    layer_params_.push_back({params_.size(), params_.size() + specs.size()});
     for (size_t p = 0; p < specs.size(); ++p) {
       float* data = reinterpret_cast<float*>(ptr(lb.params[p]));
       const float bound = 1.0f / std::sqrt(static_cast<float>(specs[p].fan_in));
@@ -423,9 +424,19 @@ double Runtime::loss_and_backward(int batch, float gradient_scale) {
 void Runtime::run_backward(int batch) {
   FP_CHECK(plan_.loss_step >= 0, "backward on an inference plan");
   poison_ended(static_cast<size_t>(plan_.loss_step));  // what only the loss (or taps) read
+  if (updates_in_backward()) {
+    if (!update_pending_ && plan_.options.train_params) {
+      throw Error("a plan that updates in backward needs prepare_update before each backward "
+                  "pass (it takes the optimizer's parameters)");
+    }
+    update_pending_ = false;
+    nonfinite_grad_layer_ = -1;
+    ++optimizer_steps_;
+  }
   for (size_t s = static_cast<size_t>(plan_.loss_step) + 1; s < plan_.steps.size(); ++s) {
     const Step& step = plan_.steps[s];
     if (step.kind == StepKind::backward) run_backward_step(binding_of(step), batch);
+    if (step.kind == StepKind::update && step.layer >= 0) run_update_step(step.layer);
     if (step.kind == StepKind::forward) {
       run_forward_step(binding_of(step), batch, /*training=*/true, step.recompute);
     }
@@ -477,24 +488,6 @@ void Runtime::backward_from_taps(int batch, const TapGradientFn& fill) {
   run_backward(batch);
 }
 
-void Runtime::update(const OptimizerParams& params) {
-  FP_CHECK(plan_.options.mode == Mode::train, "update on an inference plan");
-  ++optimizer_steps_;
-  for (const ParamView& p : params_) {
-    if (!p.trainable) continue;
-    optimizer_update(*pool_, plan_.options.optimizer, params, optimizer_steps_, p.n_elems, p.data,
-                     p.grad, p.optimizer_state.size() > 0 ? p.optimizer_state[0] : nullptr,
-                     p.optimizer_state.size() > 1 ? p.optimizer_state[1] : nullptr);
-  }
-}
-
-double Runtime::train_step(int batch, const OptimizerParams& params) {
-  forward(batch, /*training=*/true);
-  const double value = loss_and_backward(batch);
-  update(params);
-  return value;
-}
-
 namespace {
 
 // x * 0 is NaN exactly when x is NaN or infinite, and the sum stays NaN: one branch-free pass.
@@ -506,7 +499,61 @@ bool all_finite(const float* x, int64_t n) {
 
 }  // namespace
 
+void Runtime::update_params(size_t first, size_t end) {
+  for (size_t k = first; k < end; ++k) {
+    const ParamView& p = params_[k];
+    if (!p.trainable) continue;
+    optimizer_update(*pool_, plan_.options.optimizer, update_params_, optimizer_steps_, p.n_elems,
+                     p.data, p.grad, p.optimizer_state.size() > 0 ? p.optimizer_state[0] : nullptr,
+                     p.optimizer_state.size() > 1 ? p.optimizer_state[1] : nullptr);
+  }
+}
+
+void Runtime::update(const OptimizerParams& params) {
+  FP_CHECK(plan_.options.mode == Mode::train, "update on an inference plan");
+  if (updates_in_backward()) {
+    throw Error("this plan updates each layer in backward: give prepare_update before the "
+                "backward pass instead of update after it");
+  }
+  ++optimizer_steps_;
+  update_params_ = params;
+  update_params(0, params_.size());
+}
+
+void Runtime::prepare_update(const OptimizerParams& params) {
+  if (!updates_in_backward()) {
+    throw Error("prepare_update is for plans that update in backward; this one updates after "
+                "the backward pass (update)");
+  }
+  update_params_ = params;
+  update_pending_ = true;
+}
+
+// A layer's update in backward, once its gradients are known finite: a layer with a non-finite
+// gradient, and every layer after it in the backward pass, keeps its parameters.
+void Runtime::run_update_step(int layer) {
+  const auto [first, end] = layer_params_[static_cast<size_t>(layer)];
+  if (nonfinite_grad_layer_ >= 0) return;
+  for (size_t k = first; k < end; ++k) {
+    const ParamView& p = params_[k];
+    if (p.trainable && !all_finite(p.grad, p.n_elems)) {
+      nonfinite_grad_layer_ = layer;
+      return;
+    }
+  }
+  update_params(first, end);
+}
+
+double Runtime::train_step(int batch, const OptimizerParams& params) {
+  forward(batch, /*training=*/true);
+  if (updates_in_backward()) prepare_update(params);
+  const double value = loss_and_backward(batch);
+  if (!updates_in_backward()) update(params);
+  return value;
+}
+
 bool Runtime::gradients_finite() const {
+  if (updates_in_backward()) return nonfinite_grad_layer_ < 0;
   for (const ParamView& p : params_)
     if (p.grad && !all_finite(p.grad, p.n_elems)) return false;
   return true;
@@ -524,6 +571,10 @@ std::string Runtime::find_first_nonfinite(int batch) {
       const float* out = bindings_[static_cast<size_t>(i)].dst + n * plan_.layers[i].dst_stride;
       if (!all_finite(out, size)) return "the output of " + describe(i);
     }
+  }
+  // Updated in backward, the gradients are gone: the first layer found with a non-finite one.
+  if (updates_in_backward()) {
+    return nonfinite_grad_layer_ < 0 ? "" : "the weight gradients of " + describe(nonfinite_grad_layer_);
   }
   for (int i = net_.n_layers() - 1; i >= 0; --i) {
     for (int g : plan_.layers[i].param_grads) {

@@ -216,11 +216,15 @@ int64_t train(Runtime& runtime, const DataSource& train_data, const DataSource* 
           runtime.forward(n, /*training=*/true);
           // Read the output now: once the loss has read it, backward may reuse its bytes.
           correct += count_correct(runtime, loaded.labels);
+          // A plan that updates in backward updates each layer there, once its gradients are
+          // known finite. A non-finite loss is seen only after (it stops training all the same;
+          // what it changed stays in memory, not in the last checkpoint written).
+          if (runtime.updates_in_backward()) runtime.prepare_update(options.optimizer);
           const double loss_value = runtime.loss_and_backward(n);
           if (!std::isfinite(loss_value) || !runtime.gradients_finite())
             diverged(runtime, n, step, std::isfinite(loss_value));
           loss_sum += loss_value * n;
-          runtime.update(options.optimizer);
+          if (!runtime.updates_in_backward()) runtime.update(options.optimizer);
           seen += n;
         }
       } else {
