@@ -47,9 +47,20 @@ for target in "${targets[@]}"; do
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions="$PWD/fuzz/ubsan.supp" \
     "build-fuzz/fuzz/fuzz_$target" "$scratch/new" "fuzz/corpus/$target" "${seeds[@]}" \
     "${limit[@]}" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
-    -artifact_prefix="build-fuzz/crashes/${target}-" -print_final_stats=1 2>&1 |
-    grep -E "^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY)" | tail -4 ||
+    -artifact_prefix="build-fuzz/crashes/${target}-" -print_final_stats=1 > "$scratch/log" 2>&1 ||
     true  # a crash stops that target only; the check below fails the run
+  grep -E "^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY)" \
+    "$scratch/log" | tail -4 || true
+  # A crash: where it happened, and the input itself (the crash file stays on this machine only).
+  if grep -qE "^(==[0-9]+==ERROR|SUMMARY)" "$scratch/log"; then
+    grep -E "runtime error|^ *#[0-9]+ 0x" "$scratch/log" | head -40 >&2 || true
+    for crash in build-fuzz/crashes/"${target}"-*; do
+      [[ -f $crash && $(stat -c %s "$crash") -le 65536 ]] || continue
+      echo "fuzz: $crash, base64:" >&2
+      base64 -w 0 "$crash" >&2
+      echo >&2
+    done
+  fi
   rm -rf "$scratch"
 done
 if compgen -G "build-fuzz/crashes/*" >/dev/null; then

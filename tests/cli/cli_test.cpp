@@ -144,6 +144,35 @@ TEST(Cli, SavedDtypeBf16PlansSmallerAndTrainsAtItsPlan) {
   EXPECT_NE(bad.output.find("--saved-dtype"), std::string::npos) << bad.output;
 }
 
+// --update-in-backward as a user sees it: a smaller plan (the option in its JSON), training at
+// that plan whose losses and saved model are those of the plain run, and refusal with ranks.
+TEST(Cli, UpdateInBackwardTrainsTheSameModelInASmallerPlan) {
+  auto trained = [](const std::string& flag, const std::string& tag) {
+    const std::string report = temp_path("uib_report" + tag + ".json");
+    const std::string model = temp_path("uib_model" + tag + ".fpm");
+    const Result r = run_cli("train " + net_path("fashion-cnn") +
+                             " --data synthetic --batch 8 --steps 3 --threads 2 --optimizer adam"
+                             " --report " + report + " --save " + model + flag);
+    EXPECT_EQ(r.status, 0) << r.output;
+    std::ifstream in(report);
+    nlohmann::json doc = nlohmann::json::parse(in);
+    const Result eval = run_cli("eval " + model + " --data synthetic --batch 8");
+    EXPECT_EQ(eval.status, 0) << eval.output;
+    doc["eval_output"] = eval.output.substr(eval.output.find(" on synthetic"));
+    return doc;
+  };
+  const auto plain = trained("", "0"), fused = trained(" --update-in-backward", "1");
+  EXPECT_LT(fused["planned_bytes"].get<int64_t>(), plain["planned_bytes"].get<int64_t>());
+  EXPECT_EQ(fused["tracked_peak_bytes"], fused["planned_bytes"]);
+  EXPECT_EQ(fused["epochs"][0]["train_loss"], plain["epochs"][0]["train_loss"]);
+  EXPECT_EQ(fused["eval_output"], plain["eval_output"]);
+  const Result p = run_cli("plan " + net_path("fashion-cnn") + " --json --update-in-backward");
+  ASSERT_EQ(p.status, 0) << p.output;
+  EXPECT_TRUE(nlohmann::json::parse(p.output)["options"]["update_in_backward"].get<bool>());
+  const Result explained = run_cli("plan " + net_path("fashion-cnn") + " --explain --update-in-backward");
+  EXPECT_NE(explained.output.find("updates in backward"), std::string::npos) << explained.output;
+}
+
 // Winograd as a user sees it: the plan names each conv's path (table and JSON), costs no bytes
 // over --no-winograd, and trains at its plan.
 TEST(Cli, WinogradPathIsPlannedShownAndTrainedAtItsPlan) {
