@@ -11,7 +11,7 @@
 # growth from just before the runtime or model is created (the largest over the rounds). Prints
 # a table and appends JSON lines (one per run) to bench/results/recompute.jsonl.
 # Usage: bench/recompute.sh [--threads T] [--layers L] [--size S] [--batch B] [--rounds R]
-#                           [--torch-segments "0 2 4 8 16"]
+#                           [--steps S] [--torch-segments "0 2 4 8 16"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=$(nproc) layers=48 size=128 batch=4 steps=3 rounds=3 torch_segments="0 2 4 8 16"
@@ -22,8 +22,9 @@ while [[ $# -gt 0 ]]; do
     --size) size=$2; shift 2 ;;
     --batch) batch=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --steps) steps=$2; shift 2 ;;
     --torch-segments) torch_segments=$2; shift 2 ;;
-    *) echo "usage: bench/recompute.sh [--threads T] [--layers L] [--size S] [--batch B] [--rounds R] [--torch-segments LIST]" >&2; exit 2 ;;
+    *) echo "usage: bench/recompute.sh [--threads T] [--layers L] [--size S] [--batch B] [--rounds R] [--steps S] [--torch-segments LIST]" >&2; exit 2 ;;
   esac
 done
 scripts/setup.sh python3-torch libopenblas0-pthread
