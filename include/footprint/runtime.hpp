@@ -223,7 +223,7 @@ class Runtime {
   std::vector<std::pair<size_t, size_t>> layer_params_;  // per layer: its range of params_
   // Update in backward: the parameters prepare_update gave (pending until the next backward),
   // and the first layer whose gradients were not finite in the last backward (-1: none).
-  OptimizerParams update_params_{};
+  OptimizerParams optimizer_params_{};
   bool update_pending_ = false;
   int nonfinite_grad_layer_ = -1;
   std::vector<Binding> bindings_;  // per layer

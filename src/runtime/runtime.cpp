@@ -503,7 +503,7 @@ void Runtime::update_params(size_t first, size_t end) {
   for (size_t k = first; k < end; ++k) {
     const ParamView& p = params_[k];
     if (!p.trainable) continue;
-    optimizer_update(*pool_, plan_.options.optimizer, update_params_, optimizer_steps_, p.n_elems,
+    optimizer_update(*pool_, plan_.options.optimizer, optimizer_params_, optimizer_steps_, p.n_elems,
                      p.data, p.grad, p.optimizer_state.size() > 0 ? p.optimizer_state[0] : nullptr,
                      p.optimizer_state.size() > 1 ? p.optimizer_state[1] : nullptr);
   }
@@ -516,7 +516,7 @@ void Runtime::update(const OptimizerParams& params) {
                 "backward pass instead of update after it");
   }
   ++optimizer_steps_;
-  update_params_ = params;
+  optimizer_params_ = params;
   update_params(0, params_.size());
 }
 
@@ -525,7 +525,7 @@ void Runtime::prepare_update(const OptimizerParams& params) {
     throw Error("prepare_update is for plans that update in backward; this one updates after "
                 "the backward pass (update)");
   }
-  update_params_ = params;
+  optimizer_params_ = params;
   update_pending_ = true;
 }
 

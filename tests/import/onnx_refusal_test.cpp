@@ -143,6 +143,11 @@ const std::vector<RefusalCase>& cases() {
       // --- joins ---
       {"sum constant", [](B& b) { base(b); b.weight("k", {1, 4, 6, 6}, 3); node(b, "Sum", {"c", "k"}); },
        {"(Sum", "input 1 ('k') is a constant; Footprint adds values computed by the graph only"}},
+      // Found by fuzz_onnx: a Sum with no inputs read input 0 of an empty list.
+      {"sum without inputs", [](B& b) { base(b); node(b, "Sum", {}); },
+       {"(Sum", "has no inputs; Footprint adds one value or more"}},
+      {"concat without inputs", [](B& b) { base(b); node(b, "Concat", {}); },
+       {"(Concat", "has no inputs; Footprint concatenates one value or more"}},
       {"concat axis", [](B& b) { base(b); B::integer(node(b, "Concat", {"c", "x"}), "axis", 2); },
        {"(Concat", "attribute axis=2: Footprint concatenates along the channels only (axis 1 of an NCHW value)"}},
       {"concat ranks", [](B& b) { base(b); b.node("Flatten", {"c"}, "flat"); B::integer(node(b, "Concat", {"c", "flat"}), "axis", 1); },

@@ -10,6 +10,7 @@ namespace {
 
 // Every input as a value of the graph, all in the same view and rank (so their axes agree).
 std::vector<ValueRef> same_view_values(Importer& im, const char* what) {
+  if (im.n_inputs() == 0) im.fail(std::string("has no inputs; Footprint ") + what + " one value or more");
   std::vector<ValueRef> values;
   for (int i = 0; i < im.n_inputs(); ++i) {
     if (im.is_constant(i)) {
