@@ -81,12 +81,7 @@ TEST(Recompute, TrainingIsBitIdenticalAndTrackedEqualsPlanned) {
     Plan plain;
     const PlanOptions options = budget_for(c, net, &plain);
     const Plan p = plan(net, options);
-    const std::vector<float> want = train_run(net, plain, 4);
-    reset_tracked_peak();
-    const int64_t before = tracked_memory().current_bytes;
-    EXPECT_EQ(train_run(net, p, 4), want);
-    EXPECT_EQ(tracked_memory().peak_bytes - before, p.total_bytes);
-    EXPECT_EQ(train_run(net, p, 4, /*poison=*/true), want);
+    testing::expect_trains_to_at_plan(net, p, 4, train_run(net, plain, 4));
   }
 }
 

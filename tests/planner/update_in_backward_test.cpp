@@ -90,12 +90,7 @@ TEST(UpdateInBackward, TrainingIsBitIdenticalAndTrackedEqualsPlanned) {
       const Plan plain = plan(net, options);
       options.update_in_backward = true;
       const Plan p = plan(net, options);
-      const std::vector<float> want = train_run(net, plain, 3);
-      reset_tracked_peak();
-      const int64_t before = tracked_memory().current_bytes;
-      EXPECT_EQ(train_run(net, p, 3), want);
-      EXPECT_EQ(tracked_memory().peak_bytes - before, p.total_bytes);
-      EXPECT_EQ(train_run(net, p, 3, /*poison=*/true), want);
+      testing::expect_trains_to_at_plan(net, p, 3, train_run(net, plain, 3));
     }
   }
 }
@@ -114,10 +109,7 @@ TEST(UpdateInBackward, ReachesBudgetsRecomputationAloneCannot) {
   const Plan p = plan(net, options);
   EXPECT_LE(p.total_bytes, smaller);
   EXPECT_GT(p.recompute_flops, 0);
-  reset_tracked_peak();
-  const int64_t before = tracked_memory().current_bytes;
-  EXPECT_EQ(train_run(net, p, 3, /*poison=*/true), want);
-  EXPECT_EQ(tracked_memory().peak_bytes - before, p.total_bytes);
+  testing::expect_trains_to_at_plan(net, p, 3, want);
 }
 
 // A non-finite gradient: that layer and every layer after it in the backward pass keep their

@@ -2,6 +2,8 @@
 // saved_bf16_test): small nets whose backward keeps many values, trained from fixed data.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -53,6 +55,17 @@ inline std::vector<float> train_run(const Net& net, const Plan& p, int steps, bo
   }
   for (const ParamView& v : rt.parameters()) out.insert(out.end(), v.data, v.data + v.n_elems);
   return out;
+}
+
+// Training on plan p gives `want` (train_run's losses and weights) twice, the second time with
+// every buffer poisoned after its last step, and the counting allocator peaks at p's total.
+inline void expect_trains_to_at_plan(const Net& net, const Plan& p, int steps,
+                                     const std::vector<float>& want) {
+  reset_tracked_peak();
+  const int64_t before = tracked_memory().current_bytes;
+  EXPECT_EQ(train_run(net, p, steps), want);
+  EXPECT_EQ(tracked_memory().peak_bytes - before, p.total_bytes);
+  EXPECT_EQ(train_run(net, p, steps, /*poison=*/true), want);
 }
 
 // The smallest plan the planner can make, as its refusal of a 1-byte budget names it (0 when
