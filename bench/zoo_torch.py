@@ -35,7 +35,7 @@ def status(field):
 def blas():
     """The BLAS this process mapped and, for OpenBLAS, the kernels it chose."""
     with open("/proc/self/maps") as f:
-        paths = {l.split()[-1] for l in f if "blas" in l.lower() and l.strip().endswith(".so.0")}
+        paths = {l.split()[-1] for l in f if "blas" in l.lower() and ".so" in l.split()[-1]}
     for path in sorted(paths):
         if "openblas" in path:
             import ctypes
