@@ -38,9 +38,8 @@ std::vector<Case> cases() {
 }
 
 // Each trained layer's update step follows its backward step at once; its gradients live
-// exactly from the one to the other, in the arena; no step after the update reads its
-// parameters; and the plan is smaller than the plain one by at least the gradients of all
-// but the largest layer... less whatever else shares their steps' peak.
+// exactly from the one to the other, in the arena; no step after the update reads the layer; the
+// persistent block loses every weight gradient and the plan's total shrinks.
 TEST(UpdateInBackward, EachLayerUpdatesRightAfterItsBackwardStep) {
   for (const Case& c : cases()) {
     SCOPED_TRACE(c.name);
